@@ -1,0 +1,1 @@
+"""The Dazu catastrophe-insurance field app (Flet). Never imports sync_server."""

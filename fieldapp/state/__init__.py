@@ -1,0 +1,1 @@
+"""fieldapp.state"""
