@@ -13,6 +13,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -37,6 +38,48 @@ def setup() -> None:
     STAMP.write_text(digest)
 
 
+SERVER_PORT = int(os.environ.get("DAZU_SERVER_PORT", "8700"))
+APP_PORT = int(os.environ.get("DAZU_APP_PORT", "8550"))
+
+
+def run_system() -> int:
+    """Demo data into an embedded SQLite server database, then the server and the web app."""
+    data = ROOT / "data"
+    env = dict(os.environ, DAZU_DATA_DIR=str(data / "server"))
+    seed = subprocess.run(
+        [str(PY), "-m", "sync_server", "admin", "demo-seed"], env=env, text=True
+    )
+    if seed.returncode != 0:
+        return seed.returncode
+    server_url = f"http://127.0.0.1:{SERVER_PORT}"
+    server = subprocess.Popen(
+        [str(PY), "-m", "sync_server", "serve", "--host", "127.0.0.1", "--port", str(SERVER_PORT)],
+        env=env,
+    )
+    app = subprocess.Popen(
+        [str(PY), "-m", "fieldapp", "--web", "--port", str(APP_PORT),
+         "--data", str(data / "phone"), "--server", server_url],
+    )
+    print(f"\nSync server: {server_url}   (API docs: {server_url}/docs)")
+    print(f"Field app:   http://127.0.0.1:{APP_PORT}   (open in a browser; Ctrl+C stops both)")
+    print("Demo enrollment codes are listed above (admin demo-seed).\n", flush=True)
+    try:
+        while server.poll() is None and app.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for proc in (app, server):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in (app, server):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("run", "test"):
         print(__doc__)
@@ -44,7 +87,7 @@ def main(argv: list[str]) -> int:
     setup()
     os.chdir(ROOT)
     if argv[0] == "run":
-        return subprocess.call([str(PY), "-m", "sync_server.demo", *argv[1:]])
+        return run_system()
     return subprocess.call([str(PY), "-m", "tests.run_all", *argv[1:]])
 
 
