@@ -1,0 +1,197 @@
+"""The app frame: font and theme, routing, services (file picker, GPS), refresh on state changes.
+
+Routes: /enrol, / (home), /new (report wizard), /claim/<id>[/<tab>], /photo/<id>,
+/assignment/<id>, /sync, /settings. The view stack is always [home, current] so the system back
+gesture and the app bar's back arrow return home. Screens are functions `build(shell) -> ft.View`
+in the sibling modules; they read state from `shell.ctx` and call its actions, nothing else.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any, Callable
+
+import flet as ft
+
+from fieldapp.state.context import AppContext
+from fieldapp.views.widgets import FONT_FAMILY
+
+log = logging.getLogger(__name__)
+
+# The GB2312 subset covers everyday Chinese; names with rarer characters need GBK, which is three
+# times larger. Field phones favour the smaller download; set DAZU_FONT=GBK to switch.
+FONT_FILES = {"GB2312": "fonts/NotoSansSC-GB2312.otf", "GBK": "fonts/NotoSansSC-GBK.otf"}
+WIDE_LAYOUT_MIN_WIDTH = 900
+
+
+class AppShell:
+    def __init__(self, page: ft.Page, ctx: AppContext):
+        self.page = page
+        self.ctx = ctx
+        self.screen_state: dict[str, Any] = {}  # per-screen UI state that survives re-renders
+        self._render_lock = threading.RLock()
+        self._unsubscribe: Callable[[], None] | None = None
+        self.file_picker = ft.FilePicker()
+        self.geolocator = None
+        self._pick_handler: Callable[[list[ft.FilePickerFile]], None] | None = None
+
+    # -- start ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        import os
+
+        page = self.page
+        font = FONT_FILES.get(os.environ.get("DAZU_FONT", "GB2312"), FONT_FILES["GB2312"])
+        page.fonts = {FONT_FAMILY: font}
+        page.theme = ft.Theme(font_family=FONT_FAMILY, color_scheme_seed=ft.Colors.BLUE_800,
+                              visual_density=ft.VisualDensity.STANDARD)
+        page.theme_mode = ft.ThemeMode.LIGHT
+        page.title = self.ctx.t("app.title")
+        self.file_picker.on_result = self._on_pick_result
+        page.services.append(self.file_picker)
+        try:
+            from flet_geolocator import Geolocator
+
+            self.geolocator = Geolocator()
+            page.services.append(self.geolocator)
+        except ImportError:  # a build without the GPS extension: photos get the "no fix" flag
+            self.geolocator = None
+        page.on_route_change = lambda e: self.render()
+        page.on_view_pop = self._on_view_pop
+        page.on_resize = lambda e: self.render()
+        self._unsubscribe = self.ctx.subscribe(self._on_state_change)
+        page.on_disconnect = lambda e: self._unsubscribe and self._unsubscribe()
+        route = page.route or "/"
+        if not self.ctx.enrolled:
+            route = "/enrol"
+        if route != page.route:
+            page.route = route
+        self.render()
+
+    # -- navigation ----------------------------------------------------------------------------
+    def go(self, route: str) -> None:
+        if self.page.route == route:
+            self.render()
+            return
+        self.page.route = route
+        self.render()
+        # Keep the browser's address bar and history in step (back button, reload).
+        self.page.run_task(self._push_route, route)
+
+    async def _push_route(self, route: str) -> None:
+        try:
+            await self.page.push_route(route)
+        except Exception:  # the client may be gone; the screen already shows the route
+            log.debug("push_route failed", exc_info=True)
+
+    def back(self) -> None:
+        self.go("/")
+
+    async def _on_view_pop(self, e: ft.ViewPopEvent) -> None:
+        self.go("/")
+
+    @property
+    def wide(self) -> bool:
+        width = self.page.width or 0
+        return width >= WIDE_LAYOUT_MIN_WIDTH
+
+    # -- rendering -----------------------------------------------------------------------------
+    def render(self) -> None:
+        from fieldapp.views import router
+
+        with self._render_lock:
+            route = self.page.route or "/"
+            if not self.ctx.enrolled and route != "/enrol":
+                route = "/enrol"
+                self.page.route = route
+            self.page.title = self.ctx.t("app.title")
+            try:
+                views = router.build_views(self, route)
+            except Exception as exc:  # a broken screen must not leave a blank page in the field
+                log.exception("screen %s failed", route)
+                views = [router.error_view(self, route, exc)]
+            self.page.views.clear()
+            self.page.views.extend(views)
+            self.page.update()
+
+    async def _render_async(self) -> None:
+        self.render()
+
+    def _on_state_change(self, what: str) -> None:
+        try:
+            if threading.current_thread() is threading.main_thread() and False:
+                self.render()
+            else:
+                self.page.run_task(self._render_async)
+        except Exception:  # session already closed
+            log.debug("refresh after %s failed", what, exc_info=True)
+
+    # -- feedback ------------------------------------------------------------------------------
+    def toast(self, text: str, error: bool = False) -> None:
+        self.page.show_dialog(ft.SnackBar(
+            ft.Text(text, color=ft.Colors.WHITE, size=16),
+            bgcolor=ft.Colors.RED_700 if error else ft.Colors.GREY_900,
+            duration=ft.Duration(seconds=4),
+        ))
+
+    def confirm(self, title: str, body: str, on_yes: Callable[[], None], yes_key: str = "common.ok") -> None:
+        dialog: ft.AlertDialog
+
+        def close(_e: Any = None) -> None:
+            self.page.pop_dialog()
+
+        def yes(_e: Any) -> None:
+            self.page.pop_dialog()
+            on_yes()
+
+        dialog = ft.AlertDialog(
+            modal=True,
+            title=ft.Text(title),
+            content=ft.Text(body),
+            actions=[
+                ft.TextButton(self.ctx.t("common.cancel"), key="dialog-cancel", on_click=close),
+                ft.FilledButton(self.ctx.t(yes_key), key="dialog-yes", on_click=yes),
+            ],
+        )
+        self.page.show_dialog(dialog)
+
+    # -- files and GPS -------------------------------------------------------------------------
+    def pick_action(self, on_files: Callable[[list[ft.FilePickerFile]], None], *,
+                    images_only: bool = True, multiple: bool = True) -> ft.PickFiles:
+        """A click action that opens the file chooser inside the user's gesture (web needs that).
+
+        The chosen files arrive with their bytes (`with_data`): in web mode there is no path.
+        """
+        self._pick_handler = on_files
+        return ft.PickFiles(
+            self.file_picker,
+            file_type=ft.FilePickerFileType.CUSTOM if images_only else ft.FilePickerFileType.ANY,
+            allowed_extensions=["jpg", "jpeg", "png", "heic", "heif", "webp"] if images_only else None,
+            allow_multiple=multiple,
+            with_data=True,
+        )
+
+    def _on_pick_result(self, e: ft.FilePickerResultEvent) -> None:
+        handler = self._pick_handler
+        if handler and e.files:
+            handler(list(e.files))
+
+    async def current_fix(self) -> dict | None:
+        """The device's GPS fix now, or None when there is none (no permission, no signal)."""
+        if self.geolocator is None:
+            return None
+        try:
+            pos = await asyncio.wait_for(self.geolocator.get_current_position(), timeout=10)
+        except Exception:
+            log.info("no GPS fix", exc_info=True)
+            return None
+        if pos is None or pos.latitude is None:
+            return None
+        ts = getattr(pos, "timestamp", None)
+        return {
+            "lat": float(pos.latitude),
+            "lon": float(pos.longitude),
+            "alt": float(pos.altitude) if pos.altitude is not None else None,
+            "accuracy_m": float(pos.accuracy) if pos.accuracy is not None else None,
+            "at": ts.isoformat() if hasattr(ts, "isoformat") else None,
+        }

@@ -1,0 +1,96 @@
+"""Small building blocks shared by the screens: large touch targets, wrapping text, the sync bar."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import flet as ft
+
+FONT_FAMILY = "NotoSansSC"
+TOUCH = 52  # minimum height of anything tappable, in logical pixels (thumb-sized, gloves too)
+
+
+def app_bar(shell, title: str, back: bool = False, actions: list[ft.Control] | None = None) -> ft.AppBar:
+    return ft.AppBar(
+        title=ft.Text(title, size=20, weight=ft.FontWeight.W_600, max_lines=2),
+        leading=ft.IconButton(ft.Icons.ARROW_BACK, key="back", tooltip=shell.ctx.t("common.back"),
+                              on_click=lambda e: shell.back()) if back else None,
+        automatically_imply_leading=False,
+        bgcolor=ft.Colors.BLUE_800,
+        color=ft.Colors.WHITE,
+        actions=actions or [],
+    )
+
+
+def big_button(text: str, key: str, on_click: Callable[[Any], None] | None = None, *,
+               icon: ft.IconData | None = None, filled: bool = True, disabled: bool = False,
+               action: Any = None, expand: bool = False, danger: bool = False) -> ft.Control:
+    cls = ft.FilledButton if filled else ft.OutlinedButton
+    style = ft.ButtonStyle(
+        padding=ft.Padding.symmetric(horizontal=20, vertical=14),
+        # A style's text_style replaces the theme's, font family included: name it again.
+        text_style=ft.TextStyle(size=17, font_family=FONT_FAMILY),
+        bgcolor=ft.Colors.RED_700 if (danger and filled) else None,
+    )
+    kwargs: dict[str, Any] = dict(content=ft.Text(text, size=17, text_align=ft.TextAlign.CENTER),
+                                  icon=icon, key=key, on_click=on_click,
+                                  disabled=disabled, style=style, height=TOUCH, expand=expand)
+    if action is not None:
+        kwargs["action"] = action
+    return cls(**kwargs)
+
+
+def section(title: str) -> ft.Control:
+    return ft.Container(ft.Text(title, size=16, weight=ft.FontWeight.W_600, color=ft.Colors.BLUE_900),
+                        padding=ft.Padding.only(top=12, bottom=4))
+
+
+def label_value(label: str, value: str | None) -> ft.Control:
+    return ft.Row(
+        [ft.Text(label, size=15, color=ft.Colors.GREY_700, width=110),
+         ft.Text(value or "—", size=16, expand=True, selectable=True)],
+        vertical_alignment=ft.CrossAxisAlignment.START,
+        wrap=False,
+    )
+
+
+def error_text(text: str | None, key: str = "error") -> ft.Control:
+    return ft.Text(text or "", key=key, color=ft.Colors.RED_700, size=15, visible=bool(text))
+
+
+def chip(text: str, color: str = ft.Colors.BLUE_50, fg: str = ft.Colors.BLUE_900) -> ft.Control:
+    return ft.Container(ft.Text(text, size=13, color=fg), bgcolor=color,
+                        padding=ft.Padding.symmetric(horizontal=8, vertical=3),
+                        border_radius=12)
+
+
+def sync_bar(shell) -> ft.Control:
+    """Online or not, what waits, last sync: on the home screen at all times. Tap for details."""
+    ctx = shell.ctx
+    t = ctx.t
+    st = ctx.sync_status()
+    if st.running:
+        icon, color, state = ft.Icons.SYNC, ft.Colors.BLUE_700, t("sync.state.running")
+    elif st.online:
+        icon, color, state = ft.Icons.CLOUD_DONE, ft.Colors.GREEN_700, t("sync.state.online")
+    elif st.online is None:
+        icon, color, state = ft.Icons.CLOUD_QUEUE, ft.Colors.GREY_700, t("sync.state.unknown")
+    else:
+        icon, color, state = ft.Icons.CLOUD_OFF, ft.Colors.ORANGE_800, t("sync.state.offline")
+    waiting = t("sync.waiting", changes=st.pending_changes, photos=st.pending_photos)
+    last = t("sync.last", when=ctx.format_time(st.last_sync)) if st.last_sync else t("sync.never")
+    return ft.Container(
+        key="sync-bar",
+        content=ft.Row([
+            ft.Icon(icon, color=color, size=28),
+            ft.Column([
+                ft.Text(state + " · " + waiting, size=15, weight=ft.FontWeight.W_600, color=color),
+                ft.Text(last, size=13, color=ft.Colors.GREY_700),
+            ], spacing=0, expand=True),
+            ft.Icon(ft.Icons.CHEVRON_RIGHT, color=ft.Colors.GREY_600),
+        ], vertical_alignment=ft.CrossAxisAlignment.CENTER),
+        padding=ft.Padding.symmetric(horizontal=12, vertical=8),
+        bgcolor=ft.Colors.GREY_100,
+        border_radius=10,
+        on_click=lambda e: shell.go("/sync"),
+        ink=True,
+    )
