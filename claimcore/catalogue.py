@@ -38,6 +38,10 @@ class CatalogueError(ValueError):
     """The catalogue is broken or a lookup names something it does not hold."""
 
 
+class UnknownCatalogueVersion(CatalogueError):
+    """No catalogue file for the requested version."""
+
+
 class UnknownCoverage(CatalogueError):
     def __init__(self, code: str, valid: tuple[str, ...]):
         self.code = code
@@ -646,7 +650,7 @@ def load_catalogue(version: str | None = None) -> Catalogue:
     if version is None:
         version = current_version()
     if not isinstance(version, str) or not _VERSION_RE.match(version):
-        raise CatalogueError(f"bad catalogue version {version!r}")
+        raise UnknownCatalogueVersion(f"bad catalogue version {version!r}")
     folder = catalogue_dir()
     key = (str(folder.resolve()), version)
     with _cache_lock:
@@ -655,7 +659,7 @@ def load_catalogue(version: str | None = None) -> Catalogue:
         return hit
     path = folder / f"catalogue-{version}.json"
     if not path.is_file():
-        raise CatalogueError(f"catalogue version {version!r} not found in {folder}; "
+        raise UnknownCatalogueVersion(f"catalogue version {version!r} not found in {folder}; "
                              f"available: {', '.join(available_versions()) or 'none'}")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
