@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -207,7 +207,6 @@ class Catalogue:
     loss_type_documents: Mapping[str, tuple[Requirement, ...]]
     caps: ProgrammeCaps
     limits_note: Label
-    raw: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     def coverage(self, code: str) -> Coverage:
         try:
@@ -372,7 +371,7 @@ class _Parser:
             templates=MappingProxyType(templates), conditions=MappingProxyType(conditions),
             departments=MappingProxyType(departments), flows=MappingProxyType(flows),
             base_documents=base, loss_type_documents=MappingProxyType(lt_sets), caps=caps,
-            limits_note=limits_note, raw=MappingProxyType(data))
+            limits_note=limits_note)
 
     def _flows(self) -> dict[str, Flow]:
         out: dict[str, Flow] = {}
