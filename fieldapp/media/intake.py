@@ -163,19 +163,10 @@ _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b
 @lru_cache(maxsize=1)
 def default_district_extent() -> dict[str, float]:
     """Dazu's approximate extent (unpadded) from the divisions data."""
-    try:
-        from claimcore.divisions import load_divisions  # type: ignore[import-not-found]
+    from claimcore.divisions import load_divisions
 
-        extent = load_divisions().approx_extent
-        if isinstance(extent, dict):
-            return {k: float(extent[k]) for k in ("lat_min", "lat_max", "lon_min", "lon_max")}
-        return {k: float(getattr(extent, k)) for k in ("lat_min", "lat_max", "lon_min", "lon_max")}
-    except ImportError:
-        from claimcore.assets import assets_dir
-
-        data = json.loads((assets_dir() / "divisions" / "dazu_divisions.json").read_text("utf-8"))
-        ext = data["approx_extent"]
-        return {k: float(ext[k]) for k in ("lat_min", "lat_max", "lon_min", "lon_max")}
+    extent = load_divisions().approx_extent
+    return {k: float(extent[k]) for k in ("lat_min", "lat_max", "lon_min", "lon_max")}
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
