@@ -1,0 +1,129 @@
+"""The outbox: every local change as a wire mutation, written in the same transaction as the change.
+
+A mutation (docs/architecture.md, claimcore.wire):
+``{"seq", "entity", "id", "op": "upsert"|"delete", "fields": {changed fields only}, "base_version"}``.
+Personal fields of a ``person`` mutation (id_number, phone, bank_account, medical) wait here sealed
+with the data key (column ``sealed``), like the persons table itself; :meth:`OutboxRepo.pending`
+opens them for the sync client, which sends them over TLS.
+"""
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from ._base import crash_point_before_outbox, now_iso
+from .crypto import FieldCipher
+from .schema import Outbox, SyncState
+
+if TYPE_CHECKING:
+    from .store import Store
+
+# Wire field name -> persons column, for the values encrypted at rest.
+PERSON_SEALED_FIELDS: dict[str, str] = {
+    "id_number": "id_number_enc",
+    "phone": "phone_enc",
+    "bank_account": "bank_account_enc",
+    "medical": "medical_enc",
+}
+SEALED_FIELDS: dict[str, frozenset[str]] = {"person": frozenset(PERSON_SEALED_FIELDS)}
+
+
+def outbox_aad(entity: str, entity_id: str) -> str:
+    return f"outbox|{entity}|{entity_id}"
+
+
+def record_mutation(
+    session: Session,
+    cipher: FieldCipher,
+    entity: str,
+    entity_id: str,
+    fields: dict[str, Any],
+    *,
+    op: str = "upsert",
+    base_version: int | None = None,
+) -> None:
+    """Append one mutation to the outbox inside the caller's open transaction."""
+    # The domain rows go to SQLite first (still uncommitted); the crash-test hook sits exactly here.
+    session.flush()
+    crash_point_before_outbox()
+    secret_names = SEALED_FIELDS.get(entity, frozenset())
+    plain = {k: v for k, v in fields.items() if k not in secret_names}
+    secret = {k: v for k, v in fields.items() if k in secret_names}
+    sealed = None
+    if secret:
+        sealed = cipher.seal_bytes(json.dumps(secret, ensure_ascii=False).encode("utf-8"),
+                                   outbox_aad(entity, entity_id))
+    session.add(Outbox(entity=entity, entity_id=entity_id, op=op, fields=plain, sealed=sealed,
+                       base_version=base_version, created_at=now_iso()))
+    session.flush()
+
+
+def open_fields(cipher: FieldCipher, row: Outbox) -> dict[str, Any]:
+    fields = dict(row.fields or {})
+    if row.sealed is not None:
+        fields.update(json.loads(cipher.open_bytes(row.sealed, outbox_aad(row.entity, row.entity_id))))
+    return fields
+
+
+def pending_field_map(session: Session, cipher: FieldCipher) -> dict[tuple[str, str], set[str]]:
+    """(entity, id) -> names of fields with unsent local edits (the outbox is small: what waits)."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for row in session.scalars(select(Outbox)):
+        names = out.setdefault((row.entity, row.entity_id), set())
+        names.update(open_fields(cipher, row))
+        if row.op == "delete":
+            names.add("*deleted*")
+    return out
+
+
+class OutboxRepo:
+    """For the sync client. Typical push loop::
+
+        batch = store.outbox.pending(100)
+        reply = push(batch)                  # parse the server's acknowledgement first
+        store.outbox.ack(reply.applied_up_to_seq)
+    """
+
+    def __init__(self, store: Store):
+        self._s = store
+
+    def pending(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The oldest unsent mutations, in seq order, as wire dicts (personal fields opened)."""
+        with self._s._read() as session:
+            rows = session.scalars(select(Outbox).order_by(Outbox.seq).limit(limit)).all()
+            return [
+                {"seq": r.seq, "entity": r.entity, "id": r.entity_id, "op": r.op,
+                 "fields": open_fields(self._s._cipher, r), "base_version": r.base_version}
+                for r in rows
+            ]
+
+    def ack(self, up_to_seq: int) -> int:
+        """Drop every entry with seq <= up_to_seq (the server applied them). Returns how many.
+
+        Entries above ``up_to_seq`` stay, even when they were in the same pushed batch."""
+        if isinstance(up_to_seq, bool) or not isinstance(up_to_seq, int):
+            raise TypeError("up_to_seq must be an int")
+        with self._s._write() as session:
+            result = session.execute(delete(Outbox).where(Outbox.seq <= up_to_seq))
+            state = self._s.sync_state._row(session)
+            if up_to_seq > state.last_acked_seq:
+                session.execute(update(SyncState).where(SyncState.id == 1)
+                                .values(last_acked_seq=up_to_seq))
+            return result.rowcount or 0
+
+    def count(self) -> int:
+        with self._s._read() as session:
+            return session.scalar(select(func.count()).select_from(Outbox)) or 0
+
+    def pending_fields(self, entity: str, entity_id: str) -> frozenset[str]:
+        """Field names of ``entity``/``entity_id`` with edits not yet acknowledged by the server."""
+        with self._s._read() as session:
+            rows = session.scalars(select(Outbox).where(Outbox.entity == entity,
+                                                        Outbox.entity_id == entity_id)).all()
+            names: set[str] = set()
+            for r in rows:
+                names.update(open_fields(self._s._cipher, r))
+            return frozenset(names)

@@ -1,0 +1,1301 @@
+"""The Store: opening the database safely, and the repositories over it."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event, exists, func, select, text, tuple_
+from sqlalchemy.orm import Session
+
+from claimcore import workflow
+from claimcore.assets import assets_dir
+
+from . import recovery, upgrade
+from ._base import (
+    CHINA_TZ,
+    NotFoundError,
+    StoreError,
+    StoreValidationError,
+    check_coord,
+    check_fen,
+    check_text,
+    now_iso,
+    utc_iso,
+)
+from .crypto import FieldCipher, FileKeyProvider, KeyProvider, StoreKeyError, aad_for
+from .outbox import PERSON_SEALED_FIELDS, OutboxRepo, open_fields, pending_field_map, record_mutation
+from .records import (
+    ApplyResult,
+    AssignmentRecord,
+    ClaimDetail,
+    ClaimListRow,
+    ClaimPage,
+    ConflictRecord,
+    DocumentRecord,
+    DraftRecord,
+    NoteRecord,
+    PageKey,
+    PersonRecord,
+    PhotoRecord,
+    ScanUploadItem,
+    SyncStateRecord,
+    TransitionRecord,
+    UploadItem,
+)
+from .schema import (
+    SCHEMA_VERSION,
+    Assignment,
+    Base,
+    Claim,
+    ConflictNote,
+    Document,
+    Draft,
+    Note,
+    Outbox,
+    Person,
+    Photo,
+    Scan,
+    Setting,
+    SyncState,
+    Transition,
+)
+
+DB_NAME = "store.db"
+KEY_FILE = "store.key"
+BUSY_TIMEOUT_MS = 10_000
+
+LOSS_TYPES = ("death", "disability", "medical", "house", "resettlement")
+PERSON_ROLES = ("victim", "claimant", "payee", "agent", "heir")
+DOC_STATUSES = ("missing", "collected", "verified", "not_applicable")
+UPLOAD_STATES = ("none", "preview", "original")
+_DOC_NAMESPACE = uuid.UUID("4f6a2b8e-1d3c-4e5f-9a7b-0c1d2e3f4a5b")
+
+# Claim fields a user may edit with claims.update(); status moves only through transition().
+CLAIM_EDITABLE = frozenset({
+    "coverage", "catalogue_version", "township_code", "village_code", "incident_at", "place", "lat",
+    "lon", "accuracy_m", "description", "loss_types", "claimed_fen", "adjusted_fen", "paid_fen",
+    "event_id", "is_draft",
+})
+PERSON_EDITABLE = frozenset({"role", "relation", "name", "id_number", "phone", "bank_account",
+                             "bank_name", "medical"})
+
+
+@lru_cache(maxsize=1)
+def township_names() -> dict[str, str]:
+    """Township code -> name, from the divisions data file shipped in assets/."""
+    data = json.loads((assets_dir() / "divisions" / "dazu_divisions.json").read_text(encoding="utf-8"))
+    return {t["code"]: t["name"] for t in data["townships"]}
+
+
+@lru_cache(maxsize=1)
+def _village_townships() -> dict[str, str]:
+    data = json.loads((assets_dir() / "divisions" / "dazu_divisions.json").read_text(encoding="utf-8"))
+    return {v["code"]: t["code"] for t in data["townships"] for v in t.get("villages", [])}
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def document_id(claim_id: str, doc_code: str) -> str:
+    """Deterministic, so two phones marking the same checklist item address the same record."""
+    return str(uuid.uuid5(_DOC_NAMESPACE, f"{claim_id}/{doc_code}"))
+
+
+def _make_engine(path: Path) -> Engine:
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        # SQLAlchemy, not the sqlite3 module, emits BEGIN (see _on_begin): pysqlite's implicit
+        # BEGIN comes only before the first write, so a read-then-write would not be one transaction.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on the flash before the call returns (dead battery right after "saved").
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        # Writers take the write lock up front (IMMEDIATE): two threads that both read then write
+        # would otherwise deadlock on the lock upgrade and one would fail with "database is locked".
+        mode = conn.get_execution_options().get("dazu_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _fix_value(fix: Any, *names: str) -> Any:
+    for name in names:
+        if isinstance(fix, Mapping):
+            if name in fix:
+                return fix[name]
+        elif hasattr(fix, name):
+            return getattr(fix, name)
+    return None
+
+
+class Store:
+    """The phone's database. Create with :func:`open_store`; see the package docstring for the API."""
+
+    def __init__(self, data_dir: Path, engine: Engine, cipher: FieldCipher,
+                 recovery_report: recovery.RecoveryReport | None, upgraded_from: list[int]):
+        self.data_dir = data_dir
+        self.db_path = data_dir / DB_NAME
+        self.engine = engine
+        self._write_engine = engine.execution_options(dazu_begin="IMMEDIATE")
+        self._cipher = cipher
+        self.recovery_report = recovery_report
+        self.upgraded_to = upgraded_from
+        self._lock = threading.RLock()
+        self.claims = ClaimsRepo(self)
+        self.persons = PersonsRepo(self)
+        self.documents = DocumentsRepo(self)
+        self.photos = PhotosRepo(self)
+        self.notes = NotesRepo(self)
+        self.assignments = AssignmentsRepo(self)
+        self.drafts = DraftsRepo(self)
+        self.settings = SettingsRepo(self)
+        self.conflicts = ConflictsRepo(self)
+        self.outbox = OutboxRepo(self)
+        self.sync_state = SyncStateRepo(self)
+
+    # -- transactions ---------------------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with Session(self._write_engine, expire_on_commit=False, autoflush=False) as session:
+            with session.begin():
+                yield session
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False, autoflush=False) as session:
+            with session.begin():
+                yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- sync -----------------------------------------------------------------------------------
+    def apply_remote_changes(self, changes: Iterable[Mapping[str, Any]], new_cursor: str | None) -> ApplyResult:
+        """Apply one page of server changes and store the new pull cursor, in ONE transaction.
+
+        A change is ``{"entity", "id", "version", "op": "upsert"|"delete", "fields": {all fields}}``.
+
+        The rule for unsent local edits: a field that has an unsent local edit (an outbox entry of
+        the same entity and id names it) keeps its LOCAL value; every other field takes the
+        server's value, and the record takes the server's version. The push that follows sends the
+        local value, and the server decides (later arrival wins, the other value is kept in a
+        conflict note that comes back as a ``conflict`` change). A server ``delete`` of a record
+        with unsent local edits is not applied for the same reason. Personal fields arrive in
+        plaintext and are sealed before they are written. Unknown entities (a newer server) are
+        skipped and reported, never guessed at.
+        """
+        return _apply_remote(self, list(changes), new_cursor)
+
+
+# =============================================================================================
+# Opening
+# =============================================================================================
+
+def open_store(data_dir: Path | str, *, key_provider: KeyProvider | None = None) -> Store:
+    """Open (creating if needed) the store in ``data_dir``.
+
+    Checks the file (``PRAGMA quick_check``): a damaged file is quarantined, its readable unsent
+    changes exported and queued again, and ``store.recovery_report`` describes it for the user.
+    Upgrades an older schema in place (after a backup copy). Raises :class:`StoreKeyError` when the
+    data key is missing or belongs to another database, :class:`StoreTooNewError` for a database
+    written by a newer app.
+
+    ``key_provider`` defaults to a 0600 key file ``store.key`` in ``data_dir`` (desktop/web mode);
+    a phone build passes its secure-storage provider.
+    """
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    provider = key_provider if key_provider is not None else FileKeyProvider(data_dir / KEY_FILE)
+    path = data_dir / DB_NAME
+
+    report = None
+    salvaged = None
+    if path.exists():
+        problem = recovery.check_integrity(path)
+        if problem is not None:
+            report, salvaged = recovery.quarantine(data_dir, path, problem)
+
+    upgraded: list[int] = []
+    fresh = not path.exists() or path.stat().st_size == 0
+    if not fresh:
+        if upgrade.read_version(path) == 0:
+            fresh = True  # an empty file (e.g. created by a crashed first start): no tables yet
+        else:
+            upgraded = upgrade.upgrade(path, data_dir / "backups")
+
+    engine = _make_engine(path)
+    try:
+        if fresh:
+            with engine.begin() as conn:
+                existing = conn.exec_driver_sql(
+                    "SELECT count(*) FROM sqlite_master WHERE type='table'").scalar()
+                if existing:
+                    raise StoreError(f"{path} has tables but no schema version: not a store database")
+                Base.metadata.create_all(conn)
+                conn.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+        with Session(engine) as session:
+            check = session.get(Setting, "key_check")
+        key = provider.load_key()
+        if check is None:
+            key = key if key is not None else provider.create_key()
+        elif key is None:
+            raise StoreKeyError(
+                "找不到本机数据库的密钥，无法读取个人信息；请联系技术支持，不要删除数据 "
+                "(the data key of this database is missing)")
+        cipher = FieldCipher(key)
+        if check is not None and not cipher.verify_key_check(base64.b64decode(check.value)):
+            raise StoreKeyError("密钥与本机数据库不匹配 (the data key does not belong to this database)")
+
+        store = Store(data_dir, engine, cipher, report, upgraded)
+        with store._write() as session:
+            if check is None:
+                session.add(Setting(key="key_check",
+                                    value=base64.b64encode(cipher.key_check()).decode("ascii")))
+            if session.get(SyncState, 1) is None:
+                session.add(SyncState(id=1, last_acked_seq=0))
+            if salvaged is not None and report is not None:
+                _requeue_salvaged(session, salvaged, report)
+        return store
+    except BaseException:
+        engine.dispose()
+        raise
+
+
+def _requeue_salvaged(session: Session, found: recovery.Salvage, report: recovery.RecoveryReport) -> None:
+    for e in found.entries:
+        if not e.get("entity") or not e.get("id") or "__unparsed__" in (e.get("fields") or {}):
+            continue
+        session.add(Outbox(
+            seq=e["seq"], entity=e["entity"], entity_id=e["id"], op=e.get("op") or "upsert",
+            fields=e.get("fields") or {},
+            sealed=base64.b64decode(e["sealed_b64"]) if e.get("sealed_b64") else None,
+            base_version=e.get("base_version"), created_at=e.get("created_at") or now_iso(),
+        ))
+    session.flush()
+    state = session.get(SyncState, 1)
+    if report.device_identity_kept and found.device and found.seq_floor is not None:
+        state.device_id = found.device["device_id"]
+        tok = found.device.get("token_enc_b64")
+        state.token_enc = base64.b64decode(tok) if tok else None
+        state.server_url = found.device.get("server_url")
+        state.last_acked_seq = found.device.get("last_acked_seq") or 0
+        # New local changes continue above every seq the old database ever issued.
+        session.execute(text("DELETE FROM sqlite_sequence WHERE name = 'outbox'"))
+        session.execute(text("INSERT INTO sqlite_sequence (name, seq) VALUES ('outbox', :s)"),
+                        {"s": found.seq_floor})
+    state.cursor = None  # local records are gone: pull everything again
+    reports = session.get(Setting, "recovery_reports")
+    history = list(reports.value) if reports else []
+    history = (history + [report.as_dict()])[-10:]
+    if reports:
+        reports.value = history
+    else:
+        session.add(Setting(key="recovery_reports", value=history))
+
+
+# =============================================================================================
+# Repositories
+# =============================================================================================
+
+class _Repo:
+    def __init__(self, store: Store):
+        self._s = store
+
+    @property
+    def _c(self) -> FieldCipher:
+        return self._s._cipher
+
+    @staticmethod
+    def _claim(session: Session, claim_id: str) -> Claim:
+        claim = session.get(Claim, claim_id)
+        if claim is None:
+            raise NotFoundError("claim", claim_id)
+        return claim
+
+
+def _validate_claim_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Check and normalise claim fields given by a caller (raises StoreValidationError)."""
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name == "coverage":
+            value = check_text(value, name, max_len=32, required=True)
+        elif name == "catalogue_version":
+            value = check_text(value, name, max_len=32)
+        elif name == "township_code":
+            value = check_text(value, name, max_len=12)
+            if value is not None and value not in township_names():
+                raise StoreValidationError(f"不是大足区的镇街代码：{value}", f"not a Dazu township code: {value}")
+        elif name == "village_code":
+            value = check_text(value, name, max_len=15)
+            if value is not None and value not in _village_townships():
+                raise StoreValidationError(f"不是大足区的村（社区）代码：{value}", f"not a Dazu village code: {value}")
+        elif name in ("incident_at",):
+            value = utc_iso(value, name)
+        elif name == "place":
+            value = check_text(value, name, max_len=500)
+        elif name == "description":
+            value = check_text(value, name, max_len=10_000)
+        elif name == "lat":
+            value = check_coord(value, name, 90)
+        elif name == "lon":
+            value = check_coord(value, name, 180)
+        elif name == "accuracy_m":
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+                raise StoreValidationError("定位精度无效", f"accuracy_m: not a distance: {value!r}")
+            value = float(value) if value is not None else None
+        elif name == "loss_types":
+            if value is None:
+                value = []
+            if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+                raise StoreValidationError("损失类型应为列表", "loss_types: expected a list")
+            bad = [v for v in value if v not in LOSS_TYPES]
+            if bad:
+                raise StoreValidationError(f"未知的损失类型：{bad}", f"unknown loss types: {bad}")
+            value = sorted(set(value), key=LOSS_TYPES.index)
+        elif name.endswith("_fen"):
+            value = check_fen(value, name)
+        elif name == "event_id":
+            value = check_text(value, name, max_len=36)
+        elif name == "is_draft":
+            if not isinstance(value, bool):
+                raise StoreValidationError("草稿标记应为是/否", "is_draft: expected True or False")
+        else:
+            raise StoreValidationError(f"不能修改此项：{name}", f"claim field {name!r} cannot be set here")
+        out[name] = value
+    if "village_code" in out and out["village_code"] and out.get("township_code"):
+        if _village_townships()[out["village_code"]] != out["township_code"]:
+            raise StoreValidationError("村（社区）不属于所选镇街", "village is not in the chosen township")
+    return out
+
+
+def _check_coverage(coverage: str, catalogue_version: str | None) -> str:
+    from claimcore.catalogue import load_catalogue
+
+    catalogue = load_catalogue(catalogue_version)
+    try:
+        catalogue.coverage(coverage)
+    except ValueError as exc:
+        raise StoreValidationError(f"未知的险种：{coverage}", str(exc)) from None
+    return catalogue.version
+
+
+class ClaimsRepo(_Repo):
+    def create(
+        self,
+        *,
+        coverage: str,
+        role: str,
+        created_by: str | None = None,
+        township_code: str | None = None,
+        village_code: str | None = None,
+        incident_at: datetime | str | None = None,
+        place: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
+        accuracy_m: float | None = None,
+        description: str | None = None,
+        loss_types: Iterable[str] = (),
+        claimed_fen: int | None = None,
+        event_id: str | None = None,
+        catalogue_version: str | None = None,
+        is_draft: bool = False,
+        claim_id: str | None = None,
+        at: datetime | str | None = None,
+    ) -> str:
+        """Report a new claim (state ``reported``). Returns its id; its report number is made here.
+
+        ``role`` must be allowed to report (claimcore.workflow.check_report). Writes the claim, its
+        first timeline entry and both outbox mutations in one transaction. ``claim_id`` lets the
+        new-claim wizard keep the id its draft was saved under.
+        """
+        workflow.check_report(role)
+        fields = _validate_claim_fields({
+            "coverage": coverage, "township_code": township_code, "village_code": village_code,
+            "incident_at": incident_at, "place": place, "lat": lat, "lon": lon,
+            "accuracy_m": accuracy_m, "description": description, "loss_types": list(loss_types),
+            "claimed_fen": claimed_fen, "event_id": event_id, "is_draft": is_draft,
+            "catalogue_version": catalogue_version,
+        })
+        fields["catalogue_version"] = _check_coverage(fields["coverage"], catalogue_version)
+        created_by = check_text(created_by, "created_by", max_len=64)
+        claim_id = claim_id or _new_id()
+        stamp = utc_iso(at, "at") if at is not None else now_iso()
+        with self._s._write() as session:
+            if session.get(Claim, claim_id) is not None:
+                raise StoreValidationError("案件已存在", f"claim {claim_id} already exists")
+            report_no = _next_report_no(session)
+            claim = Claim(id=claim_id, report_no=report_no, status=workflow.INITIAL_STATE,
+                          created_by=created_by, created_at=stamp, updated_at=stamp, version=None,
+                          adjusted_fen=None, paid_fen=None, **fields)
+            session.add(claim)
+            wire = {k: getattr(claim, k) for k in _wire_columns(Claim)}
+            record_mutation(session, self._c, "claim", claim_id, wire)
+            _add_transition(session, self._c, claim_id, None, workflow.INITIAL_STATE, user=created_by,
+                            role=role, at=stamp, lat=lat, lon=lon, reason=None)
+            return claim_id
+
+    def update(self, claim_id: str, **fields: Any) -> frozenset[str]:
+        """Change claim fields. Writes only what really changed, with an outbox entry carrying only
+        those fields (and the server version it was based on). Returns the changed field names;
+        an empty set means nothing was written."""
+        values = _validate_claim_fields(fields)
+        with self._s._write() as session:
+            claim = self._claim(session, claim_id)
+            if "coverage" in values or "catalogue_version" in values:
+                cov = values.get("coverage", claim.coverage)
+                values["catalogue_version"] = _check_coverage(cov, values.get("catalogue_version", claim.catalogue_version))
+            if "village_code" in values and values["village_code"] and "township_code" not in values:
+                if _village_townships()[values["village_code"]] != claim.township_code:
+                    raise StoreValidationError("村（社区）不属于所选镇街", "village is not in the claim's township")
+            changed = {k: v for k, v in values.items() if getattr(claim, k) != v}
+            if not changed:
+                return frozenset()
+            for k, v in changed.items():
+                setattr(claim, k, v)
+            claim.updated_at = now_iso()
+            record_mutation(session, self._c, "claim", claim_id, changed, base_version=claim.version)
+            return frozenset(changed)
+
+    def transition(
+        self,
+        claim_id: str,
+        target: str,
+        *,
+        role: str,
+        user: str | None,
+        lat: float | None = None,
+        lon: float | None = None,
+        reason: str | None = None,
+        checklist_complete: bool = False,
+        authority_cleared: bool = False,
+        survey_participant: bool = False,
+        at: datetime | str | None = None,
+    ) -> TransitionRecord:
+        """Move the claim to ``target`` if claimcore.workflow allows it (else WorkflowError, and
+        nothing is written). Records who, when, where and why in the timeline. Outbox: a ``claim``
+        mutation with the new ``status`` and a ``transition`` mutation with the timeline entry."""
+        lat = check_coord(lat, "lat", 90)
+        lon = check_coord(lon, "lon", 180)
+        reason = check_text(reason, "reason", max_len=2000)
+        stamp = utc_iso(at, "at") if at is not None else now_iso()
+        with self._s._write() as session:
+            claim = self._claim(session, claim_id)
+            workflow.check_transition(claim.status, target, role, checklist_complete=checklist_complete,
+                                      authority_cleared=authority_cleared, reason=reason,
+                                      survey_participant=survey_participant)
+            source = claim.status
+            claim.status = target
+            claim.updated_at = now_iso()
+            record_mutation(session, self._c, "claim", claim_id, {"status": target},
+                            base_version=claim.version)
+            return _add_transition(session, self._c, claim_id, source, target, user=user, role=role,
+                                   at=stamp, lat=lat, lon=lon, reason=reason)
+
+    def get(self, claim_id: str) -> ClaimDetail:
+        """Everything about one claim, personal data decrypted (masking is the screen's job)."""
+        with self._s._read() as session:
+            c = self._claim(session, claim_id)
+            persons = session.scalars(select(Person).where(Person.claim_id == claim_id)
+                                      .order_by(Person.created_at, Person.id)).all()
+            docs = session.scalars(select(Document).where(Document.claim_id == claim_id)
+                                   .order_by(Document.doc_code)).all()
+            photos = session.scalars(select(Photo).where(Photo.claim_id == claim_id)
+                                     .order_by(Photo.captured_at, Photo.created_at)).all()
+            notes = session.scalars(select(Note).where(Note.claim_id == claim_id)
+                                    .order_by(Note.created_at, Note.id)).all()
+            steps = session.scalars(select(Transition).where(Transition.claim_id == claim_id)
+                                    .order_by(Transition.at, Transition.id)).all()
+            pending: set[str] = set()
+            for row in session.scalars(select(Outbox).where(Outbox.entity == "claim",
+                                                            Outbox.entity_id == claim_id)):
+                pending.update(open_fields(self._c, row))
+            return ClaimDetail(
+                **{k: getattr(c, k) for k in _columns(Claim)},
+                township_name=township_names().get(c.township_code or ""),
+                persons=[_person_record(self._c, p) for p in persons],
+                documents=[_document_record(d) for d in docs],
+                photos=[_photo_record(p) for p in photos],
+                notes=[NoteRecord(n.id, n.claim_id, n.body, n.author, n.created_at) for n in notes],
+                timeline=[_transition_record(t) for t in steps],
+                pending_fields=frozenset(pending),
+            )
+
+    def timeline(self, claim_id: str) -> list[TransitionRecord]:
+        with self._s._read() as session:
+            self._claim(session, claim_id)
+            steps = session.scalars(select(Transition).where(Transition.claim_id == claim_id)
+                                    .order_by(Transition.at, Transition.id)).all()
+            return [_transition_record(t) for t in steps]
+
+    def list_page(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        township_code: str | None = None,
+        coverage: str | None = None,
+        event_id: str | None = None,
+        is_draft: bool | None = None,
+        search: str | None = None,
+        limit: int = 30,
+        after: PageKey | None = None,
+        offset: int | None = None,
+    ) -> ClaimPage:
+        """One page of the claims list, newest first (by created_at, then id).
+
+        Page with ``after=page.next_key`` (keyset: stable while new claims arrive, and as fast on
+        page 300 as on page 1); ``offset`` is there for screens that jump to a page number.
+        ``search`` matches the report number, the victim's name or the place (substring).
+        """
+        if not (1 <= limit <= 500):
+            raise StoreValidationError("每页条数应在 1–500 之间", "limit must be 1..500")
+        victim = (select(Person.name).where(Person.claim_id == Claim.id, Person.role == "victim")
+                  .order_by(Person.created_at).limit(1).scalar_subquery())
+        photo_count = select(func.count()).where(Photo.claim_id == Claim.id).scalar_subquery()
+        unsynced = exists().where(Outbox.entity == "claim", Outbox.entity_id == Claim.id)
+        stmt = select(
+            Claim.id, Claim.report_no, Claim.coverage, Claim.status, Claim.township_code,
+            Claim.village_code, Claim.incident_at, Claim.created_at, Claim.updated_at,
+            Claim.claimed_fen, victim.label("victim_name"), photo_count.label("photo_count"),
+            Claim.is_draft, unsynced.label("unsynced"),
+        )
+        if status is not None:
+            stmt = stmt.where(Claim.status == status) if isinstance(status, str) else \
+                stmt.where(Claim.status.in_(list(status)))
+        if township_code is not None:
+            stmt = stmt.where(Claim.township_code == township_code)
+        if coverage is not None:
+            stmt = stmt.where(Claim.coverage == coverage)
+        if event_id is not None:
+            stmt = stmt.where(Claim.event_id == event_id)
+        if is_draft is not None:
+            stmt = stmt.where(Claim.is_draft == is_draft)
+        if search:
+            like = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            victims = select(Person.claim_id).where(Person.name.like(like, escape="\\"))
+            stmt = stmt.where(Claim.report_no.like(like, escape="\\") | Claim.place.like(like, escape="\\")
+                              | Claim.id.in_(victims))
+        if after is not None:
+            stmt = stmt.where(tuple_(Claim.created_at, Claim.id) < tuple_(after.created_at, after.id))
+        stmt = stmt.order_by(Claim.created_at.desc(), Claim.id.desc()).limit(limit + 1)
+        if offset:
+            stmt = stmt.offset(offset)
+        names = township_names()
+        with self._s.engine.connect() as conn:
+            result = conn.execute(stmt).all()
+        rows = [
+            ClaimListRow(
+                id=r.id, report_no=r.report_no, coverage=r.coverage, status=r.status,
+                township_code=r.township_code, township_name=names.get(r.township_code or ""),
+                village_code=r.village_code, incident_at=r.incident_at, created_at=r.created_at,
+                updated_at=r.updated_at, claimed_fen=r.claimed_fen, victim_name=r.victim_name,
+                photo_count=r.photo_count, is_draft=bool(r.is_draft), unsynced=bool(r.unsynced),
+            )
+            for r in result[:limit]
+        ]
+        next_key = PageKey(rows[-1].created_at, rows[-1].id) if len(result) > limit else None
+        return ClaimPage(rows, next_key)
+
+    def count(self, *, status: str | None = None) -> int:
+        with self._s._read() as session:
+            stmt = select(func.count()).select_from(Claim)
+            if status is not None:
+                stmt = stmt.where(Claim.status == status)
+            return session.scalar(stmt) or 0
+
+
+def _next_report_no(session: Session) -> str:
+    """DZ-YYYYMMDD-TTTT-NNNN: local (China) date, this install's random 4-letter tag, and a daily
+    counter. The tag keeps numbers made offline on different phones apart; the UUID stays the
+    identity, the report number is what people read out on the phone."""
+    day = datetime.now(CHINA_TZ).strftime("%Y%m%d")
+    tag_row = session.get(Setting, "report_tag")
+    if tag_row is None:
+        alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
+        tag_row = Setting(key="report_tag", value="".join(secrets.choice(alphabet) for _ in range(4)))
+        session.add(tag_row)
+    counter_row = session.get(Setting, "report_counter")
+    counter = dict(counter_row.value) if counter_row else {}
+    n = int(counter.get(day, 0))
+    while True:
+        n += 1
+        report_no = f"DZ-{day}-{tag_row.value}-{n:04d}"
+        if session.scalar(select(func.count()).where(Claim.report_no == report_no)) == 0:
+            break
+    if counter_row is None:
+        session.add(Setting(key="report_counter", value={day: n}))
+    else:
+        counter_row.value = {day: n}
+    return report_no
+
+
+def _add_transition(session: Session, cipher: FieldCipher, claim_id: str, source: str | None,
+                    target: str, *, user: str | None, role: str | None, at: str,
+                    lat: float | None, lon: float | None, reason: str | None) -> TransitionRecord:
+    t = Transition(id=_new_id(), claim_id=claim_id, from_status=source, to_status=target, by_user=user,
+                   role=role, at=at, lat=lat, lon=lon, reason=reason, version=None)
+    session.add(t)
+    record_mutation(session, cipher, "transition", t.id, {k: getattr(t, k) for k in _wire_columns(Transition)})
+    return _transition_record(t)
+
+
+def _columns(model: type[Base]) -> list[str]:
+    return [c.key for c in model.__table__.columns]
+
+
+# Columns that never travel in a mutation: the record id is the mutation's "id", the version is
+# the server's, upload_state is this phone's own bookkeeping.
+_LOCAL_ONLY = {"id", "version", "upload_state"}
+
+
+def _wire_columns(model: type[Base]) -> list[str]:
+    return [c for c in _columns(model) if c not in _LOCAL_ONLY]
+
+
+def _transition_record(t: Transition) -> TransitionRecord:
+    return TransitionRecord(t.id, t.claim_id, t.from_status, t.to_status, t.by_user, t.role, t.at,
+                            t.lat, t.lon, t.reason)
+
+
+def _document_record(d: Document) -> DocumentRecord:
+    return DocumentRecord(d.id, d.claim_id, d.doc_code, d.status, d.note, d.scan_ref, d.updated_by,
+                          d.updated_at, d.version)
+
+
+def _photo_record(p: Photo) -> PhotoRecord:
+    return PhotoRecord(
+        p.id, p.sha256, p.claim_id, p.captured_at, p.fix_lat, p.fix_lon, p.fix_alt, p.fix_accuracy_m,
+        p.fix_at, p.width, p.height, list(p.flags or []), p.exif_gps, bool(p.exif_replaced),
+        p.converted_from, p.upload_state, p.created_by, p.created_at)
+
+
+def _seal_person_value(cipher: FieldCipher, person_id: str, name: str, value: Any) -> bytes | None:
+    if value is None:
+        return None
+    return cipher.seal_bytes(json.dumps(value, ensure_ascii=False).encode("utf-8"),
+                             aad_for("persons", name, person_id))
+
+
+def _open_person_value(cipher: FieldCipher, person_id: str, name: str, sealed: bytes | None) -> Any:
+    if sealed is None:
+        return None
+    return json.loads(cipher.open_bytes(sealed, aad_for("persons", name, person_id)))
+
+
+def _person_record(cipher: FieldCipher, p: Person) -> PersonRecord:
+    opened = {name: _open_person_value(cipher, p.id, name, getattr(p, col))
+              for name, col in PERSON_SEALED_FIELDS.items()}
+    return PersonRecord(id=p.id, claim_id=p.claim_id, role=p.role, relation=p.relation, name=p.name,
+                        bank_name=p.bank_name, created_at=p.created_at, updated_at=p.updated_at,
+                        version=p.version, **opened)
+
+
+def _validate_person_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name == "role":
+            if value not in PERSON_ROLES:
+                raise StoreValidationError(f"未知的人员类别：{value}", f"role must be one of {PERSON_ROLES}")
+        elif name in ("relation", "bank_name"):
+            value = check_text(value, name, max_len=64)
+        elif name == "name":
+            value = check_text(value, name, max_len=64)
+        elif name in ("id_number", "phone", "bank_account"):
+            value = check_text(value, name, max_len=40)
+            if value is not None:
+                value = value.replace(" ", "").upper() if name == "id_number" else value.replace(" ", "")
+        elif name == "medical":
+            if value is not None and not isinstance(value, (str, dict, list)):
+                raise StoreValidationError("医疗信息格式无效", "medical: expected text or a JSON object")
+        else:
+            raise StoreValidationError(f"不能修改此项：{name}", f"person field {name!r} cannot be set here")
+        out[name] = value
+    return out
+
+
+class PersonsRepo(_Repo):
+    """Victims, claimants, payees, agents and heirs of a claim. ID number, phone, bank account and
+    medical details are sealed at rest; records come back decrypted."""
+
+    def add(self, claim_id: str, *, role: str, name: str | None = None, relation: str | None = None,
+            id_number: str | None = None, phone: str | None = None, bank_account: str | None = None,
+            bank_name: str | None = None, medical: Any = None, person_id: str | None = None) -> str:
+        values = _validate_person_fields({
+            "role": role, "name": name, "relation": relation, "id_number": id_number, "phone": phone,
+            "bank_account": bank_account, "bank_name": bank_name, "medical": medical})
+        person_id = person_id or _new_id()
+        stamp = now_iso()
+        with self._s._write() as session:
+            self._claim(session, claim_id)
+            p = Person(id=person_id, claim_id=claim_id, role=values["role"], relation=values["relation"],
+                       name=values["name"], bank_name=values["bank_name"], created_at=stamp,
+                       updated_at=stamp, version=None)
+            for wire_name, col in PERSON_SEALED_FIELDS.items():
+                setattr(p, col, _seal_person_value(self._c, person_id, wire_name, values[wire_name]))
+            session.add(p)
+            wire = {"claim_id": claim_id, "created_at": stamp,
+                    **{k: v for k, v in values.items() if v is not None}}
+            record_mutation(session, self._c, "person", person_id, wire)
+            return person_id
+
+    def update(self, person_id: str, **fields: Any) -> frozenset[str]:
+        values = _validate_person_fields(fields)
+        with self._s._write() as session:
+            p = session.get(Person, person_id)
+            if p is None:
+                raise NotFoundError("person", person_id)
+            current = _person_record(self._c, p)
+            changed = {k: v for k, v in values.items() if getattr(current, k) != v}
+            if not changed:
+                return frozenset()
+            for k, v in changed.items():
+                if k in PERSON_SEALED_FIELDS:
+                    setattr(p, PERSON_SEALED_FIELDS[k], _seal_person_value(self._c, person_id, k, v))
+                else:
+                    setattr(p, k, v)
+            p.updated_at = now_iso()
+            record_mutation(session, self._c, "person", person_id, {"claim_id": p.claim_id, **changed},
+                            base_version=p.version)
+            return frozenset(changed)
+
+    def remove(self, person_id: str) -> None:
+        with self._s._write() as session:
+            p = session.get(Person, person_id)
+            if p is None:
+                raise NotFoundError("person", person_id)
+            claim_id, version = p.claim_id, p.version
+            session.delete(p)
+            record_mutation(session, self._c, "person", person_id, {"claim_id": claim_id},
+                            op="delete", base_version=version)
+
+    def get(self, person_id: str) -> PersonRecord:
+        with self._s._read() as session:
+            p = session.get(Person, person_id)
+            if p is None:
+                raise NotFoundError("person", person_id)
+            return _person_record(self._c, p)
+
+    def list_for_claim(self, claim_id: str) -> list[PersonRecord]:
+        with self._s._read() as session:
+            rows = session.scalars(select(Person).where(Person.claim_id == claim_id)
+                                   .order_by(Person.created_at, Person.id)).all()
+            return [_person_record(self._c, p) for p in rows]
+
+
+_UNSET: Any = object()
+
+
+class DocumentsRepo(_Repo):
+    """Checklist items of a claim (one record per claim and document code) and their scans."""
+
+    def set_status(self, claim_id: str, doc_code: str, status: str, *, note: str | None = _UNSET,
+                   user: str | None = None) -> DocumentRecord:
+        doc_code = check_text(doc_code, "doc_code", max_len=48, required=True)
+        if status not in DOC_STATUSES:
+            raise StoreValidationError(f"未知的资料状态：{status}", f"status must be one of {DOC_STATUSES}")
+        if note is not _UNSET:
+            note = check_text(note, "note", max_len=2000)
+        with self._s._write() as session:
+            self._claim(session, claim_id)
+            return _set_document(session, self._c, claim_id, doc_code,
+                                 {"status": status, **({} if note is _UNSET else {"note": note})}, user)
+
+    def attach_scan(self, claim_id: str, doc_code: str, data: bytes, *,
+                    content_type: str = "image/jpeg", user: str | None = None) -> str:
+        """Store a scanned paper ENCRYPTED under scans/ and link it to the checklist item (status
+        becomes ``collected`` if it was missing). Returns the scan id."""
+        if not isinstance(data, (bytes, bytearray)) or not data:
+            raise StoreValidationError("扫描件为空", "scan: no bytes")
+        doc_code = check_text(doc_code, "doc_code", max_len=48, required=True)
+        content_type = check_text(content_type, "content_type", max_len=48, required=True)
+        scan_id = _new_id()
+        path = self._scan_path(scan_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as f:
+            f.write(self._c.seal_bytes(bytes(data), aad_for("scans", "file", scan_id)))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        try:
+            with self._s._write() as session:
+                self._claim(session, claim_id)
+                session.add(Scan(id=scan_id, claim_id=claim_id, doc_code=doc_code,
+                                 sha256=hashlib.sha256(data).hexdigest(), byte_size=len(data),
+                                 content_type=content_type, created_at=now_iso(), uploaded=False))
+                existing = session.get(Document, document_id(claim_id, doc_code))
+                changes: dict[str, Any] = {"scan_ref": scan_id}
+                if existing is None or existing.status == "missing":
+                    changes["status"] = "collected"
+                _set_document(session, self._c, claim_id, doc_code, changes, user)
+        except BaseException:
+            path.unlink(missing_ok=True)  # the record was not written: no orphan file
+            raise
+        return scan_id
+
+    def read_scan(self, scan_id: str) -> bytes:
+        try:
+            sealed = self._scan_path(scan_id).read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError("scan", scan_id) from None
+        return self._c.open_bytes(sealed, aad_for("scans", "file", scan_id))
+
+    def pending_scan_uploads(self) -> list[ScanUploadItem]:
+        with self._s._read() as session:
+            rows = session.scalars(select(Scan).where(Scan.uploaded.is_(False)).order_by(Scan.created_at)).all()
+            return [ScanUploadItem(s.id, s.claim_id, s.doc_code, s.sha256, s.byte_size, s.content_type)
+                    for s in rows]
+
+    def mark_scan_uploaded(self, scan_id: str) -> None:
+        with self._s._write() as session:
+            scan = session.get(Scan, scan_id)
+            if scan is None:
+                raise NotFoundError("scan", scan_id)
+            scan.uploaded = True
+
+    def list_for_claim(self, claim_id: str) -> list[DocumentRecord]:
+        with self._s._read() as session:
+            rows = session.scalars(select(Document).where(Document.claim_id == claim_id)
+                                   .order_by(Document.doc_code)).all()
+            return [_document_record(d) for d in rows]
+
+    def _scan_path(self, scan_id: str) -> Path:
+        uuid.UUID(scan_id)  # never a path from outside
+        return self._s.data_dir / "scans" / f"{scan_id}.bin"
+
+
+def _set_document(session: Session, cipher: FieldCipher, claim_id: str, doc_code: str,
+                  changes: dict[str, Any], user: str | None) -> DocumentRecord:
+    doc_id = document_id(claim_id, doc_code)
+    doc = session.get(Document, doc_id)
+    stamp = now_iso()
+    if doc is None:
+        doc = Document(id=doc_id, claim_id=claim_id, doc_code=doc_code, status="missing", note=None,
+                       scan_ref=None, updated_by=user, updated_at=stamp, version=None)
+        session.add(doc)
+        changed = {"claim_id": claim_id, "doc_code": doc_code, **changes}
+    else:
+        changed = {k: v for k, v in changes.items() if getattr(doc, k) != v}
+        if not changed:
+            return _document_record(doc)
+        changed = {"claim_id": claim_id, "doc_code": doc_code, **changed}
+    for k, v in changes.items():
+        setattr(doc, k, v)
+    doc.updated_by = user
+    doc.updated_at = stamp
+    record_mutation(session, cipher, "document", doc_id, {**changed, "updated_by": user},
+                    base_version=doc.version)
+    return _document_record(doc)
+
+
+class PhotosRepo(_Repo):
+    """Site photos (files are stored by fieldapp.media under their sha256; here: their record)."""
+
+    def add(self, claim_id: str, intake: Any, *, fix: Any = None, captured_at: datetime | str | None = None,
+            user: str | None = None) -> str:
+        """Record a photo from fieldapp.media's IntakeResult (sha256, width, height, exif_gps, flags,
+        exif_replaced, converted_from) and the device's GPS fix at capture (lat, lon, altitude,
+        accuracy_m, fix_time; a mapping or an object; None when there was no fix).
+
+        Identical bytes are one photo: adding the same sha256 to the same claim again returns the
+        existing id and writes nothing; to another claim it is refused."""
+        sha = getattr(intake, "sha256", None)
+        if not isinstance(sha, str) or len(sha) != 64 or any(ch not in "0123456789abcdef" for ch in sha):
+            raise StoreValidationError("照片缺少有效的 SHA-256", "photo: intake has no valid sha256")
+        lat = lon = alt = acc = fix_at = None
+        if fix is not None:
+            lat = check_coord(_fix_value(fix, "lat", "latitude"), "fix.lat", 90)
+            lon = check_coord(_fix_value(fix, "lon", "longitude"), "fix.lon", 180)
+            alt = _fix_value(fix, "altitude", "alt")
+            acc = _fix_value(fix, "accuracy_m", "accuracy")
+            fix_at = utc_iso(_fix_value(fix, "fix_time", "fix_at", "at"), "fix.fix_time")
+        flags = list(getattr(intake, "flags", None) or [])
+        photo_id = _new_id()
+        stamp = now_iso()
+        with self._s._write() as session:
+            self._claim(session, claim_id)
+            existing = session.scalar(select(Photo).where(Photo.sha256 == sha))
+            if existing is not None:
+                if existing.claim_id == claim_id:
+                    return existing.id
+                raise StoreValidationError("这张照片已属于另一个案件",
+                                           f"photo {sha[:12]} already belongs to claim {existing.claim_id}")
+            photo = Photo(
+                id=photo_id, sha256=sha, claim_id=claim_id,
+                captured_at=utc_iso(captured_at, "captured_at"), fix_lat=lat, fix_lon=lon,
+                fix_alt=float(alt) if alt is not None else None,
+                fix_accuracy_m=float(acc) if acc is not None else None, fix_at=fix_at,
+                width=getattr(intake, "width", None), height=getattr(intake, "height", None),
+                flags=[str(f) for f in flags], exif_gps=getattr(intake, "exif_gps", None),
+                exif_replaced=bool(getattr(intake, "exif_replaced", False)),
+                converted_from=getattr(intake, "converted_from", None), upload_state="none",
+                created_by=user, created_at=stamp, version=None)
+            session.add(photo)
+            record_mutation(session, self._c, "photo", photo_id,
+                            {k: getattr(photo, k) for k in _wire_columns(Photo)})
+            return photo_id
+
+    def get_by_sha(self, sha256: str) -> PhotoRecord | None:
+        with self._s._read() as session:
+            p = session.scalar(select(Photo).where(Photo.sha256 == sha256))
+            return _photo_record(p) if p else None
+
+    def list_for_claim(self, claim_id: str) -> list[PhotoRecord]:
+        with self._s._read() as session:
+            rows = session.scalars(select(Photo).where(Photo.claim_id == claim_id)
+                                   .order_by(Photo.captured_at, Photo.created_at)).all()
+            return [_photo_record(p) for p in rows]
+
+    def pending_upload(self, limit: int | None = None) -> list[UploadItem]:
+        """Photos whose original the server does not hold yet, oldest first."""
+        with self._s._read() as session:
+            stmt = (select(Photo.sha256, Photo.claim_id, Photo.upload_state)
+                    .where(Photo.upload_state != "original").order_by(Photo.created_at))
+            if limit is not None:
+                stmt = stmt.limit(limit)
+            return [UploadItem(*r) for r in session.execute(stmt)]
+
+    def mark_uploaded(self, sha256: str, kind: str) -> str:
+        """Record that the server durably holds the ``preview`` or the ``original``. Never moves
+        backwards (a late preview acknowledgement does not undo 'original'). Returns the state."""
+        if kind not in ("preview", "original"):
+            raise StoreValidationError("上传类型应为 preview 或 original", "kind must be preview or original")
+        with self._s._write() as session:
+            p = session.scalar(select(Photo).where(Photo.sha256 == sha256))
+            if p is None:
+                raise NotFoundError("photo", sha256)
+            if UPLOAD_STATES.index(kind) > UPLOAD_STATES.index(p.upload_state):
+                p.upload_state = kind
+            return p.upload_state
+
+
+class NotesRepo(_Repo):
+    """Append-only notes: there is no update or delete."""
+
+    def add(self, claim_id: str, body: str, *, author: str | None = None) -> NoteRecord:
+        body = check_text(body, "body", max_len=10_000, required=True)
+        with self._s._write() as session:
+            self._claim(session, claim_id)
+            n = Note(id=_new_id(), claim_id=claim_id, body=body, author=author, created_at=now_iso(),
+                     version=None)
+            session.add(n)
+            record_mutation(session, self._c, "note", n.id,
+                            {"claim_id": claim_id, "body": body, "author": author, "created_at": n.created_at})
+            return NoteRecord(n.id, n.claim_id, n.body, n.author, n.created_at)
+
+    def list_for_claim(self, claim_id: str) -> list[NoteRecord]:
+        with self._s._read() as session:
+            rows = session.scalars(select(Note).where(Note.claim_id == claim_id)
+                                   .order_by(Note.created_at, Note.id)).all()
+            return [NoteRecord(n.id, n.claim_id, n.body, n.author, n.created_at) for n in rows]
+
+
+def _assignment_record(a: Assignment) -> AssignmentRecord:
+    return AssignmentRecord(a.id, a.claim_id, a.insurer_code, a.status, dict(a.fields or {}),
+                            a.received_at, a.updated_at, a.version)
+
+
+class AssignmentsRepo(_Repo):
+    """Survey assignments received from the server (they arrive through apply_remote_changes)."""
+
+    def list(self, *, status: str | None = None) -> list[AssignmentRecord]:
+        with self._s._read() as session:
+            stmt = select(Assignment).order_by(Assignment.received_at.desc())
+            if status is not None:
+                stmt = stmt.where(Assignment.status == status)
+            return [_assignment_record(a) for a in session.scalars(stmt)]
+
+    def get(self, assignment_id: str) -> AssignmentRecord:
+        with self._s._read() as session:
+            a = session.get(Assignment, assignment_id)
+            if a is None:
+                raise NotFoundError("assignment", assignment_id)
+            return _assignment_record(a)
+
+    def set_status(self, assignment_id: str, status: str, *, user: str | None = None) -> bool:
+        """The surveyor's answer (e.g. accepted, declined, done); sent to the server."""
+        status = check_text(status, "status", max_len=24, required=True)
+        with self._s._write() as session:
+            a = session.get(Assignment, assignment_id)
+            if a is None:
+                raise NotFoundError("assignment", assignment_id)
+            if a.status == status:
+                return False
+            a.status = status
+            a.updated_at = now_iso()
+            record_mutation(session, self._c, "assignment", assignment_id,
+                            {"status": status, "updated_by": user}, base_version=a.version)
+            return True
+
+
+class DraftsRepo(_Repo):
+    """Wizard state saved at every step; local only (never synced, never in the outbox)."""
+
+    def save(self, draft_id: str, data: dict[str, Any], *, step: str | None = None,
+             kind: str = "claim_wizard") -> DraftRecord:
+        try:
+            json.dumps(data)
+        except (TypeError, ValueError) as exc:
+            raise StoreValidationError("草稿数据无法保存", f"draft data is not JSON: {exc}") from None
+        stamp = now_iso()
+        with self._s._write() as session:
+            d = session.get(Draft, draft_id)
+            if d is None:
+                d = Draft(id=draft_id, kind=kind, step=step, data=data, saved_at=stamp)
+                session.add(d)
+            else:
+                d.kind, d.step, d.data, d.saved_at = kind, step, data, stamp
+            return DraftRecord(draft_id, kind, step, data, stamp)
+
+    def load(self, draft_id: str) -> DraftRecord | None:
+        with self._s._read() as session:
+            d = session.get(Draft, draft_id)
+            return DraftRecord(d.id, d.kind, d.step, dict(d.data), d.saved_at) if d else None
+
+    def delete(self, draft_id: str) -> bool:
+        with self._s._write() as session:
+            return bool(session.execute(delete(Draft).where(Draft.id == draft_id)).rowcount)
+
+    def list(self, *, kind: str | None = None) -> list[DraftRecord]:
+        with self._s._read() as session:
+            stmt = select(Draft).order_by(Draft.saved_at.desc())
+            if kind is not None:
+                stmt = stmt.where(Draft.kind == kind)
+            return [DraftRecord(d.id, d.kind, d.step, dict(d.data), d.saved_at) for d in session.scalars(stmt)]
+
+
+class SettingsRepo(_Repo):
+    """Small local key/value settings (JSON values). Local only."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        with self._s._read() as session:
+            row = session.get(Setting, key)
+            return row.value if row is not None else default
+
+    def set(self, key: str, value: Any) -> None:
+        with self._s._write() as session:
+            row = session.get(Setting, key)
+            if row is None:
+                session.add(Setting(key=key, value=value))
+            else:
+                row.value = value
+
+
+class ConflictsRepo(_Repo):
+    """Conflict notes received from the server: the value of a field that was not kept."""
+
+    def list(self, *, claim_id: str | None = None, unseen_only: bool = False) -> list[ConflictRecord]:
+        with self._s._read() as session:
+            stmt = select(ConflictNote).order_by(ConflictNote.received_at.desc())
+            if claim_id is not None:
+                stmt = stmt.where(ConflictNote.claim_id == claim_id)
+            if unseen_only:
+                stmt = stmt.where(ConflictNote.seen.is_(False))
+            return [_conflict_record(self._c, n) for n in session.scalars(stmt)]
+
+    def mark_seen(self, note_id: str) -> None:
+        with self._s._write() as session:
+            n = session.get(ConflictNote, note_id)
+            if n is None:
+                raise NotFoundError("conflict", note_id)
+            n.seen = True
+
+
+def _conflict_value_aad(note_id: str, which: str) -> str:
+    return aad_for("conflict_notes", which, note_id)
+
+
+def _conflict_record(cipher: FieldCipher, n: ConflictNote) -> ConflictRecord:
+    def opened(value: Any, which: str) -> Any:
+        if isinstance(value, dict) and set(value) == {"sealed"}:
+            return json.loads(cipher.open_bytes(base64.b64decode(value["sealed"]),
+                                                _conflict_value_aad(n.id, which)))
+        return value
+
+    return ConflictRecord(n.id, n.claim_id, n.entity, n.entity_id, n.field,
+                          opened(n.kept_value, "kept_value"), opened(n.other_value, "other_value"),
+                          n.detail, n.at, n.received_at, bool(n.seen))
+
+
+class SyncStateRepo(_Repo):
+    """The sync client's bookkeeping: device identity, token (sealed), server, pull cursor."""
+
+    _FIELDS = frozenset({"device_id", "token", "server_url", "cursor", "last_sync_at", "last_error"})
+
+    def _row(self, session: Session) -> SyncState:
+        row = session.get(SyncState, 1)
+        if row is None:
+            row = SyncState(id=1, last_acked_seq=0)
+            session.add(row)
+            session.flush()
+        return row
+
+    def get(self) -> SyncStateRecord:
+        with self._s._read() as session:
+            row = session.get(SyncState, 1)
+            token = self._c.open_text(row.token_enc, aad_for("sync_state", "token", "1")) if row else None
+            return SyncStateRecord(row.device_id, token, row.server_url, row.cursor, row.last_sync_at,
+                                   row.last_error, row.last_acked_seq)
+
+    def set(self, **fields: Any) -> None:
+        """Set any of device_id, token, server_url, cursor, last_sync_at, last_error (None clears)."""
+        unknown = set(fields) - self._FIELDS
+        if unknown:
+            raise StoreValidationError(f"未知的同步状态项：{sorted(unknown)}", f"unknown sync_state fields {sorted(unknown)}")
+        if "last_sync_at" in fields:
+            fields["last_sync_at"] = utc_iso(fields["last_sync_at"], "last_sync_at")
+        with self._s._write() as session:
+            row = self._row(session)
+            for k, v in fields.items():
+                if k == "token":
+                    row.token_enc = self._c.seal_text(v, aad_for("sync_state", "token", "1"))
+                else:
+                    setattr(row, k, v)
+
+
+# =============================================================================================
+# Applying server changes
+# =============================================================================================
+
+_REMOTE_MODELS: dict[str, type[Base]] = {
+    "claim": Claim, "person": Person, "document": Document, "photo": Photo, "note": Note,
+    "transition": Transition, "assignment": Assignment,
+}
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    "claim": {"loss_types": [], "status": workflow.INITIAL_STATE, "is_draft": False},
+    "photo": {"flags": [], "exif_replaced": False},
+    "document": {"status": "missing"},
+    "assignment": {"fields": {}, "status": "new"},
+    "note": {"body": ""},
+}
+
+
+def _apply_remote(store: Store, changes: list[Mapping[str, Any]], new_cursor: str | None) -> ApplyResult:
+    cipher = store._cipher
+    applied = 0
+    kept: list[tuple[str, str, str]] = []
+    skipped: list[tuple[str, str]] = []
+    with store._write() as session:
+        # A page may carry a person before its claim: check foreign keys at commit, not per row.
+        session.execute(text("PRAGMA defer_foreign_keys = ON"))
+        pending = pending_field_map(session, cipher)
+        stamp = now_iso()
+        for change in changes:
+            entity = change.get("entity")
+            rid = change.get("id")
+            if not isinstance(entity, str) or not isinstance(rid, str):
+                raise StoreValidationError("服务器数据格式错误", f"malformed change: {dict(change)!r:.200}")
+            op = change.get("op", "upsert")
+            fields = dict(change.get("fields") or {})
+            version = change.get("version")
+            if entity == "conflict":
+                _store_conflict(session, cipher, rid, fields, stamp)
+                applied += 1
+                continue
+            model = _REMOTE_MODELS.get(entity)
+            if model is None or op not in ("upsert", "delete"):
+                skipped.append((entity, rid))
+                continue
+            local = pending.get((entity, rid), set())
+            row = session.get(model, rid)
+            if op == "delete":
+                if local:
+                    kept.append((entity, rid, "*"))
+                elif row is not None:
+                    session.delete(row)
+                    applied += 1
+                continue
+            kept.extend((entity, rid, f) for f in sorted(local) if f in fields)
+            values = {k: v for k, v in fields.items() if k not in local}
+            columns = _assign_values(cipher, entity, rid, values)
+            if row is None:
+                base = {**_DEFAULTS.get(entity, {})}
+                if "created_at" in _columns(model):
+                    base["created_at"] = stamp
+                if "updated_at" in _columns(model):
+                    base["updated_at"] = stamp
+                if entity == "photo":
+                    base["upload_state"] = "original"  # came from the server: it holds the file
+                if entity == "assignment":
+                    base["received_at"] = stamp
+                row = model(id=rid, **{**base, **columns}, version=version)
+                session.add(row)
+            else:
+                for k, v in columns.items():
+                    setattr(row, k, v)
+                if version is not None:
+                    row.version = version
+            applied += 1
+        session.flush()
+        state = store.sync_state._row(session)
+        state.cursor = new_cursor
+    return ApplyResult(applied, kept, skipped)
+
+
+def _assign_values(cipher: FieldCipher, entity: str, rid: str, values: dict[str, Any]) -> dict[str, Any]:
+    model = _REMOTE_MODELS[entity]
+    cols = set(_columns(model)) - _LOCAL_ONLY
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        if entity == "person" and k in PERSON_SEALED_FIELDS:
+            out[PERSON_SEALED_FIELDS[k]] = _seal_person_value(cipher, rid, k, v)
+        elif k in cols:
+            out[k] = v
+        elif entity == "assignment" and k not in ("id", "version"):
+            out.setdefault("fields", {})[k] = v  # extra assignment details the server sends
+        # other unknown fields: a newer server's additions, ignored by this version
+    return out
+
+
+def _store_conflict(session: Session, cipher: FieldCipher, note_id: str, fields: dict[str, Any], stamp: str) -> None:
+    entity = str(fields.get("entity") or "")
+    field_name = str(fields.get("field") or "")
+    kept_value, other_value = fields.get("kept_value"), fields.get("other_value")
+    if entity == "person" and field_name in PERSON_SEALED_FIELDS:
+        # A conflict over an ID number must not put it on disk in the clear.
+        kept_value = {"sealed": base64.b64encode(cipher.seal_bytes(
+            json.dumps(kept_value, ensure_ascii=False).encode(), _conflict_value_aad(note_id, "kept_value"))).decode()}
+        other_value = {"sealed": base64.b64encode(cipher.seal_bytes(
+            json.dumps(other_value, ensure_ascii=False).encode(), _conflict_value_aad(note_id, "other_value"))).decode()}
+    note = session.get(ConflictNote, note_id)
+    if note is None:
+        note = ConflictNote(id=note_id, received_at=stamp, seen=False)
+        session.add(note)
+    note.claim_id = fields.get("claim_id")
+    note.entity = entity
+    note.entity_id = str(fields.get("entity_id") or "")
+    note.field = field_name
+    note.kept_value = kept_value
+    note.other_value = other_value
+    note.detail = fields.get("detail")
+    note.at = fields.get("at")
