@@ -312,6 +312,8 @@ class _Parser:
         self.origin = f"{version}" if self.origin == "<dict>" else self.origin
         title = self.label(self.req(data, "title", "top level"), "title")
         source = self.obj(self.req(data, "source", "top level"), "source")
+        if "note" in source:
+            self.label(source["note"], "source.note")
 
         loss_types = self.coded_table("loss_types")
         unknown_lt = set(loss_types) - set(LOSS_TYPE_CODES)

@@ -75,6 +75,7 @@ class ChecklistItem:
             "mandatory": self.mandatory,
             "sections": list(self.sections),
             "group": self.group,
+            "group_min_required": self.group_min_required,
             "template": self.template,
             "when": self.when,
             "not_applicable_allowed": self.not_applicable_allowed,
