@@ -1,0 +1,135 @@
+"""Demo data (演示数据): nine insurers, one user per role and a few claims. Idempotent.
+
+Everything here is DEMO data: users and claims carry 演示 in their names and descriptions; the
+insurers are the co-insurance pool's shape (the lead 人保财险大足支公司 plus eight co-insurers)
+with plausible names, not the real pool's contract data. Shares and availability are the
+co-insurance module's business (issue 5) and are added by its own demo seed.
+"""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from . import accounts, domain
+from .changelog import record_change
+from .db import Database
+from .models import Assignment, Claim, Insurer, User
+from .sync_apply import claim_snapshot
+
+_NS = uuid.UUID("6f1d0c1e-6a59-4e0c-9d37-1f0a3c5b2d10")
+LEAD_INSURER = "picc"
+DEMO_INSURERS = (
+    ("picc", "人保财险大足支公司"),
+    ("cpic", "太平洋财险大足支公司"),
+    ("pingan", "平安财险大足支公司"),
+    ("chinalife", "国寿财险大足支公司"),
+    ("ccic", "大地财险大足支公司"),
+    ("sunshine", "阳光财险大足支公司"),
+    ("taiping", "太平财险大足支公司"),
+    ("ancheng", "安诚财险大足支公司"),
+    ("huaan", "华安财险大足支公司"),
+)
+SERVER_DEVICE = "server"
+
+
+def demo_id(name: str) -> str:
+    return str(uuid.uuid5(_NS, name))
+
+
+def _users() -> list[dict]:
+    longshui = domain.township_code_by_name("龙水镇")
+    baoding = domain.township_code_by_name("宝顶镇")
+    return [
+        {"key": "coordinator", "name": "演示·区金融中心", "role": "coordinator"},
+        {"key": "adjuster", "name": "演示·人保理赔员", "role": "adjuster"},
+        {"key": "liaison-longshui", "name": "演示·龙水镇联络员", "role": "liaison", "township_code": longshui},
+        {"key": "liaison-baoding", "name": "演示·宝顶镇联络员", "role": "liaison", "township_code": baoding},
+        {"key": "surveyor-cpic", "name": "演示·太保查勘员", "role": "surveyor", "insurer_code": "cpic"},
+        {"key": "surveyor-pingan", "name": "演示·平安查勘员", "role": "surveyor", "insurer_code": "pingan"},
+    ]
+
+
+def _claims() -> list[dict]:
+    longshui = domain.township_code_by_name("龙水镇")
+    baoding = domain.township_code_by_name("宝顶镇")
+    tangxiang = domain.township_code_by_name("棠香街道")
+    return [
+        {"key": "flood-longshui", "coverage": "natural_disaster", "township_code": longshui,
+         "incident_at": "2026-07-12T03:40:00+08:00", "loss_types": ["house"],
+         "description": "演示：暴雨致房屋进水，部分墙体开裂"},
+        {"key": "falling-longshui", "coverage": "falling_object", "township_code": longshui,
+         "incident_at": "2026-06-02T16:15:00+08:00", "loss_types": ["medical"],
+         "description": "演示：行人被高空坠落花盆砸伤头部"},
+        {"key": "fire-baoding", "coverage": "fire_explosion", "township_code": baoding,
+         "incident_at": "2026-05-20T22:05:00+08:00", "loss_types": ["house"],
+         "description": "演示：民房厨房起火，屋内财产受损"},
+        {"key": "drowning-tangxiang", "coverage": "drowning", "township_code": tangxiang,
+         "incident_at": "2026-08-03T18:30:00+08:00", "loss_types": ["death"],
+         "description": "演示：公共水域溺水事故"},
+    ]
+
+
+def seed(db: Database) -> dict:
+    created = False
+    with db.write() as session:
+        for code, name in DEMO_INSURERS:
+            if session.get(Insurer, code) is None:
+                session.add(Insurer(code=code, name=name))
+                created = True
+        session.flush()
+        users = []
+        for spec in _users():
+            uid = demo_id("user:" + spec["key"])
+            user = session.get(User, uid)
+            if user is None:
+                user = accounts.create_user(
+                    session, name=spec["name"], role=spec["role"], township_code=spec.get("township_code"),
+                    insurer_code=spec.get("insurer_code"), user_id=uid,
+                )
+                created = True
+            users.append(accounts.user_dict(user))
+        adjuster_id = demo_id("user:adjuster")
+        claims = []
+        for spec in _claims():
+            cid = demo_id("claim:" + spec["key"])
+            claim = session.get(Claim, cid)
+            if claim is None:
+                fields = {k: v for k, v in spec.items() if k != "key"}
+                claim = Claim(
+                    id=cid, version=1, status="reported", coverage=fields["coverage"],
+                    township_code=fields["township_code"], incident_at=fields["incident_at"],
+                    description=fields["description"], catalogue_version=domain.catalogue_version(),
+                    data={"loss_types": fields["loss_types"]},
+                    field_versions={k: [1, SERVER_DEVICE] for k in fields}, created_by=adjuster_id,
+                )
+                session.add(claim)
+                session.flush()
+                record_change(session, "claim", cid, claim_snapshot(claim), version=1, claim_id=cid)
+                created = True
+            claims.append({"id": cid, "township_code": claim.township_code, "coverage": claim.coverage})
+        # One ordinary survey assignment so the cpic surveyor has something in scope.
+        aid = demo_id("assignment:flood-longshui:cpic")
+        if session.get(Assignment, aid) is None:
+            cid = demo_id("claim:flood-longshui")
+            a = Assignment(id=aid, claim_id=cid, insurer_code="cpic", status="assigned", kind="ordinary",
+                           surveyor_id=demo_id("user:surveyor-cpic"))
+            session.add(a)
+            session.flush()
+            record_change(session, "assignment", aid,
+                          {"claim_id": cid, "insurer_code": "cpic", "surveyor_id": a.surveyor_id,
+                           "status": a.status, "kind": a.kind},
+                          version=1, claim_id=cid, insurer_code="cpic")
+            created = True
+    return {
+        "created": created,
+        "insurers": [{"code": c, "name": n, "lead": c == LEAD_INSURER} for c, n in DEMO_INSURERS],
+        "users": users,
+        "claims": claims,
+    }
+
+
+def existing_demo_users(db: Database) -> list[dict]:
+    with db.read() as session:
+        ids = [demo_id("user:" + spec["key"]) for spec in _users()]
+        return [accounts.user_dict(u) for u in session.execute(select(User).where(User.id.in_(ids))).scalars()]

@@ -1,0 +1,550 @@
+"""Applying a pushed batch of mutations: validation, scope, field merge, conflicts, receipts.
+
+``push(db, device_id, mutations)`` runs the whole batch in ONE write transaction:
+1. The device row is locked (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite ``BEGIN IMMEDIATE``),
+   so concurrent replays of a batch from the same device run one after the other; the second one
+   sees the first one's ``acked_seq`` and answers ``duplicate`` without applying anything again.
+2. Each mutation runs in its own savepoint: a rejected one leaves no trace but its receipt.
+3. Every processed seq gets a receipt (its result); ``devices.acked_seq`` moves to the highest seq.
+4. COMMIT: the data, the receipts, the device's acked seq and the pull feed's rows together.
+
+Conflicts: each stored field remembers the version and device of its last change. A mutation
+based on ``base_version`` that changes a field which another device changed after that version is
+still applied (the later arrival wins) and a ``conflicts`` row keeps the value it replaced. Device
+clocks are never compared: only server versions and arrival order count.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import changelog, domain, hooks, policy
+from .changelog import ASSIGNMENT_STATUSES_WITHOUT_ACCESS, claim_visible, record_change
+from .db import Database
+from .domain import DomainError
+from .models import Assignment, BlobRef, Claim, Conflict, Device, PushReceipt, Record, User, utcnow
+
+log = logging.getLogger("sync_server.push")
+
+ENTITIES = ("claim", "person", "document", "photo", "note")
+
+
+class Rejected(Exception):
+    """A mutation the server refuses; nothing of it is applied."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class DeviceRevoked(Exception):
+    pass
+
+
+@dataclass
+class Mutation:
+    seq: int
+    entity: Any
+    id: Any
+    op: Any
+    fields: dict[str, Any] = field(default_factory=dict)
+    base_version: int | None = None
+
+
+@dataclass
+class Result:
+    seq: int
+    status: str
+    version: int | None = None
+    error: str | None = None
+    original_status: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {"seq": self.seq, "status": self.status, "version": self.version, "error": self.error}
+        if self.status == "duplicate":
+            out["original_status"] = self.original_status
+        return out
+
+
+def push(db: Database, device_id: str, mutations: list[Mutation]) -> tuple[int, list[Result]]:
+    with db.write() as session:
+        device = session.execute(
+            select(Device).where(Device.id == device_id).with_for_update()
+        ).scalar_one_or_none()
+        if device is None or device.revoked_at is not None:
+            # Revoked while the request waited for the lock: refuse the whole batch.
+            raise DeviceRevoked()
+        user = session.get(User, device.user_id)
+        if user is None or not user.active:
+            raise DeviceRevoked()
+        results: list[Result] = []
+        for m in mutations:
+            if m.seq <= device.acked_seq:
+                receipt = session.get(PushReceipt, (device.id, m.seq))
+                results.append(
+                    Result(
+                        m.seq,
+                        "duplicate",
+                        receipt.version if receipt else None,
+                        receipt.error if receipt else None,
+                        receipt.status if receipt else None,
+                    )
+                )
+                continue
+            before = changelog.pending_snapshot(session)
+            try:
+                with session.begin_nested():
+                    status, version = apply_mutation(session, user, device, m)
+                result = Result(m.seq, status, version)
+            except (Rejected, DomainError) as exc:
+                changelog.restore_pending(session, before)
+                result = Result(m.seq, "rejected", _current_version(session, m), f"{exc.code}: {exc.message}")
+                # Refusals are logged with codes and ids only, never values (they may be personal).
+                log.info(
+                    "push refused device=%s user=%s role=%s seq=%s entity=%s code=%s",
+                    device.id, user.id, user.role, m.seq, _safe(m.entity), exc.code,
+                )
+            session.add(
+                PushReceipt(
+                    device_id=device.id,
+                    seq=m.seq,
+                    entity=str(m.entity)[:32],
+                    entity_id=str(m.id)[:64],
+                    status=result.status,
+                    version=result.version,
+                    error=result.error,
+                )
+            )
+            device.acked_seq = m.seq
+            results.append(result)
+        device.last_push_at = utcnow()
+        return device.acked_seq, results
+
+
+def _safe(value: Any) -> str:
+    text = str(value)
+    return text if text.isidentifier() and len(text) <= 32 else "?"
+
+
+def _current_version(session: Session, m: Mutation) -> int | None:
+    if not policy.is_uuid(m.id):
+        return None
+    if m.entity == "claim":
+        claim = session.get(Claim, m.id)
+        return claim.version if claim else None
+    if m.entity in policy.RECORD_ENTITIES:
+        rec = session.get(Record, m.id)
+        return rec.version if rec is not None and rec.entity == m.entity else None
+    return None
+
+
+def apply_mutation(session: Session, user: User, device: Device, m: Mutation) -> tuple[str, int | None]:
+    if not isinstance(m.entity, str):
+        raise Rejected("unknown_entity", "entity must be text")
+    if m.op not in ("upsert", "delete"):
+        raise Rejected("invalid_op", f"op must be upsert or delete, not {m.op!r}")
+    if not isinstance(m.fields, dict):
+        raise Rejected("invalid_fields", "fields must be an object")
+    if m.base_version is not None and (isinstance(m.base_version, bool) or not isinstance(m.base_version, int)):
+        raise Rejected("invalid_base_version", "base_version must be an integer or null")
+    handler = hooks.entity_handlers.get(m.entity)
+    if handler is not None:
+        return handler(session, user, device, m)
+    if not policy.is_uuid(m.id):
+        raise Rejected("invalid_id", "id must be a UUID made on the device")
+    if m.entity == "claim":
+        return _apply_claim(session, user, device, m)
+    if m.entity in policy.RECORD_ENTITIES:
+        return _apply_record(session, user, device, m)
+    raise Rejected("unknown_entity", f"unknown entity {m.entity!r}; known: {', '.join(ENTITIES)}")
+
+
+# ----------------------------------------------------------------------------------- helpers
+
+def _check_fields(entity: str, specs: dict[str, policy.FieldSpec], fields: dict, role: str) -> dict:
+    clean: dict[str, Any] = {}
+    for name, value in fields.items():
+        spec = specs.get(name)
+        if spec is None:
+            raise Rejected("unknown_field", f"{entity} has no field {name!r}")
+        if role not in spec.roles:
+            raise Rejected("field_not_permitted", f"role {role} may not set {entity}.{name}")
+        try:
+            clean[name] = spec.check(value)
+        except DomainError as exc:
+            raise Rejected(exc.code, f"{entity}.{name}: {exc.message}") from None
+    return clean
+
+
+def _merge(
+    session: Session,
+    *,
+    entity: str,
+    entity_id: str,
+    claim_id: str | None,
+    current: dict[str, Any],
+    field_versions: dict[str, Any],
+    changes: dict[str, Any],
+    base_version: int | None,
+    new_version: int,
+    device_id: str,
+) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """Field-level merge. Returns (fields that change, new field_versions, any conflict)."""
+    base = base_version or 0
+    applied: dict[str, Any] = {}
+    versions = dict(field_versions)
+    conflict = False
+    for name, value in changes.items():
+        old = current.get(name)
+        if old == value:
+            continue
+        last = field_versions.get(name)
+        if last is not None and last[0] > base and last[1] != device_id:
+            # The same field was changed on another device after this edit's base: the later
+            # arrival (this one) wins and the replaced value is kept for review.
+            conflict = True
+            session.add(
+                Conflict(
+                    entity=entity,
+                    entity_id=entity_id,
+                    claim_id=claim_id,
+                    field=name,
+                    kept_value=value,
+                    other_value=old,
+                    kept_device_id=device_id,
+                    other_device_id=last[1],
+                    kept_version=new_version,
+                )
+            )
+        applied[name] = value
+        versions[name] = [new_version, device_id]
+    return applied, versions, conflict
+
+
+def claim_fields(claim: Claim) -> dict[str, Any]:
+    out = {name: getattr(claim, name) for name in policy.CLAIM_COLUMNS}
+    out.update(claim.data or {})
+    return out
+
+
+def claim_snapshot(claim: Claim) -> dict[str, Any]:
+    snap = claim_fields(claim)
+    snap["created_by"] = claim.created_by
+    snap["updated_at"] = changelog.now_iso(claim.updated_at)
+    return snap
+
+
+def record_snapshot(rec: Record) -> dict[str, Any]:
+    snap = dict(rec.fields or {})
+    snap["claim_id"] = rec.claim_id
+    snap["created_by"] = rec.created_by
+    snap["updated_at"] = changelog.now_iso(rec.updated_at)
+    return snap
+
+
+def _load_claim_for_update(session: Session, claim_id: str) -> Claim | None:
+    return session.execute(
+        select(Claim).where(Claim.id == claim_id).with_for_update()
+    ).scalar_one_or_none()
+
+
+def _survey_participant(session: Session, user: User, claim_id: str) -> bool:
+    if user.role != "surveyor":
+        return False
+    row = session.execute(
+        select(Assignment.id).where(
+            Assignment.claim_id == claim_id,
+            Assignment.insurer_code == user.insurer_code,
+            Assignment.status.not_in(ASSIGNMENT_STATUSES_WITHOUT_ACCESS),
+        )
+    ).first()
+    return row is not None
+
+
+def checklist_complete(session: Session, claim: Claim, loss_types: list[str] | None = None) -> bool:
+    """claimcore's checklist over the claim's document records (the submit guard)."""
+    from claimcore import catalogue as cat_mod
+    from claimcore import checklist
+
+    loss_types = loss_types if loss_types is not None else (claim.data or {}).get("loss_types") or []
+    if not loss_types:
+        return False
+    docs = session.execute(
+        select(Record).where(Record.claim_id == claim.id, Record.entity == "document", Record.deleted.is_(False))
+    ).scalars()
+    statuses: dict[str, str] = {}
+    for doc in docs:
+        code = (doc.fields or {}).get("code")
+        status = (doc.fields or {}).get("status")
+        if code and status:
+            statuses[code] = status
+    persons = session.execute(
+        select(Record).where(Record.claim_id == claim.id, Record.entity == "person", Record.deleted.is_(False))
+    ).scalars()
+    by_agent = any((p.fields or {}).get("role_in_claim") == "agent" for p in persons)
+    try:
+        catalogue = cat_mod.load_catalogue(claim.catalogue_version or None)
+        items = checklist.required_documents(catalogue, claim.coverage, loss_types, by_agent=by_agent)
+        return checklist.evaluate(items, statuses).complete
+    except (ValueError, KeyError):
+        return False
+
+
+def authority_cleared(session: Session, claim: Claim) -> bool:
+    guard = hooks.authority_guard()
+    if guard is not None:
+        return bool(guard(session, claim))
+    # Without the co-insurance module only the lead-alone tier can be cleared here: below the
+    # first threshold the lead insurer decides alone (claimcore.authority is the only place for
+    # the tiers).
+    try:
+        from claimcore import authority
+    except ImportError:
+        return False
+    amount = claim.adjusted_amount_fen
+    if amount is None:
+        return False
+    tier_fn = getattr(authority, "tier_for", None) or getattr(authority, "authority_tier", None)
+    if tier_fn is None:
+        return False
+    tier = tier_fn(amount)
+    name = getattr(tier, "code", None) or getattr(tier, "name", None) or getattr(tier, "value", None) or tier
+    return str(name).lower() in ("lead_alone", "lead")
+
+
+# ------------------------------------------------------------------------------------- claims
+
+def _apply_claim(session: Session, user: User, device: Device, m: Mutation) -> tuple[str, int | None]:
+    if m.op == "delete":
+        raise Rejected("delete_not_allowed", "claims are never deleted; withdraw them instead")
+    claim = _load_claim_for_update(session, m.id)
+    if claim is not None and not claim_visible(session, user, claim.id):
+        # A claim id the user may not touch: it is not created anew and nothing is applied.
+        raise Rejected("claim_not_available", f"claim {m.id} cannot be used by this user")
+    fields = _check_fields("claim", policy.CLAIM_FIELDS, m.fields, user.role)
+    now = utcnow()
+
+    if "township_code" in fields and user.role == "liaison" and fields["township_code"] != user.township_code:
+        raise Rejected("township_not_permitted", "a liaison reports claims of its own township only")
+
+    if claim is None:
+        try:
+            from claimcore import workflow
+
+            workflow.check_report(user.role)
+        except Exception as exc:  # WorkflowError
+            raise Rejected("not_a_reporting_role", f"role {user.role} may not report a claim ({exc})") from None
+        missing = [f for f in policy.CLAIM_REQUIRED_ON_CREATE if fields.get(f) in (None, "")]
+        if missing:
+            raise Rejected("missing_field", f"a new claim needs {', '.join(missing)}")
+        if fields.get("status", "reported") != "reported":
+            raise Rejected("illegal_transition", "a new claim starts as reported")
+        if fields.get("village_code") is not None:
+            domain.check_village(fields["village_code"], fields["township_code"])
+        columns = {k: v for k, v in fields.items() if k in policy.CLAIM_COLUMNS}
+        data = {k: v for k, v in fields.items() if k not in policy.CLAIM_COLUMNS}
+        columns.setdefault("status", "reported")
+        columns.setdefault("catalogue_version", domain.catalogue_version())
+        claim = Claim(
+            id=m.id,
+            version=1,
+            data=data,
+            field_versions={k: [1, device.id] for k in fields},
+            created_by=user.id,
+            created_at=now,
+            updated_at=now,
+            **columns,
+        )
+        session.add(claim)
+        session.flush()
+        record_change(session, "claim", claim.id, claim_snapshot(claim), version=1, claim_id=claim.id)
+        return "applied", 1
+
+    current = claim_fields(claim)
+    township = fields.get("township_code", claim.township_code)
+    if fields.get("village_code") is not None or ("township_code" in fields and claim.village_code):
+        village = fields.get("village_code", claim.village_code)
+        if village is not None:
+            domain.check_village(village, township)
+    new_status = fields.get("status")
+    if new_status is not None and new_status != claim.status:
+        if new_status not in domain.claim_states():
+            raise Rejected("unknown_state", f"unknown claim status {new_status!r}")
+        loss_types = fields.get("loss_types", current.get("loss_types"))
+        _check_transition(session, user, claim, new_status, fields.get("status_reason"), loss_types)
+    new_version = claim.version + 1
+    applied, versions, conflict = _merge(
+        session,
+        entity="claim",
+        entity_id=claim.id,
+        claim_id=claim.id,
+        current=current,
+        field_versions=claim.field_versions or {},
+        changes=fields,
+        base_version=m.base_version,
+        new_version=new_version,
+        device_id=device.id,
+    )
+    if not applied:
+        return "applied", claim.version
+    data = dict(claim.data or {})
+    for name, value in applied.items():
+        if name in policy.CLAIM_COLUMNS:
+            setattr(claim, name, value)
+        else:
+            data[name] = value
+    township_changed = "township_code" in applied
+    claim.data = data
+    claim.field_versions = versions
+    claim.version = new_version
+    claim.updated_at = now
+    session.flush()
+    record_change(session, "claim", claim.id, claim_snapshot(claim), version=new_version, claim_id=claim.id)
+    if township_changed:
+        # Another township's liaison now sees this claim: its records must reach them too.
+        changelog.reemit_claim(session, claim.id)
+    return ("conflict" if conflict else "applied"), new_version
+
+
+def _check_transition(session: Session, user: User, claim: Claim, target: str, reason: Any, loss_types) -> None:  # noqa: ANN001
+    from claimcore import workflow
+
+    edge = workflow.find_transition(claim.status, target)
+    guards: dict[str, Any] = {"reason": reason}
+    if edge is not None:
+        if edge.needs_checklist:
+            guards["checklist_complete"] = checklist_complete(session, claim, loss_types)
+        if edge.needs_authority:
+            guards["authority_cleared"] = authority_cleared(session, claim)
+        if user.role in edge.participant_roles:
+            guards["survey_participant"] = _survey_participant(session, user, claim.id)
+    try:
+        workflow.check_transition(claim.status, target, user.role, **guards)
+    except workflow.WorkflowError as exc:
+        raise Rejected("illegal_transition", f"{exc.message('en')} / {exc.message('zh')}") from None
+
+
+# ------------------------------------------------------------------------------------ records
+
+def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> tuple[str, int | None]:
+    entity = m.entity
+    specs = policy.RECORD_ENTITIES[entity]
+    fields = dict(m.fields)
+    claim_id = fields.pop("claim_id", None)
+    rec = session.execute(select(Record).where(Record.id == m.id).with_for_update()).scalar_one_or_none()
+    if rec is not None:
+        if rec.entity != entity:
+            raise Rejected("id_in_use", f"id {m.id} belongs to another kind of record")
+        if claim_id is not None and claim_id != rec.claim_id:
+            raise Rejected("claim_id_immutable", "a record cannot move to another claim")
+        claim_id = rec.claim_id
+    if claim_id is None:
+        raise Rejected("missing_field", f"{entity} needs claim_id")
+    if not policy.is_uuid(claim_id) or not claim_visible(session, user, claim_id):
+        # Unknown and out-of-scope claims get the same answer.
+        raise Rejected("claim_not_found", f"claim {claim_id} not found")
+    now = utcnow()
+
+    if m.op == "delete":
+        if entity in policy.APPEND_ONLY:
+            raise Rejected("append_only", f"{entity}s are never deleted")
+        if user.role not in policy.FIELD_ROLES:
+            raise Rejected("field_not_permitted", f"role {user.role} may not delete a {entity}")
+        if rec is None:
+            raise Rejected("not_found", f"{entity} {m.id} not found")
+        if rec.deleted:
+            return "applied", rec.version
+        rec.deleted = True
+        rec.version += 1
+        rec.updated_at = now
+        session.flush()
+        record_change(session, entity, rec.id, {"claim_id": rec.claim_id}, version=rec.version,
+                      op="delete", claim_id=rec.claim_id)
+        return "applied", rec.version
+
+    clean = _check_fields(entity, specs, fields, user.role)
+    if entity == "document" and clean.get("status") == "verified" and user.role not in policy.DOCUMENT_VERIFY_ROLES:
+        raise Rejected("field_not_permitted", f"role {user.role} may not mark a document verified")
+
+    if rec is None:
+        if user.role not in policy.RECORD_CREATE_ROLES[entity]:
+            raise Rejected("field_not_permitted", f"role {user.role} may not add a {entity}")
+        missing = [f for f in policy.RECORD_REQUIRED_ON_CREATE[entity] if clean.get(f) in (None, "")]
+        if missing:
+            raise Rejected("missing_field", f"a new {entity} needs {', '.join(missing)}")
+        rec = Record(
+            id=m.id,
+            entity=entity,
+            claim_id=claim_id,
+            version=1,
+            deleted=False,
+            sha256=clean.get("sha256"),
+            fields=clean,
+            field_versions={k: [1, device.id] for k in clean},
+            created_by=user.id,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(rec)
+        session.flush()
+        if entity == "photo":
+            for key in ("sha256", "preview_sha256"):
+                if clean.get(key):
+                    add_blob_ref(session, clean[key], "photo", rec.id, claim_id=claim_id)
+        record_change(session, entity, rec.id, record_snapshot(rec), version=1, claim_id=claim_id)
+        return "applied", 1
+
+    if rec.deleted:
+        raise Rejected("record_deleted", f"{entity} {m.id} was deleted")
+    if entity in policy.APPEND_ONLY:
+        if any(rec.fields.get(k) != v for k, v in clean.items()):
+            raise Rejected("append_only", f"a {entity} cannot be changed once recorded; add a new one")
+        return "applied", rec.version
+    new_version = rec.version + 1
+    applied, versions, conflict = _merge(
+        session,
+        entity=entity,
+        entity_id=rec.id,
+        claim_id=claim_id,
+        current=rec.fields or {},
+        field_versions=rec.field_versions or {},
+        changes=clean,
+        base_version=m.base_version,
+        new_version=new_version,
+        device_id=device.id,
+    )
+    if not applied:
+        return "applied", rec.version
+    rec.fields = {**(rec.fields or {}), **applied}
+    rec.field_versions = versions
+    rec.version = new_version
+    rec.updated_at = now
+    session.flush()
+    record_change(session, entity, rec.id, record_snapshot(rec), version=new_version, claim_id=claim_id)
+    return ("conflict" if conflict else "applied"), new_version
+
+
+def add_blob_ref(
+    session: Session,
+    sha256: str,
+    entity: str,
+    entity_id: str,
+    *,
+    claim_id: str | None = None,
+    insurer_code: str | None = None,
+) -> None:
+    """Declare that a record references a blob; GET /blobs/{sha256} checks these for scope."""
+    exists = session.execute(
+        select(BlobRef.id).where(
+            BlobRef.sha256 == sha256, BlobRef.entity == entity, BlobRef.entity_id == entity_id
+        )
+    ).first()
+    if exists is None:
+        session.add(
+            BlobRef(sha256=sha256, entity=entity, entity_id=entity_id, claim_id=claim_id, insurer_code=insurer_code)
+        )
