@@ -628,7 +628,14 @@ def _version_key(v: str) -> tuple:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[._-]", v))
 
 
+_current: dict[str, str] = {}
+
+
 def current_version() -> str:
+    """The version index.json names (read once per assets folder; clear_cache() forgets it)."""
+    folder = str(catalogue_dir().resolve())
+    if folder in _current:
+        return _current[folder]
     index = catalogue_dir() / "index.json"
     try:
         data = json.loads(index.read_text(encoding="utf-8"))
@@ -639,6 +646,7 @@ def current_version() -> str:
     cur = data.get("current") if isinstance(data, dict) else None
     if not isinstance(cur, str):
         raise CatalogueError(f"catalogue index {index}: 'current' must name a version")
+    _current[folder] = cur
     return cur
 
 
@@ -679,3 +687,4 @@ def clear_cache() -> None:
     """Forget loaded catalogues (tests that rewrite files in a temporary assets folder use it)."""
     with _cache_lock:
         _cache.clear()
+        _current.clear()
