@@ -1,0 +1,1 @@
+"""One module per template, each with render(view: ClaimView) -> bytes."""

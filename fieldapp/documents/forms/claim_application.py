@@ -1,0 +1,123 @@
+"""索赔申请书: the claim application the Center stamps before payment."""
+from __future__ import annotations
+
+from fieldapp.documents.amounts import amount_in_words, yuan
+from fieldapp.documents.forms.base import ClaimView, group_digits, quantity_text
+
+BLANK_LOSS_ROWS = 6
+SEALS = ("village", "township", "center", "insurer")
+
+
+def render(view: ClaimView) -> bytes:
+    t = view.t
+    pdf = view.new_pdf()
+    pdf.title_block(t["title"])
+    pdf.paragraph(t["policy_holder_line"], size=8.5, grey=True)
+    pdf.ln(1)
+
+    # 一、案件信息
+    pdf.section(t["section.claim"])
+    pdf.field_grid(
+        [
+            [(t["report_no"], view.get("report_no"), 1), (t["policy_no"], view.get("policy_no"), 1)],
+            [(t["coverage"], view.coverage_name(), 3)],
+            [(t["incident_at"], view.moment(view.get("incident_at")), 1), (t["loss_types"], view.loss_type_names(), 1)],
+            [(t["township"], view.township_name(), 1), (t["village"], view.village_name(), 1)],
+            [(t["address"], view.get("address"), 3)],
+        ],
+        col_widths=(1.15, 2, 1.15, 2),
+    )
+
+    # 二、受害人及申请人
+    pdf.section(t["section.persons"])
+    people = []
+    if view.blank:
+        people = [(t["role.victim"], "", "", "", ""), (t["role.claimant"], "", "", "", ""),
+                  (t["role.agent"], "", "", "", "")]
+    else:
+        for role in ("victim", "claimant", "agent"):
+            for person in view.persons(role):
+                relation = person.get("relation", "")
+                people.append((t[f"role.{role}"], person["name"], person.get("id_number", ""),
+                               person.get("phone", ""), "" if role == "victim" else relation))
+    pdf.data_table(
+        [t["person_role"], t["name"], t["id_number"], t["phone"], t["relation"]],
+        people, col_widths=(1.1, 1.5, 2.6, 1.8, 1.5), align="CLCCC", min_row_height=8,
+    )
+
+    # 三、事故经过: may run over a page break
+    pdf.section(t["section.events"])
+    pdf.text_box(t["events_label"],
+                 view.get("description"), min_lines=9 if view.blank else 3, hint=t["events_hint"])
+
+    # 四、损失情况
+    # Keep the loss table with its heading (and a short one whole) rather than strand the total.
+    row_count = len(view.losses()) + len(view.claim["loss_types"]) + 1 if not view.blank else BLANK_LOSS_ROWS + 1
+    pdf.section(t["section.losses"], keep_with_next_mm=min(row_count, 10) * 7 + 28)
+    rows: list[tuple[str, ...]] = []
+    emphasised: list[int] = []
+    total = 0
+    if view.blank:
+        rows = [("",) * 5] * BLANK_LOSS_ROWS
+    else:
+        for code in view.claim["loss_types"]:
+            lines = view.losses((code,))
+            if not lines:
+                continue
+            subtotal = sum(loss["amount_fen"] for loss in lines)
+            total += subtotal
+            for loss in lines:
+                rows.append((view.loss_type_name(code), loss["item"], quantity_text(loss),
+                             view.fen(loss.get("unit_price_fen")), yuan(loss["amount_fen"])))
+            if len(lines) > 1:
+                emphasised.append(len(rows))
+                rows.append((view.loss_type_name(code), t["subtotal"], "", "", yuan(subtotal)))
+    emphasised.append(len(rows))
+    rows.append((t["total"], "", "", "", "" if view.blank else yuan(total)))
+    pdf.data_table(
+        [t["col.loss_type"], t["col.item"], t["col.quantity"], t["col.unit_price"], t["col.amount"]],
+        rows, col_widths=(1.6, 3.2, 0.9, 1.5, 1.6), align="LLRRR", emphasised_rows=emphasised,
+        min_row_height=7,
+    )
+    other = None if view.blank else view.claim.get("other_compensation_fen", 0)
+    other_text = ""
+    if other is not None:
+        other_text = f"{yuan(other)} {t['yuan']}" if other else t["none"]
+        note = view.get("other_compensation_note")
+        other_text += f"（{note}）" if note and view.lang == "zh" else (f" ({note})" if note else "")
+    pdf.field_grid(
+        [
+            [(t["in_words"], "" if view.blank else amount_in_words(total), 1)],
+            [(t["other_compensation"], other_text, 1)],
+        ],
+        columns=2, col_widths=(3.2, 5.6),
+    )
+
+    # 五、收款账户: full numbers on paper only
+    pdf.section(t["section.payee"])
+    payee = view.payee or {}
+    pdf.field_grid(
+        [
+            [(t["payee_name"], payee.get("name", ""), 1), (t["id_number"], payee.get("id_number", ""), 1)],
+            [(t["bank_name"], payee.get("bank_name", ""), 3)],
+            [(t["bank_account"], group_digits(payee.get("bank_account", "")), 3)],
+        ],
+        col_widths=(1.15, 2, 1.15, 2),
+    )
+    pdf.paragraph(t["payee_note"], size=8.5, grey=True)
+
+    # 六、声明与同意
+    pdf.section(t["section.declaration"], keep_with_next_mm=60)
+    pdf.paragraph(t["declaration"])
+    pdf.ln(1)
+    pdf.paragraph(t["consent"], size=9.5)
+    pdf.signature_line([(t["sign.applicant"], 55), (t["date_label"], 0), (t["date_blank"], 0)], height=14)
+    pdf.signature_line([(t["sign.guardian"], 55), (t["date_label"], 0), (t["date_blank"], 0)], height=11)
+
+    # 七、审核意见及盖章
+    pdf.section(t["section.seals"], keep_with_next_mm=100)
+    pdf.opinion_boxes(
+        [(t[f"opinion.{office}"], "" if view.blank else t[f"opinion.{office}.text"]) for office in SEALS],
+        seal_label=t["seal"], signature_label=t["handled_by"], date_blank=t["date_blank"],
+    )
+    return pdf.output_bytes()
