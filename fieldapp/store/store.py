@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, delete, event, exists, func, selec
 from sqlalchemy.orm import Session
 
 from claimcore import workflow
-from claimcore.assets import assets_dir
+from claimcore.divisions import load_divisions
 
 from . import recovery, upgrade
 from ._base import (
@@ -93,15 +93,8 @@ PERSON_EDITABLE = frozenset({"role", "relation", "name", "id_number", "phone", "
 
 @lru_cache(maxsize=1)
 def township_names() -> dict[str, str]:
-    """Township code -> name, from the divisions data file shipped in assets/."""
-    data = json.loads((assets_dir() / "divisions" / "dazu_divisions.json").read_text(encoding="utf-8"))
-    return {t["code"]: t["name"] for t in data["townships"]}
-
-
-@lru_cache(maxsize=1)
-def _village_townships() -> dict[str, str]:
-    data = json.loads((assets_dir() / "divisions" / "dazu_divisions.json").read_text(encoding="utf-8"))
-    return {v["code"]: t["code"] for t in data["townships"] for v in t.get("villages", [])}
+    """Township code -> name (claimcore.divisions), cached: the list screen asks for 30 at a time."""
+    return {t.code: t.name for t in load_divisions().townships}
 
 
 def _new_id() -> str:
@@ -358,7 +351,7 @@ def _validate_claim_fields(fields: dict[str, Any]) -> dict[str, Any]:
                 raise StoreValidationError(f"不是大足区的镇街代码：{value}", f"not a Dazu township code: {value}")
         elif name == "village_code":
             value = check_text(value, name, max_len=15)
-            if value is not None and value not in _village_townships():
+            if value is not None and not load_divisions().is_village_in(value[:9], value):
                 raise StoreValidationError(f"不是大足区的村（社区）代码：{value}", f"not a Dazu village code: {value}")
         elif name in ("incident_at",):
             value = utc_iso(value, name)
@@ -394,7 +387,7 @@ def _validate_claim_fields(fields: dict[str, Any]) -> dict[str, Any]:
             raise StoreValidationError(f"不能修改此项：{name}", f"claim field {name!r} cannot be set here")
         out[name] = value
     if "village_code" in out and out["village_code"] and out.get("township_code"):
-        if _village_townships()[out["village_code"]] != out["township_code"]:
+        if not load_divisions().is_village_in(out["township_code"], out["village_code"]):
             raise StoreValidationError("村（社区）不属于所选镇街", "village is not in the chosen township")
     return out
 
@@ -476,7 +469,7 @@ class ClaimsRepo(_Repo):
                 cov = values.get("coverage", claim.coverage)
                 values["catalogue_version"] = _check_coverage(cov, values.get("catalogue_version", claim.catalogue_version))
             if "village_code" in values and values["village_code"] and "township_code" not in values:
-                if _village_townships()[values["village_code"]] != claim.township_code:
+                if not load_divisions().is_village_in(claim.township_code or "", values["village_code"]):
                     raise StoreValidationError("村（社区）不属于所选镇街", "village is not in the claim's township")
             changed = {k: v for k, v in values.items() if getattr(claim, k) != v}
             if not changed:
@@ -925,13 +918,18 @@ class PhotosRepo(_Repo):
             user: str | None = None) -> str:
         """Record a photo from fieldapp.media's IntakeResult (sha256, width, height, exif_gps, flags,
         exif_replaced, converted_from) and the device's GPS fix at capture (lat, lon, altitude,
-        accuracy_m, fix_time; a mapping or an object; None when there was no fix).
+        accuracy_m, fix_time; a mapping or an object). ``fix``/``captured_at`` default to the ones
+        the IntakeResult carries; no fix at all is recorded as such (the intake flagged it).
 
         Identical bytes are one photo: adding the same sha256 to the same claim again returns the
         existing id and writes nothing; to another claim it is refused."""
         sha = getattr(intake, "sha256", None)
         if not isinstance(sha, str) or len(sha) != 64 or any(ch not in "0123456789abcdef" for ch in sha):
             raise StoreValidationError("照片缺少有效的 SHA-256", "photo: intake has no valid sha256")
+        if fix is None:
+            fix = getattr(intake, "fix", None)  # IntakeResult carries the fix it stamped
+        if captured_at is None:
+            captured_at = getattr(intake, "captured_at", None)
         lat = lon = alt = acc = fix_at = None
         if fix is not None:
             lat = check_coord(_fix_value(fix, "lat", "latitude"), "fix.lat", 90)

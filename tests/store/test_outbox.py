@@ -1,0 +1,166 @@
+"""Every local change leaves exactly one wire mutation with the changed fields only."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from claimcore.workflow import WorkflowError
+from fieldapp.store import NotFoundError, StoreValidationError
+
+from .conftest import BANK_ACCOUNT, ID_NUMBER, PHONE, intake, new_claim
+
+
+def test_create_writes_claim_and_first_timeline_entry(store):
+    cid = new_claim(store)
+    batch = store.outbox.pending()
+    assert [(m["entity"], m["op"]) for m in batch] == [("claim", "upsert"), ("transition", "upsert")]
+    claim_m, step_m = batch
+    assert claim_m["id"] == cid and claim_m["base_version"] is None
+    assert claim_m["fields"]["status"] == "reported"
+    assert claim_m["fields"]["report_no"].startswith("DZ-")
+    assert claim_m["fields"]["claimed_fen"] == 100000
+    assert step_m["fields"] == {**step_m["fields"], "claim_id": cid, "from_status": None,
+                                "to_status": "reported", "role": "liaison"}
+    assert [m["seq"] for m in batch] == sorted(m["seq"] for m in batch)
+    assert all(set(m) == {"seq", "entity", "id", "op", "fields", "base_version"} for m in batch)
+
+
+def test_update_sends_only_changed_fields(store):
+    cid = new_claim(store)
+    store.outbox.ack(store.outbox.pending()[-1]["seq"])
+    changed = store.claims.update(cid, description="房屋倒塌", place="龙岗街道学坝社区", claimed_fen=100000)
+    assert changed == {"description"}
+    (m,) = store.outbox.pending()
+    assert m["entity"] == "claim" and m["id"] == cid
+    assert m["fields"] == {"description": "房屋倒塌"}
+
+
+def test_no_op_update_writes_nothing(store):
+    cid = new_claim(store)
+    before = store.outbox.count()
+    updated_at = store.claims.get(cid).updated_at
+    assert store.claims.update(cid, place="龙岗街道学坝社区") == frozenset()
+    assert store.outbox.count() == before
+    assert store.claims.get(cid).updated_at == updated_at
+
+
+def test_base_version_is_the_server_version_the_edit_was_made_on(store):
+    cid = new_claim(store)
+    store.outbox.ack(10**6)
+    store.apply_remote_changes([{"entity": "claim", "id": cid, "version": 7, "op": "upsert",
+                                 "fields": {"status": "reported"}}], "c1")
+    store.claims.update(cid, claimed_fen=2_000_00)
+    (m,) = store.outbox.pending()
+    assert m["base_version"] == 7 and m["fields"] == {"claimed_fen": 200000}
+
+
+def test_bad_input_changes_nothing(store):
+    cid = new_claim(store)
+    before_count, before = store.outbox.count(), store.claims.get(cid)
+    for bad in ({"claimed_fen": 12.5}, {"claimed_fen": -1}, {"claimed_fen": True},
+                {"loss_types": ["flood"]}, {"township_code": "110101001"},
+                {"village_code": "500111002001"}, {"status": "paid"}, {"report_no": "X"},
+                {"incident_at": "2026-07-01T08:00:00"}, {"coverage": "alien_invasion"}):
+        with pytest.raises(StoreValidationError) as info:
+            store.claims.update(cid, **bad)
+        assert info.value.message("zh") and info.value.message("en")
+    assert store.outbox.count() == before_count
+    assert store.claims.get(cid) == before
+    with pytest.raises(NotFoundError):
+        store.claims.update("00000000-0000-4000-8000-000000000000", description="x")
+
+
+def test_refused_transition_changes_nothing(store):
+    cid = new_claim(store)
+    before = store.outbox.count()
+    with pytest.raises(WorkflowError):
+        store.claims.transition(cid, "paid", role="adjuster", user="a1")
+    with pytest.raises(WorkflowError):
+        store.claims.transition(cid, "registered", role="liaison", user="l1")
+    assert store.outbox.count() == before
+    assert store.claims.get(cid).status == "reported"
+    assert len(store.claims.timeline(cid)) == 1
+
+
+def test_transition_records_timeline_and_two_mutations(store):
+    cid = new_claim(store)
+    store.outbox.ack(10**6)
+    rec = store.claims.transition(cid, "registered", role="adjuster", user="adj-1", lat=29.7, lon=105.7)
+    claim_m, step_m = store.outbox.pending()
+    assert claim_m["entity"] == "claim" and claim_m["fields"] == {"status": "registered"}
+    assert step_m["entity"] == "transition" and step_m["id"] == rec.id
+    assert step_m["fields"]["by_user"] == "adj-1" and step_m["fields"]["lat"] == 29.7
+    assert [t.to_status for t in store.claims.timeline(cid)] == ["reported", "registered"]
+
+
+def test_person_mutation_carries_personal_fields_but_outbox_seals_them(store):
+    cid = new_claim(store)
+    store.outbox.ack(10**6)
+    pid = store.persons.add(cid, role="victim", name="张三", relation="self", id_number=ID_NUMBER,
+                            phone=PHONE, bank_account=BANK_ACCOUNT, bank_name="农业银行大足支行")
+    (m,) = store.outbox.pending()
+    assert m["entity"] == "person" and m["id"] == pid
+    assert m["fields"]["id_number"] == ID_NUMBER and m["fields"]["phone"] == PHONE
+    with store.engine.connect() as conn:
+        raw = conn.exec_driver_sql("SELECT fields, sealed FROM outbox").one()
+    assert ID_NUMBER not in raw[0] and PHONE not in raw[0] and raw[1] is not None
+    store.outbox.ack(10**6)
+    assert store.persons.update(pid, phone="13900001111", name="张三") == {"phone"}
+    (m,) = store.outbox.pending()
+    assert m["fields"] == {"claim_id": cid, "phone": "13900001111"}
+
+
+def test_each_repository_write_has_its_mutation(store):
+    cid = new_claim(store)
+    store.outbox.ack(10**6)
+    store.documents.set_status(cid, "id_card_claimant", "collected", user="l1")
+    store.documents.set_status(cid, "id_card_claimant", "collected", user="l1")  # no change
+    store.photos.add(cid, intake(1))
+    store.photos.add(cid, intake(1))  # identical bytes: one photo
+    store.notes.add(cid, "村委会已确认受灾情况", author="l1")
+    batch = store.outbox.pending()
+    assert [m["entity"] for m in batch] == ["document", "photo", "note"]
+    assert batch[0]["fields"]["status"] == "collected" and batch[0]["fields"]["doc_code"] == "id_card_claimant"
+    assert batch[1]["fields"]["sha256"] == intake(1).sha256 and "upload_state" not in batch[1]["fields"]
+
+
+def test_ack_removes_only_up_to_seq(store):
+    cid = new_claim(store)
+    for i in range(5):
+        store.notes.add(cid, f"note {i}")
+    seqs = [m["seq"] for m in store.outbox.pending(100)]
+    assert len(seqs) == 7
+    assert store.outbox.ack(seqs[3]) == 4
+    assert [m["seq"] for m in store.outbox.pending()] == seqs[4:]
+    assert store.outbox.ack(seqs[3]) == 0  # an acknowledgement replayed removes nothing more
+    assert store.sync_state.get().last_acked_seq == seqs[3]
+    store.notes.add(cid, "after ack")
+    assert store.outbox.pending()[-1]["seq"] > seqs[-1]  # never reused
+    assert store.outbox.pending(limit=2) == store.outbox.pending()[:2]
+
+
+def test_two_threads_writing_lose_nothing(store):
+    cid = new_claim(store)
+    store.outbox.ack(10**6)
+    errors = []
+
+    def writer(tag):
+        try:
+            for i in range(40):
+                store.notes.add(cid, f"{tag}-{i}")
+                store.claims.update(cid, description=f"{tag}-{i}")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    notes = {n.body for n in store.notes.list_for_claim(cid)}
+    assert notes == {f"{t}-{i}" for t in "ab" for i in range(40)}
+    batch = store.outbox.pending(1000)
+    assert sum(m["entity"] == "note" for m in batch) == 80
+    assert sum(m["entity"] == "claim" and "description" in m["fields"] for m in batch) == 80
