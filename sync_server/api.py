@@ -304,14 +304,15 @@ def pull(
             .order_by(Change.seq)
             .limit(page + 1)
         ).scalars().all()
-    has_more = len(rows) > page
-    rows = rows[:page]
-    new_cursor = rows[-1].seq if has_more else max(after, high)
-    return {
-        "changes": [
+        has_more = len(rows) > page
+        rows = rows[:page]
+        new_cursor = rows[-1].seq if has_more else max(after, high)
+        changes = [
             {"entity": r.entity, "id": r.entity_id, "version": r.version, "op": r.op, "fields": r.fields or {}}
             for r in rows
-        ],
+        ]
+    return {
+        "changes": changes,
         "cursor": _encode_cursor(new_cursor),
         "has_more": has_more,
     }

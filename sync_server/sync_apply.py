@@ -65,10 +65,8 @@ class Result:
     original_status: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        out = {"seq": self.seq, "status": self.status, "version": self.version, "error": self.error}
-        if self.status == "duplicate":
-            out["original_status"] = self.original_status
-        return out
+        return {"seq": self.seq, "status": self.status, "version": self.version, "error": self.error,
+                "original_status": self.original_status}
 
 
 def push(db: Database, device_id: str, mutations: list[Mutation]) -> tuple[int, list[Result]]:
