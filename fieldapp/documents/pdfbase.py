@@ -18,7 +18,9 @@ from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import TableCellFillMode, WrapMode, XPos, YPos
-from fpdf.fonts import FontFace
+from fpdf.fonts import FontFace, Glyph, SubsetMap, TTFFont
+from fpdf.output import OutputProducer
+from fpdf.syntax import Name
 
 from claimcore.assets import assets_dir
 
@@ -57,6 +59,48 @@ def qr_png(content: str) -> bytes:
     return buffer.getvalue()
 
 
+def _cid(glyph: Glyph) -> int:
+    if glyph.glyph_name == ".notdef":
+        return 0
+    name = glyph.glyph_name
+    return int(name[3:]) if name.startswith("cid") and name[3:].isdigit() else glyph.glyph_id
+
+
+class _CidCodes(SubsetMap):
+    """Give every glyph of a CID-keyed CFF font the character code equal to its CID.
+
+    fpdf2 numbers the glyphs it uses 1, 2, 3... and embeds a CMap stream translating those codes to
+    CIDs. Readers that only know the predefined CMaps (pypdf, some search indexers) then decode the
+    text one byte at a time and extract garbage. With code == CID the standard Identity-H encoding
+    is exact, and every reader maps text back to Unicode through ToUnicode alone.
+    """
+
+    def __init__(self, font: TTFFont) -> None:
+        super().__init__(font)
+        self._char_id_per_glyph = {g: _cid(g) for g in self._char_id_per_glyph if g is not None}
+
+    def pick_glyph(self, glyph: Glyph | None) -> int | None:
+        if glyph is None:
+            return None
+        code = self._char_id_per_glyph.get(glyph)
+        if code is None:
+            code = self._char_id_per_glyph[glyph] = _cid(glyph)
+        return code
+
+
+class _IdentityEncodingOutput(OutputProducer):
+    """Write Identity-H (instead of fpdf2's embedded code-to-CID CMap) wherever codes equal CIDs."""
+
+    def _add_fonts(self, *args, **kwargs):
+        objects = super()._add_fonts(*args, **kwargs)
+        for font in self.fpdf.fonts.values():
+            if not (isinstance(font, TTFFont) and isinstance(font.subset, _CidCodes)):
+                continue
+            if all(code == _cid(g) for g, code in font.subset.items() if g is not None):
+                objects[font.i].encoding = Name("Identity-H")
+        return objects
+
+
 @dataclass(frozen=True)
 class PageFurniture:
     """What is printed on every page, already in the document's language."""
@@ -84,9 +128,10 @@ class FormPDF(FPDF):
         # Saving the subset would otherwise recompute the CFF font's bounding box from every kept
         # glyph's outline (about half of the render time); the full font's box encloses them all.
         for font in self.fonts.values():
-            ttfont = getattr(font, "ttfont", None)
-            if ttfont is not None:
-                ttfont.recalcBBoxes = False
+            if isinstance(font, TTFFont):
+                font.ttfont.recalcBBoxes = False
+                if font.is_cff and font.is_cid_keyed:
+                    font.subset = _CidCodes(font)
         self.set_font(FONT_FAMILY, size=BODY_PT)
         self.set_creator("fieldapp.documents (fpdf2)")
         self.set_lang("zh-CN" if lang == "zh" else "en")
@@ -439,7 +484,7 @@ class FormPDF(FPDF):
         self.ln(LINE_MM)
 
     def output_bytes(self) -> bytes:
-        return bytes(self.output())
+        return bytes(self.output(output_producer_class=_IdentityEncodingOutput))
 
 
 _ALIGN = {"L": "LEFT", "C": "CENTER", "R": "RIGHT"}

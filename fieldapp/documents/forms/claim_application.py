@@ -48,7 +48,7 @@ def render(view: ClaimView) -> bytes:
     # 三、事故经过: may run over a page break
     pdf.section(t["section.events"])
     pdf.text_box(t["events_label"],
-                 view.get("description"), min_lines=9 if view.blank else 3, hint=t["events_hint"])
+                 view.get("description"), min_lines=14 if view.blank else 3, hint=t["events_hint"])
 
     # 四、损失情况
     # Keep the loss table with its heading (and a short one whole) rather than strand the total.
