@@ -53,3 +53,7 @@ def t(key: str, lang: str | None = None, **kw: object) -> str:
 
 def has_key(key: str) -> bool:
     return all(key in catalogue(lang) for lang in LANGUAGES)
+
+
+# Each language named in itself (shown the same whatever the current language is).
+LANGUAGE_NAMES: dict[str, str] = {"zh": "中文", "en": "English"}

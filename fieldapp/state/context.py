@@ -7,16 +7,44 @@ tested in tests/ui without a running UI. Listeners are plain callables, called a
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 import httpx
 
 from fieldapp.i18n import t as _t
+from fieldapp.state import reference
 from fieldapp.state.device import AppSettings, DeviceCredentials, DeviceFiles
 from fieldapp.state.enrol import EnrolInput, enroll
+from fieldapp.state.sync_status import SyncLoop, SyncService, SyncStatus
 
 Listener = Callable[[str], None]
+PHOTOS_DIR = "photos"  # PhotoFiles root inside the data folder (the sync client reads it too)
+SYNC_INTERVAL_S = 10.0
+
+
+class SignOutRefused(Exception):
+    def __init__(self, changes: int, photos: int, scans: int):
+        super().__init__(f"{changes} changes, {photos} photos, {scans} scans not yet sent")
+        self.changes, self.photos, self.scans = changes, photos, scans
+
+
+class LocalSyncStatus:
+    """Status from the store alone (no network): what waits and when the last sync succeeded."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def status(self) -> SyncStatus:
+        st = self.store.sync_state.get()
+        return SyncStatus(online=None if st.last_sync_at is None and not st.last_error else False,
+                          pending_changes=self.store.outbox.count(),
+                          pending_photos=len(self.store.photos.pending_upload()),
+                          last_sync=st.last_sync_at, error=st.last_error)
+
+    def sync_now(self) -> SyncStatus:
+        return self.status()
 
 
 class AppContext:
@@ -29,13 +57,91 @@ class AppContext:
         self.credentials: DeviceCredentials | None = self.files.load_credentials()
         self._listeners: list[Listener] = []
         self._lock = threading.RLock()
+        self.store = None
+        self.photo_files = None
+        self.sync_service: SyncService | None = None
+        self.sync_loop: SyncLoop | None = None
+        self._last_status: SyncStatus | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Open what needs opening; the sync loop starts once the device is enrolled."""
+        """Open the store; start the sync loop once the device is enrolled."""
+        from fieldapp.media import PhotoFiles
+        from fieldapp.store import open_store
+
+        self.store = open_store(self.data_dir)
+        self.photo_files = PhotoFiles(self.data_dir / PHOTOS_DIR)
+        if self.credentials is not None:
+            self._start_sync()
 
     def stop(self) -> None:
-        """Close what start() opened."""
+        if self.sync_loop is not None:
+            self.sync_loop.stop()
+            self.sync_loop = None
+        if self.store is not None:
+            self.store.close()
+
+    def _start_sync(self) -> None:
+        """Plug in the sync client when this build has one (fieldapp.sync.SyncService); without
+        it the phone still counts and shows what waits, and keeps everything until it has one."""
+        creds = self.credentials
+        if creds is None or self.store is None or self.sync_loop is not None:
+            return
+        st = self.store.sync_state.get()
+        if st.device_id != creds.device_id or st.token != creds.token or st.server_url != creds.server_url:
+            self.store.sync_state.set(device_id=creds.device_id, token=creds.token,
+                                      server_url=creds.server_url)
+        try:
+            from fieldapp.sync import SyncService  # type: ignore[attr-defined]
+        except ImportError:
+            self.sync_service = LocalSyncStatus(self.store)
+            return
+        self.sync_service = SyncService(self.store, self.photo_files, creds.server_url, creds.token)
+        self.sync_loop = SyncLoop(self.sync_service, self._on_sync_status, interval=SYNC_INTERVAL_S)
+        self.sync_loop.start()
+
+    def _on_sync_status(self, status: SyncStatus) -> None:
+        self._last_status = status
+        self.notify("sync")
+
+    def sync_status(self) -> SyncStatus:
+        service = self.sync_service or (LocalSyncStatus(self.store) if self.store else None)
+        if service is None:
+            return SyncStatus(online=None, pending_changes=0, pending_photos=0, last_sync=None)
+        status = service.status()
+        if self.sync_loop is not None and self.sync_loop.running:
+            status = replace(status, running=True, progress=(self._last_status.progress
+                                                              if self._last_status else None))
+        return status
+
+    def sync_now(self) -> SyncStatus:
+        """Run one round now (the "sync now" button); without a sync client, say so."""
+        if self.sync_loop is not None:
+            return self.sync_loop.run_once()
+        status = self.sync_status()
+        return replace(status, error=self.t("sync.error.no_client"))
+
+    def unsent_summary(self) -> tuple[int, int, int]:
+        """(changes, photos, scans) not yet confirmed by the server."""
+        if self.store is None:
+            return (0, 0, 0)
+        return (self.store.outbox.count(), len(self.store.photos.pending_upload()),
+                len(self.store.documents.pending_scan_uploads()))
+
+    def sign_out(self) -> None:
+        """Forget the enrolment. Refused while anything waits to be sent: the phone is the only
+        copy of unsent work, and signing out would strand it (SignOutRefused says how much)."""
+        changes, photos, scans = self.unsent_summary()
+        if changes or photos or scans:
+            raise SignOutRefused(changes, photos, scans)
+        if self.sync_loop is not None:
+            self.sync_loop.stop()
+            self.sync_loop = None
+        self.sync_service = None
+        self.store.sync_state.set(device_id=None, token=None)
+        self.files.forget_credentials()
+        self.credentials = None
+        self.notify("signed_out")
 
     # -- text ----------------------------------------------------------------------------------
     @property
@@ -105,4 +211,25 @@ class AppContext:
         self.settings.server_url = creds.server_url
         self.files.save_settings(self.settings)
         self.credentials = creds
+        self._start_sync()
         self.notify("enrolled")
+
+    # -- who -------------------------------------------------------------------------------------
+    @property
+    def user(self):
+        return self.credentials.user if self.credentials else None
+
+    @property
+    def role(self) -> str:
+        return self.credentials.user.role if self.credentials else ""
+
+    def can_report(self) -> bool:
+        from claimcore.workflow import REPORTING_ROLES
+
+        return self.role in REPORTING_ROLES
+
+    def township_name(self, code: str | None) -> str:
+        return reference.township_name(code)
+
+    def insurer_name(self, code: str | None) -> str:
+        return code or "—"

@@ -1,0 +1,357 @@
+"""The new-report wizard: coverage → place → people → photos, saved at every change.
+
+The claim is created in the store (marked `is_draft`) as soon as its coverage is chosen, under the
+id the wizard's draft record carries; from then on every field goes straight into the store, where
+personal data is encrypted at rest, and the draft record only remembers which step the user was
+on. Closing the app mid-wizard therefore loses nothing: `NewReportWizard.resume` picks the draft up
+where it was left. Finishing clears the draft flag; discarding withdraws the claim with a reason
+(the server may already have the draft, and claims are never silently deleted).
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from fieldapp.state import reference
+
+STEPS = ("coverage", "place", "people", "photos")
+DRAFT_KIND = "claim_wizard"
+# A clock a few minutes ahead of the phone's must not block a report made right now.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+RELATIONS = ("self", "spouse", "child", "parent", "sibling", "other")
+
+
+def check_id_number(value: str) -> str | None:
+    """The i18n key of what is wrong with a resident ID number as typed so far, or None."""
+    from claimcore.validators import ValidationError, validate_id_number
+
+    text = (value or "").strip()
+    if not text:
+        return None
+    if len(text) < 18:
+        return "wizard.error.id_short"
+    try:
+        validate_id_number(text)
+    except ValidationError:
+        return "wizard.error.id_invalid"
+    return None
+
+
+def check_phone(value: str) -> str | None:
+    from claimcore.validators import ValidationError, validate_mobile
+
+    text = (value or "").strip().replace(" ", "")
+    if not text:
+        return None
+    try:
+        validate_mobile(text)
+    except ValidationError:
+        return "wizard.error.phone_invalid"
+    return None
+
+
+@dataclass
+class Victim:
+    person_id: str | None = None
+    name: str = ""
+    id_number: str = ""
+    phone: str = ""
+    relation: str = "self"
+
+
+@dataclass
+class WizardState:
+    draft_id: str
+    step: str = "coverage"
+    claim_created: bool = False
+    coverage: str | None = None
+    township_code: str | None = None
+    village_code: str | None = None
+    incident_at: str | None = None
+    place: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    accuracy_m: float | None = None
+    description: str = ""
+    loss_types: list[str] = field(default_factory=list)
+    victims: list[Victim] = field(default_factory=lambda: [Victim()])
+
+
+class NewReportWizard:
+    def __init__(self, store: Any, user_id: str, role: str, user_township: str | None,
+                 state: WizardState | None = None):
+        self.store = store
+        self.user_id = user_id
+        self.role = role
+        self.user_township = user_township
+        self.s = state or WizardState(draft_id=str(uuid.uuid4()))
+        self.errors: dict[str, str] = {}
+        if state is None:
+            self.s.incident_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            self.s.township_code = reference.township_for_fix(None, None, user_township)
+            self._save_draft()
+
+    # -- resume ------------------------------------------------------------------------------
+    @classmethod
+    def resume(cls, store: Any, user_id: str, role: str, user_township: str | None,
+               draft_id: str | None = None) -> "NewReportWizard | None":
+        """The open draft (the newest one, or `draft_id`), rebuilt from the store; None if none."""
+        drafts = [d for d in store.drafts.list(kind=DRAFT_KIND) if draft_id in (None, d.id)]
+        if not drafts:
+            return None
+        d = drafts[0]
+        st = WizardState(draft_id=d.id, step=d.step or "coverage")
+        data = d.data
+        st.claim_created = bool(data.get("claim_created"))
+        st.coverage = data.get("coverage")
+        st.township_code = data.get("township_code")
+        st.village_code = data.get("village_code")
+        st.incident_at = data.get("incident_at")
+        if st.claim_created:
+            claim = store.claims.get(d.id)
+            st.coverage = claim.coverage
+            st.township_code = claim.township_code
+            st.village_code = claim.village_code
+            st.incident_at = claim.incident_at
+            st.place = claim.place or ""
+            st.lat, st.lon, st.accuracy_m = claim.lat, claim.lon, claim.accuracy_m
+            st.description = claim.description or ""
+            st.loss_types = list(claim.loss_types)
+            victims = [Victim(p.id, p.name or "", p.id_number or "", p.phone or "", p.relation or "self")
+                       for p in claim.persons if p.role == "victim"]
+            st.victims = victims or [Victim()]
+        return cls(store, user_id, role, user_township, state=st)
+
+    # -- reading -----------------------------------------------------------------------------
+    @property
+    def step(self) -> str:
+        return self.s.step
+
+    @property
+    def step_index(self) -> int:
+        return STEPS.index(self.s.step)
+
+    @property
+    def claim_id(self) -> str:
+        return self.s.draft_id
+
+    def photos(self) -> list:
+        if not self.s.claim_created:
+            return []
+        return self.store.photos.list_for_claim(self.claim_id)
+
+    # -- saving ------------------------------------------------------------------------------
+    def _save_draft(self) -> None:
+        s = self.s
+        # Only non-personal fields here: the drafts table is not encrypted. Persons live in the
+        # store's persons table (sealed) once the claim exists.
+        self.store.drafts.save(s.draft_id, {
+            "claim_created": s.claim_created, "coverage": s.coverage,
+            "township_code": s.township_code, "village_code": s.village_code,
+            "incident_at": s.incident_at,
+        }, step=s.step, kind=DRAFT_KIND)
+
+    def _update_claim(self, **fields: Any) -> None:
+        if self.s.claim_created:
+            self.store.claims.update(self.claim_id, **fields)
+
+    # -- step 1: coverage --------------------------------------------------------------------
+    def choose_coverage(self, code: str) -> None:
+        reference.catalogue().coverage(code)  # unknown coverage: error, nothing saved
+        s = self.s
+        s.coverage = code
+        allowed = set(reference.catalogue().coverage(code).loss_types)
+        s.loss_types = [lt for lt in s.loss_types if lt in allowed]
+        if not s.claim_created:
+            self.store.claims.create(
+                coverage=code, role=self.role, created_by=self.user_id,
+                township_code=s.township_code, village_code=s.village_code,
+                incident_at=s.incident_at, loss_types=s.loss_types, is_draft=True,
+                claim_id=s.draft_id)
+            s.claim_created = True
+        else:
+            self._update_claim(coverage=code, loss_types=s.loss_types)
+        s.step = "place"
+        self._save_draft()
+
+    # -- step 2: place -----------------------------------------------------------------------
+    def set_township(self, code: str | None) -> None:
+        s = self.s
+        s.township_code = code or None
+        s.village_code = None
+        self._update_claim(township_code=s.township_code, village_code=None)
+        self.errors.pop("township", None)
+        self._save_draft()
+
+    def set_village(self, code: str | None) -> None:
+        s = self.s
+        if code and not reference.divisions().is_village_in(s.township_code or "", code):
+            self.errors["village"] = "wizard.error.village_not_in_township"
+            return
+        s.village_code = code or None
+        self._update_claim(village_code=s.village_code)
+        self.errors.pop("village", None)
+        self._save_draft()
+
+    def set_incident_at(self, value: str) -> None:
+        try:
+            when = datetime.fromisoformat(value.strip())
+        except ValueError:
+            self.errors["incident_at"] = "wizard.error.time_invalid"
+            return
+        if when.tzinfo is None:
+            when = when.astimezone()  # typed as the phone's local wall-clock time
+        if when > datetime.now(timezone.utc) + FUTURE_TOLERANCE:
+            self.errors["incident_at"] = "wizard.error.time_future"
+            return
+        self.s.incident_at = when.isoformat(timespec="seconds")
+        self._update_claim(incident_at=self.s.incident_at)
+        self.errors.pop("incident_at", None)
+        self._save_draft()
+
+    def set_place(self, text: str) -> None:
+        self.s.place = text
+        self._update_claim(place=text.strip() or None)
+
+    def set_description(self, text: str) -> None:
+        self.s.description = text
+        self._update_claim(description=text.strip() or None)
+
+    def set_fix(self, fix: dict | None) -> None:
+        """The GPS fix for the place; preselects the township when none is chosen yet."""
+        if not fix:
+            return
+        s = self.s
+        s.lat, s.lon, s.accuracy_m = fix.get("lat"), fix.get("lon"), fix.get("accuracy_m")
+        self._update_claim(lat=s.lat, lon=s.lon, accuracy_m=s.accuracy_m)
+        if not s.township_code:
+            guess = reference.township_for_fix(s.lat, s.lon, self.user_township)
+            if guess:
+                self.set_township(guess)
+
+    # -- step 3: people and losses ----------------------------------------------------------
+    def toggle_loss_type(self, code: str) -> None:
+        s = self.s
+        allowed = reference.catalogue().coverage(s.coverage).loss_types if s.coverage else ()
+        if code not in allowed:
+            self.errors["loss_types"] = "wizard.error.loss_not_covered"
+            return
+        s.loss_types = [lt for lt in s.loss_types if lt != code] if code in s.loss_types \
+            else [lt for lt in allowed if lt in (*s.loss_types, code)]
+        self._update_claim(loss_types=s.loss_types)
+        self.errors.pop("loss_types", None)
+
+    def add_victim(self) -> None:
+        self.s.victims.append(Victim(relation="other"))
+
+    def remove_victim(self, index: int) -> None:
+        v = self.s.victims.pop(index)
+        if v.person_id:
+            self.store.persons.remove(v.person_id)
+        if not self.s.victims:
+            self.s.victims.append(Victim())
+
+    def set_victim(self, index: int, name: str, value: str) -> str | None:
+        """Store one victim field as typed; returns the i18n key of a problem (shown at once)."""
+        v = self.s.victims[index]
+        setattr(v, name, value)
+        err = None
+        if name == "id_number":
+            err = check_id_number(value)
+        elif name == "phone":
+            err = check_phone(value)
+        key = f"victim{index}.{name}"
+        if err:
+            self.errors[key] = err
+        else:
+            self.errors.pop(key, None)
+        self._store_victim(v)
+        return err
+
+    def _store_victim(self, v: Victim) -> None:
+        if not self.s.claim_created:
+            return
+        fields = {"name": v.name.strip() or None, "id_number": v.id_number.strip() or None,
+                  "phone": v.phone.strip() or None, "relation": v.relation or None}
+        if v.person_id is None:
+            if not any(fields[k] for k in ("name", "id_number", "phone")):
+                return
+            v.person_id = self.store.persons.add(self.claim_id, role="victim", **fields)
+        else:
+            self.store.persons.update(v.person_id, **fields)
+
+    # -- navigation --------------------------------------------------------------------------
+    def validate_step(self, step: str | None = None) -> dict[str, str]:
+        s = self.s
+        step = step or s.step
+        errs: dict[str, str] = {}
+        if step == "coverage" and not s.coverage:
+            errs["coverage"] = "wizard.error.coverage"
+        if step == "place":
+            if not s.township_code:
+                errs["township"] = "wizard.error.township"
+            if not s.village_code:
+                errs["village"] = "wizard.error.village"
+            if not s.incident_at:
+                errs["incident_at"] = "wizard.error.time_invalid"
+        if step == "people":
+            if not s.loss_types:
+                errs["loss_types"] = "wizard.error.loss_types"
+            named = [v for v in s.victims if v.name.strip()]
+            if not named:
+                errs["victim0.name"] = "wizard.error.victim_name"
+            for i, v in enumerate(s.victims):
+                for fname, check in (("id_number", check_id_number), ("phone", check_phone)):
+                    e = check(getattr(v, fname))
+                    if e:
+                        errs[f"victim{i}.{fname}"] = e
+                if (v.id_number or v.phone) and not v.name.strip():
+                    errs[f"victim{i}.name"] = "wizard.error.victim_name"
+        return errs
+
+    def next(self) -> bool:
+        errs = self.validate_step()
+        if errs:
+            self.errors.update(errs)
+            return False
+        i = self.step_index
+        if i + 1 < len(STEPS):
+            self.s.step = STEPS[i + 1]
+            self._save_draft()
+        return True
+
+    def previous(self) -> None:
+        i = self.step_index
+        if i > 0:
+            self.s.step = STEPS[i - 1]
+            self._save_draft()
+
+    def go_to(self, step: str) -> None:
+        if step in STEPS and (self.s.claim_created or step == "coverage"):
+            self.s.step = step
+            self._save_draft()
+
+    def finish(self) -> str:
+        """Check every step; the report leaves draft state. Returns the claim id.
+
+        Raises ValueError naming the first step with a problem (errors hold the details)."""
+        for step in STEPS[:3]:
+            errs = self.validate_step(step)
+            if errs:
+                self.errors.update(errs)
+                self.s.step = step
+                self._save_draft()
+                raise ValueError(step)
+        self.store.claims.update(self.claim_id, is_draft=False)
+        self.store.drafts.delete(self.s.draft_id)
+        return self.claim_id
+
+    def discard(self, reason: str) -> None:
+        if self.s.claim_created:
+            self.store.claims.update(self.claim_id, is_draft=False)
+            self.store.claims.transition(self.claim_id, "withdrawn", role=self.role,
+                                         user=self.user_id, reason=reason)
+        self.store.drafts.delete(self.s.draft_id)
+

@@ -1,0 +1,351 @@
+"""New report: coverage → township/village, time, place (GPS) → victims and losses → photos.
+Every change is saved as it is made (see fieldapp/state/wizard.py)."""
+from __future__ import annotations
+
+import flet as ft
+
+from fieldapp.state import reference
+from fieldapp.state.capture import PhotoCapture, flag_label
+from fieldapp.state.wizard import RELATIONS, STEPS, NewReportWizard
+from fieldapp.views import widgets as w
+
+
+def wizard_state(shell) -> NewReportWizard:
+    ctx = shell.ctx
+    wiz = shell.screen_state.get("wizard")
+    if wiz is None:
+        user = ctx.user
+        if not shell.screen_state.pop("wizard_new", False):
+            wiz = NewReportWizard.resume(ctx.store, user.id, user.role, user.township_code)
+        if wiz is None:
+            wiz = NewReportWizard(ctx.store, user.id, user.role, user.township_code)
+        shell.screen_state["wizard"] = wiz
+    return wiz
+
+
+def _err(ctx, wiz, key: str) -> str | None:
+    code = wiz.errors.get(key)
+    return ctx.t(code) if code else None
+
+
+def build(shell) -> ft.View:
+    ctx = shell.ctx
+    t = ctx.t
+    wiz = wizard_state(shell)
+    step = wiz.step
+    body = {"coverage": _coverage_step, "place": _place_step, "people": _people_step,
+            "photos": _photos_step}[step](shell, wiz)
+    progress = ft.Row([
+        ft.Container(height=6, expand=True, border_radius=3,
+                     bgcolor=ft.Colors.BLUE_700 if i <= wiz.step_index else ft.Colors.GREY_300)
+        for i in range(len(STEPS))], spacing=4)
+    return ft.View(
+        route="/new",
+        appbar=w.app_bar(shell, t("wizard.title") + " · " + t(f"wizard.step.{step}"), back=True),
+        scroll=ft.ScrollMode.AUTO,
+        padding=ft.Padding.all(14),
+        spacing=12,
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+        controls=[progress, ft.Text(t("wizard.saved_hint"), size=13, color=ft.Colors.GREY_700)] + body,
+    )
+
+
+def _nav(shell, wiz, next_label: str | None = None, on_next=None) -> ft.Control:
+    t = shell.ctx.t
+
+    def prev(e):
+        wiz.previous()
+        shell.render()
+
+    def nxt(e):
+        if wiz.next():
+            shell.render()
+        else:
+            shell.render()
+            shell.toast(t("wizard.fix_errors"), error=True)
+
+    buttons = []
+    if wiz.step_index > 0:
+        buttons.append(w.big_button(t("common.previous"), "wizard-prev", prev, filled=False, expand=True))
+    buttons.append(w.big_button(next_label or t("common.next"), "wizard-next", on_next or nxt,
+                                icon=ft.Icons.ARROW_FORWARD, expand=True))
+    return ft.Row(buttons, spacing=12)
+
+
+# -- step 1 ---------------------------------------------------------------------------------
+def _coverage_step(shell, wiz) -> list[ft.Control]:
+    ctx = shell.ctx
+
+    def choose(code):
+        def handler(e):
+            wiz.choose_coverage(code)
+            shell.render()
+            shell.page.run_task(_take_place_fix, shell, wiz)
+        return handler
+
+    tiles = []
+    for opt in reference.coverage_options(ctx.language):
+        selected = wiz.s.coverage == opt.code
+        tiles.append(ft.Container(
+            key=f"coverage-{opt.code}",
+            content=ft.Row([
+                ft.Icon(getattr(ft.Icons, opt.icon or "SHIELD"), size=30,
+                        color=ft.Colors.WHITE if selected else ft.Colors.BLUE_800),
+                ft.Text(opt.label, size=17, expand=True,
+                        color=ft.Colors.WHITE if selected else ft.Colors.BLACK),
+            ], spacing=12),
+            padding=ft.Padding.symmetric(horizontal=14, vertical=12),
+            bgcolor=ft.Colors.BLUE_800 if selected else ft.Colors.BLUE_50,
+            border_radius=10,
+            on_click=choose(opt.code),
+            ink=True,
+        ))
+    err = _err(ctx, wiz, "coverage")
+    # Each tile is announced as a button named by its coverage (screen readers, e2e tests).
+    return [ft.Text(ctx.t("wizard.choose_coverage"), size=16)] + [
+        ft.Semantics(tile, button=True, label=tile.content.controls[1].value) for tile in tiles
+    ] + ([w.error_text(err)] if err else [])
+
+
+async def _take_place_fix(shell, wiz) -> None:
+    if wiz.s.lat is not None:
+        return
+    fix = await shell.current_fix()
+    if fix:
+        wiz.set_fix(fix)
+        shell.render()
+
+
+# -- step 2 ---------------------------------------------------------------------------------
+def _place_step(shell, wiz) -> list[ft.Control]:
+    ctx = shell.ctx
+    t = ctx.t
+    s = wiz.s
+
+    def on_township(e):
+        wiz.set_township(e.control.value)
+        shell.render()
+
+    def village(code):
+        def handler(e):
+            wiz.set_village(code)
+            shell.render()
+        return handler
+
+    def on_time(e):
+        wiz.set_incident_at(e.control.value or "")
+        shell.render()
+
+    def refix(e):
+        shell.page.run_task(_refix, shell, wiz)
+
+    village_chips = [
+        ft.Semantics(ft.Container(
+            ft.Text(o.label, size=15, color=ft.Colors.WHITE if s.village_code == o.code else ft.Colors.BLACK),
+            key=f"village-{o.code}",
+            padding=ft.Padding.symmetric(horizontal=12, vertical=10),
+            bgcolor=ft.Colors.BLUE_800 if s.village_code == o.code else ft.Colors.GREY_100,
+            border=ft.Border.all(1, ft.Colors.GREY_400), border_radius=18,
+            on_click=village(o.code), ink=True,
+        ), button=True, label=o.label, selected=s.village_code == o.code)
+        for o in reference.village_options(s.township_code)
+    ]
+    if s.lat is not None:
+        acc = f" ±{s.accuracy_m:.0f} m" if s.accuracy_m is not None else ""
+        gps_text = t("wizard.gps_fix", lat=f"{s.lat:.5f}", lon=f"{s.lon:.5f}") + acc
+    else:
+        gps_text = t("wizard.gps_none")
+    local_time = ctx.format_time(s.incident_at)
+    return [
+        ft.Dropdown(key="wizard-township", label=t("wizard.township"), value=s.township_code,
+                    options=[ft.DropdownOption(key=o.code, text=o.label) for o in reference.township_options()],
+                    on_select=on_township, error_text=_err(ctx, wiz, "township"), text_size=17),
+        ft.Text(t("wizard.village"), size=15, weight=ft.FontWeight.W_600),
+        ft.Row(village_chips, wrap=True, spacing=8, run_spacing=8) if village_chips
+        else ft.Text(t("wizard.pick_township_first"), size=14, color=ft.Colors.GREY_700),
+        w.error_text(_err(ctx, wiz, "village"), key="village-error"),
+        ft.TextField(key="wizard-time", label=t("wizard.incident_at"), value=local_time,
+                     hint_text="2026-07-01 08:30", on_blur=on_time, on_submit=on_time,
+                     error_text=_err(ctx, wiz, "incident_at"), text_size=17),
+        ft.TextField(key="wizard-place", label=t("wizard.place"), value=s.place, multiline=True,
+                     min_lines=1, max_lines=3, on_blur=lambda e: wiz.set_place(e.control.value or ""),
+                     text_size=17),
+        ft.Row([ft.Icon(ft.Icons.MY_LOCATION, color=ft.Colors.BLUE_800),
+                ft.Text(gps_text, size=14, expand=True, key="wizard-gps"),
+                ft.TextButton(t("wizard.gps_refresh"), key="wizard-gps-refresh", on_click=refix)]),
+        ft.TextField(key="wizard-description", label=t("wizard.description"), value=s.description,
+                     multiline=True, min_lines=2, max_lines=5,
+                     on_blur=lambda e: wiz.set_description(e.control.value or ""), text_size=16),
+        _nav(shell, wiz),
+    ]
+
+
+async def _refix(shell, wiz) -> None:
+    fix = await shell.current_fix()
+    if fix:
+        wiz.set_fix(fix)
+        shell.render()
+    else:
+        shell.toast(shell.ctx.t("wizard.gps_failed"), error=True)
+
+
+# -- step 3 ---------------------------------------------------------------------------------
+def _people_step(shell, wiz) -> list[ft.Control]:
+    ctx = shell.ctx
+    t = ctx.t
+    s = wiz.s
+
+    def toggle(code):
+        def handler(e):
+            wiz.toggle_loss_type(code)
+            shell.render()
+        return handler
+
+    loss_chips = [
+        ft.Chip(label=ft.Text(o.label, size=16), key=f"loss-{o.code}", selected=o.code in s.loss_types,
+                on_select=toggle(o.code), show_checkmark=True)
+        for o in reference.loss_type_options(s.coverage, ctx.language)
+    ]
+    controls: list[ft.Control] = [
+        ft.Text(t("wizard.loss_types"), size=15, weight=ft.FontWeight.W_600),
+        ft.Row(loss_chips, wrap=True, spacing=8, run_spacing=8),
+        w.error_text(_err(ctx, wiz, "loss_types"), key="loss-error"),
+    ]
+    for i, v in enumerate(s.victims):
+        def setter(name, i=i):
+            def handler(e):
+                wiz.set_victim(i, name, e.control.value or "")
+                # Redraw only for the fields validated as typed, so the message follows the input.
+                if name in ("id_number", "phone"):
+                    shell.render()
+            return handler
+
+        def remove(e, i=i):
+            wiz.remove_victim(i)
+            shell.render()
+
+        controls.append(ft.Card(ft.Container(ft.Column([
+            ft.Row([ft.Text(t("wizard.victim_n", n=i + 1), size=16, weight=ft.FontWeight.W_600, expand=True),
+                    ft.IconButton(ft.Icons.DELETE_OUTLINE, key=f"victim{i}-remove",
+                                  tooltip=t("wizard.remove_victim"), on_click=remove)
+                    if len(s.victims) > 1 else ft.Container()]),
+            ft.TextField(key=f"victim{i}-name", label=t("wizard.victim_name"), value=v.name,
+                         on_blur=setter("name"), on_submit=setter("name"),
+                         error_text=_err(ctx, wiz, f"victim{i}.name"), text_size=17),
+            ft.TextField(key=f"victim{i}-id", label=t("wizard.victim_id"), value=v.id_number,
+                         on_change=setter("id_number"), max_length=18,
+                         error_text=_err(ctx, wiz, f"victim{i}.id_number"), text_size=17,
+                         capitalization=ft.TextCapitalization.CHARACTERS, autocorrect=False),
+            ft.TextField(key=f"victim{i}-phone", label=t("wizard.victim_phone"), value=v.phone,
+                         on_blur=setter("phone"), on_submit=setter("phone"),
+                         keyboard_type=ft.KeyboardType.PHONE,
+                         error_text=_err(ctx, wiz, f"victim{i}.phone"), text_size=17),
+            ft.Dropdown(key=f"victim{i}-relation", label=t("wizard.relation"), value=v.relation,
+                        options=[ft.DropdownOption(key=r, text=t(f"relation.{r}")) for r in RELATIONS],
+                        on_select=lambda e, i=i: wiz.set_victim(i, "relation", e.control.value or "self"),
+                        text_size=16),
+        ], spacing=10), padding=ft.Padding.all(12))))
+
+    def add(e):
+        wiz.add_victim()
+        shell.render()
+
+    controls.append(w.big_button(t("wizard.add_victim"), "add-victim", add, icon=ft.Icons.PERSON_ADD,
+                                 filled=False))
+    controls.append(_nav(shell, wiz))
+    return controls
+
+
+# -- step 4 ---------------------------------------------------------------------------------
+def capture_state(shell, claim_id: str) -> PhotoCapture:
+    ctx = shell.ctx
+    cap = shell.screen_state.get(("capture", claim_id))
+    if cap is None:
+        cap = PhotoCapture(ctx.store, ctx.photo_files, claim_id, ctx.user.id, ctx.language,
+                           on_change=lambda: shell._on_state_change("photo"))
+        shell.screen_state[("capture", claim_id)] = cap
+    cap.lang = ctx.language
+    return cap
+
+
+def photo_controls(shell, claim_id: str) -> list[ft.Control]:
+    """The add-photos button, intake progress and refusals, and the thumbnails of one claim."""
+    ctx = shell.ctx
+    t = ctx.t
+    cap = capture_state(shell, claim_id)
+
+    def on_files(files):
+        async def run():
+            fix = await shell.current_fix()  # the fix at the shutter (file picker: at the pick)
+            cap.add([(f.name, f.bytes or b"") for f in files], fix)
+            shell.render()
+        shell.page.run_task(run)
+
+    controls: list[ft.Control] = [
+        w.big_button(t("photos.add"), "add-photos", None, icon=ft.Icons.ADD_A_PHOTO,
+                     action=shell.pick_action(on_files)),
+    ]
+    batch = cap.batch
+    if batch is not None:
+        if not batch.done:
+            controls.append(ft.Text(t("photos.working", done=batch.stored, total=len(batch.items)),
+                                    size=15, key="photos-working"))
+            controls.append(ft.ProgressBar(value=batch.fraction))
+        for item in batch.refused:
+            controls.append(ft.Container(ft.Column([
+                ft.Text(t("photos.refused", name=item.name), size=15, weight=ft.FontWeight.W_600,
+                        color=ft.Colors.RED_800),
+                ft.Text(item.message, size=15, color=ft.Colors.RED_800),
+            ], spacing=2), bgcolor=ft.Colors.RED_50, padding=ft.Padding.all(10), border_radius=8,
+                key=f"refused-{item.name}"))
+    photos = ctx.store.photos.list_for_claim(claim_id)
+    controls.append(ft.Text(t("photos.count", count=len(photos)), size=15, key="photos-count"))
+    grid = []
+    for p in photos:
+        thumb = ctx.photo_files.path(p.sha256, "thumb")
+        flag_icon = ft.Icon(ft.Icons.WARNING_AMBER, color=ft.Colors.ORANGE_800, size=18) if p.flags else ft.Container()
+        grid.append(ft.Container(
+            ft.Stack([
+                ft.Image(src=thumb.read_bytes() if thumb.exists() else b"", width=120, height=120,
+                         fit=ft.BoxFit.COVER, border_radius=8,
+                         semantics_label=t("photos.thumb", time=ctx.format_time(p.captured_at))),
+                ft.Container(flag_icon, right=4, top=4),
+            ]),
+            key=f"photo-{p.sha256[:12]}", on_click=lambda e, pid=p.sha256: shell.go(f"/photo/{pid}"),
+            width=120, height=120,
+        ))
+    controls.append(ft.Row(grid, wrap=True, spacing=8, run_spacing=8))
+    if any(p.flags for p in photos):
+        flags = sorted({f for p in photos for f in p.flags})
+        controls.append(ft.Text(t("photos.flags_note") + "、".join(flag_label(f, ctx.language) for f in flags)
+                                if ctx.language == "zh" else
+                                t("photos.flags_note") + ", ".join(flag_label(f, ctx.language) for f in flags),
+                                size=13, color=ft.Colors.ORANGE_900))
+    return controls
+
+
+def _photos_step(shell, wiz) -> list[ft.Control]:
+    ctx = shell.ctx
+    t = ctx.t
+
+    def finish(e):
+        try:
+            claim_id = wiz.finish()
+        except ValueError:
+            shell.toast(t("wizard.fix_errors"), error=True)
+            shell.render()
+            return
+        shell.screen_state.pop("wizard", None)
+        shell.toast(t("wizard.done"))
+        shell.go(f"/claim/{claim_id}/documents")
+
+    cap = capture_state(shell, wiz.claim_id)
+    busy = cap.batch is not None and not cap.batch.done
+    return [ft.Text(t("wizard.photos_intro"), size=15)] + photo_controls(shell, wiz.claim_id) + [
+        ft.Row([
+            w.big_button(t("common.previous"), "wizard-prev", lambda e: (wiz.previous(), shell.render()),
+                         filled=False, expand=True),
+            w.big_button(t("wizard.submit"), "wizard-submit", finish, icon=ft.Icons.SEND, expand=True,
+                         disabled=busy),
+        ], spacing=12),
+    ]
