@@ -166,23 +166,26 @@ def splice_exif(data: bytes, layout: JpegLayout, exif_bytes: bytes) -> bytes:
         first = layout.segments[0] if layout.segments else None
         if first is not None and first.marker == 0xE0 and first.start == 2:
             insert_at = first.end
-    drop = [(s.start, s.end) for s in exif_segs]
-    head = bytearray()
-    tail = bytearray()
+    # Header bytes (between SOI and SOS) before and after the insertion point, old Exif left out.
+    sos = layout.sos_offset
+    drop = [(seg.start, seg.end) for seg in exif_segs]
+    head: list[bytes] = []
+    tail: list[bytes] = []
     pos = 2
-    for start, end in [*drop, (len(data), len(data))]:
-        chunk_start, chunk_end = pos, start
-        if chunk_end > chunk_start:
-            if chunk_end <= insert_at:
-                head += data[chunk_start:chunk_end]
-            elif chunk_start >= insert_at:
-                tail += data[chunk_start:chunk_end]
+    for start, end in [*drop, (sos, sos)]:
+        if start > pos:
+            if start <= insert_at:
+                head.append(data[pos:start])
+            elif pos >= insert_at:
+                tail.append(data[pos:start])
             else:
-                head += data[chunk_start:insert_at]
-                tail += data[insert_at:chunk_end]
+                head.append(data[pos:insert_at])
+                tail.append(data[insert_at:start])
         pos = end
-    out = piexif_insert_after_soi(exif_bytes, bytes(tail))
-    return SOI + bytes(head) + out[2:]
+    # piexif.insert sees only the header and a bare SOS marker: the megabytes of scan data are
+    # appended once, at the end, instead of being copied through piexif's segment list.
+    header = piexif_insert_after_soi(exif_bytes, b"".join(tail) + b"\xff\xda")
+    return b"".join([SOI, *head, memoryview(header)[2:-2], memoryview(data)[sos:]])
 
 
 def piexif_insert_after_soi(exif_bytes: bytes, tail: bytes) -> bytes:
