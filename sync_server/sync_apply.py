@@ -142,14 +142,17 @@ def _current_version(session: Session, m: Mutation) -> int | None:
 
 
 def apply_mutation(session: Session, user: User, device: Device, m: Mutation) -> tuple[str, int | None]:
-    if not isinstance(m.entity, str):
-        raise Rejected("unknown_entity", "entity must be text")
-    if m.op not in ("upsert", "delete"):
-        raise Rejected("invalid_op", f"op must be upsert or delete, not {m.op!r}")
-    if not isinstance(m.fields, dict):
-        raise Rejected("invalid_fields", "fields must be an object")
-    if m.base_version is not None and (isinstance(m.base_version, bool) or not isinstance(m.base_version, int)):
-        raise Rejected("invalid_base_version", "base_version must be an integer or null")
+    # The shared wire format (claimcore.wire) first: the same shape rules the phone's outbox uses.
+    from claimcore import wire
+
+    try:
+        norm = wire.validate_mutation(
+            {"seq": m.seq, "entity": m.entity, "id": m.id, "op": m.op, "fields": m.fields,
+             "base_version": m.base_version}
+        )
+    except wire.WireError as exc:
+        raise Rejected(exc.code, str(exc)) from None
+    m = Mutation(norm["seq"], norm["entity"], norm["id"], norm["op"], dict(norm["fields"]), norm["base_version"])
     handler = hooks.entity_handlers.get(m.entity)
     if handler is not None:
         return handler(session, user, device, m)

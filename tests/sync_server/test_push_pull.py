@@ -148,10 +148,12 @@ def test_photos_and_notes_are_append_only(actors):
     sha = "ab" * 32
     assert p.push_one("photo", photo, {"claim_id": cid, "sha256": sha, "kind": "site"})["status"] == "applied"
     assert p.push_one("note", note, {"claim_id": cid, "text": "屋顶垮塌"})["status"] == "applied"
-    assert p.push_one("photo", photo, {"sha256": "cd" * 32})["error"].startswith("append_only")
-    assert p.push_one("note", note, {"text": "改"})["error"].startswith("append_only")
+    assert p.push_one("photo", photo, {"claim_id": cid, "sha256": "cd" * 32})["error"].startswith("append_only")
+    assert p.push_one("note", note, {"claim_id": cid, "text": "改"})["error"].startswith("append_only")
     assert p.push_one("note", note, {}, op="delete")["error"].startswith("append_only")
-    assert p.push_one("photo", photo, {}, op="delete")["error"].startswith("append_only")
+    assert p.push_one("photo", photo, {"claim_id": cid}, op="delete")["error"].startswith("append_only")
+    # an identical re-send of the same photo is harmless
+    assert p.push_one("photo", photo, {"claim_id": cid, "sha256": sha})["status"] == "applied"
 
 
 def test_pull_scope_paging_and_empty(actors, harness):
