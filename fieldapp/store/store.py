@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, exists, func, select, text, tuple_
+from sqlalchemy import Engine, bindparam, create_engine, delete, event, exists, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from claimcore import workflow
@@ -572,50 +572,24 @@ class ClaimsRepo(_Repo):
         """
         if not (1 <= limit <= 500):
             raise StoreValidationError("每页条数应在 1–500 之间", "limit must be 1..500")
-        victim = (select(Person.name).where(Person.claim_id == Claim.id, Person.role == "victim")
-                  .order_by(Person.created_at).limit(1).scalar_subquery())
-        photo_count = select(func.count()).where(Photo.claim_id == Claim.id).scalar_subquery()
-        unsynced = exists().where(Outbox.entity == "claim", Outbox.entity_id == Claim.id)
-        stmt = select(
-            Claim.id, Claim.report_no, Claim.coverage, Claim.status, Claim.township_code,
-            Claim.village_code, Claim.incident_at, Claim.created_at, Claim.updated_at,
-            Claim.claimed_fen, victim.label("victim_name"), photo_count.label("photo_count"),
-            Claim.is_draft, unsynced.label("unsynced"),
-        )
+        params: dict[str, Any] = {"lim": limit + 1, "off": int(offset or 0)}
         if status is not None:
-            stmt = stmt.where(Claim.status == status) if isinstance(status, str) else \
-                stmt.where(Claim.status.in_(list(status)))
-        if township_code is not None:
-            stmt = stmt.where(Claim.township_code == township_code)
-        if coverage is not None:
-            stmt = stmt.where(Claim.coverage == coverage)
-        if event_id is not None:
-            stmt = stmt.where(Claim.event_id == event_id)
-        if is_draft is not None:
-            stmt = stmt.where(Claim.is_draft == is_draft)
+            params["statuses"] = [status] if isinstance(status, str) else list(status)
+        for name, value in (("township_code", township_code), ("coverage", coverage),
+                            ("event_id", event_id), ("is_draft", is_draft)):
+            if value is not None:
+                params[name] = value
         if search:
-            like = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            victims = select(Person.claim_id).where(Person.name.like(like, escape="\\"))
-            stmt = stmt.where(Claim.report_no.like(like, escape="\\") | Claim.place.like(like, escape="\\")
-                              | Claim.id.in_(victims))
+            params["like"] = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         if after is not None:
-            stmt = stmt.where(tuple_(Claim.created_at, Claim.id) < tuple_(after.created_at, after.id))
-        stmt = stmt.order_by(Claim.created_at.desc(), Claim.id.desc()).limit(limit + 1)
-        if offset:
-            stmt = stmt.offset(offset)
+            params["after_created"], params["after_id"] = after.created_at, after.id
+        stmt = _list_statement(frozenset(k for k in params if k not in ("lim", "off")))
         names = township_names()
         with self._s.engine.connect() as conn:
-            result = conn.execute(stmt).all()
-        rows = [
-            ClaimListRow(
-                id=r.id, report_no=r.report_no, coverage=r.coverage, status=r.status,
-                township_code=r.township_code, township_name=names.get(r.township_code or ""),
-                village_code=r.village_code, incident_at=r.incident_at, created_at=r.created_at,
-                updated_at=r.updated_at, claimed_fen=r.claimed_fen, victim_name=r.victim_name,
-                photo_count=r.photo_count, is_draft=bool(r.is_draft), unsynced=bool(r.unsynced),
-            )
-            for r in result[:limit]
-        ]
+            result = conn.execute(stmt, params).all()
+        # positional: query columns in ClaimListRow order, the township name slotted in after its code
+        rows = [ClaimListRow(*r[:5], names.get(r[4] or ""), *r[5:12], bool(r[12]), bool(r[13]))
+                for r in result[:limit]]
         next_key = PageKey(rows[-1].created_at, rows[-1].id) if len(result) > limit else None
         return ClaimPage(rows, next_key)
 
@@ -625,6 +599,40 @@ class ClaimsRepo(_Repo):
             if status is not None:
                 stmt = stmt.where(Claim.status == status)
             return session.scalar(stmt) or 0
+
+
+@lru_cache(maxsize=64)
+def _list_statement(shape: frozenset[str]) -> Any:
+    """The claims-list query for one combination of filters, built once with bind parameters.
+
+    Building a select() with its three correlated subqueries costs several times more than running
+    it on an indexed table; the list screen runs it on every scroll and every return to the screen.
+    """
+    victim = (select(Person.name).where(Person.claim_id == Claim.id, Person.role == "victim")
+              .order_by(Person.created_at).limit(1).scalar_subquery())
+    photo_count = select(func.count()).where(Photo.claim_id == Claim.id).scalar_subquery()
+    unsynced = exists().where(Outbox.entity == "claim", Outbox.entity_id == Claim.id)
+    stmt = select(
+        Claim.id, Claim.report_no, Claim.coverage, Claim.status, Claim.township_code,
+        Claim.village_code, Claim.incident_at, Claim.created_at, Claim.updated_at,
+        Claim.claimed_fen, victim.label("victim_name"), photo_count.label("photo_count"),
+        Claim.is_draft, unsynced.label("unsynced"),
+    )
+    if "statuses" in shape:
+        stmt = stmt.where(Claim.status.in_(bindparam("statuses", expanding=True)))
+    for name in ("township_code", "coverage", "event_id", "is_draft"):
+        if name in shape:
+            stmt = stmt.where(getattr(Claim, name) == bindparam(name))
+    if "like" in shape:
+        like = bindparam("like")
+        victims = select(Person.claim_id).where(Person.name.like(like, escape="\\"))
+        stmt = stmt.where(Claim.report_no.like(like, escape="\\") | Claim.place.like(like, escape="\\")
+                          | Claim.id.in_(victims))
+    if "after_created" in shape:
+        stmt = stmt.where(tuple_(Claim.created_at, Claim.id)
+                          < tuple_(bindparam("after_created"), bindparam("after_id")))
+    return (stmt.order_by(Claim.created_at.desc(), Claim.id.desc())
+            .limit(bindparam("lim")).offset(bindparam("off")))
 
 
 def _next_report_no(session: Session) -> str:
