@@ -4,7 +4,8 @@
   full-width digits) into fen, exactly, through :class:`decimal.Decimal`. It refuses floats
   (``0.1 + 0.2`` is not money), more than two decimal places of value (``"1.234"``; ``"1.230"`` is
   exactly 123 fen and is accepted), exponents, NaN and infinities, misplaced thousands
-  separators (``"12,34"``), spaces inside the number and negative amounts unless ``allow_negative=True``.
+  separators (``"12,34"``), spaces inside the number, and negative amounts unless
+  ``allow_negative=True``.
 - :func:`format_fen` gives ``"1,234.56"``; :func:`format_fen_zh` gives ``"1,234.56元"``;
   :func:`format_fen_capital` gives the upper-case amount written on Chinese financial forms
   (``"人民币壹仟贰佰叁拾肆元伍角陆分"``), as on the claim application.

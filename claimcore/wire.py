@@ -1,4 +1,4 @@
-"""The sync wire format shared by the phone and the server (docs/architecture.md, "Sync wire format").
+"""The sync wire format shared by phone and server (docs/architecture.md, "Sync wire format").
 
 A **mutation** (phone → server; also what the phone's outbox stores)::
 
@@ -185,7 +185,8 @@ def _fields(value: object, *, allow_reserved: bool = False) -> dict[str, Any]:
                             "travels outside fields (the id is the mutation's, the version the "
                             "server's)")
         where = f"fields.{name}"
-        if name.endswith("_fen") and v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+        not_int = isinstance(v, bool) or not isinstance(v, int)
+        if name.endswith("_fen") and v is not None and not_int:
             raise WireError("bad_money", where, f"money is int fen, not {_kind(v)}")
         if name in REFERENCE_FIELDS and v is not None:
             v = normalise_uuid(v, where)
@@ -290,7 +291,7 @@ def format_datetime(moment: _dt.datetime) -> str:
 
 
 def parse_datetime(text: object, where: str = "time") -> _dt.datetime:
-    """An aware datetime from ISO 8601 text with an offset (``Z`` accepted), or :class:`WireError`."""
+    """An aware datetime from ISO 8601 text with an offset (``Z`` accepted), else WireError."""
     if not isinstance(text, str):
         raise WireError("bad_time", where, f"must be ISO 8601 text, not {_kind(text)}")
     try:

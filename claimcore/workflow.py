@@ -222,37 +222,49 @@ class WorkflowError(ValueError):
     }
 
     def __init__(self, source: str | None, target: str | None, role: str | None, why: str,
-                 detail: str = "") -> None:
+                 allowed: Iterable[str] = (), allowed_kind: str = "roles") -> None:
         self.source = source
         self.target = target
         self.role = role
         self.why = why
-        self.detail = detail
+        # What would have been accepted: roles, or states (``allowed_kind`` says which).
+        self.allowed = tuple(allowed)
+        self.allowed_kind = allowed_kind
         super().__init__(self.message("en"))
 
     def message(self, lang: str = "zh") -> str:
         zh, en = self._TEXT[self.why]
         text = zh if lang == "zh" else en
-        edge = f"{self.source!r} → {self.target!r}" if self.target is not None else repr(self.source)
+        if self.target is None:
+            edge = repr(self.source)
+        elif self.source is None:
+            edge = f"→ {self.target!r}"
+        else:
+            edge = f"{self.source!r} → {self.target!r}"
         if lang == "zh":
             out = f"{text}：{edge}，角色 {self.role!r}"
         else:
             out = f"{text}: {edge}, role {self.role!r}"
-        if self.detail:
-            out += f" ({self.detail})"
+        if self.allowed:
+            names = ", ".join(self.allowed)
+            if lang == "zh":
+                kind = "可选角色" if self.allowed_kind == "roles" else "可选状态"
+                out += f"（{kind}：{names}）"
+            else:
+                out += f" (allowed {self.allowed_kind}: {names})"
         return out
 
 
 def _check_state(state: object, source: str | None, target: str | None, role: object) -> None:
     if not isinstance(state, str) or state not in STATES:
         raise WorkflowError(source, target, role if isinstance(role, str) else repr(role),
-                            "unknown_state", f"{state!r} is not one of {', '.join(STATES)}")
+                            "unknown_state", STATES, "states")
 
 
 def _check_role(role: object, source: str | None, target: str | None) -> None:
     if not isinstance(role, str) or role not in ROLES:
-        raise WorkflowError(source, target, repr(role), "unknown_role",
-                            f"roles are {', '.join(ROLES)}")
+        raise WorkflowError(source, target, role if isinstance(role, str) else repr(role),
+                            "unknown_role", ROLES)
 
 
 def find_transition(source: str, target: str) -> Transition | None:
@@ -265,7 +277,8 @@ def find_transition(source: str, target: str) -> Transition | None:
 def outgoing(state: str) -> list[Transition]:
     """Every edge leaving ``state``, in :data:`STATES` order of their targets."""
     _check_state(state, state, None, None)
-    return sorted((t for t in TRANSITIONS if t.source == state), key=lambda t: STATES.index(t.target))
+    edges = (t for t in TRANSITIONS if t.source == state)
+    return sorted(edges, key=lambda t: STATES.index(t.target))
 
 
 def allowed_targets(current: str, role: str) -> list[str]:
@@ -302,11 +315,10 @@ def check_transition(
     _check_role(role, current, target)
     edge = _BY_EDGE.get((current, target))
     if edge is None:
-        allowed = ", ".join(t.target for t in outgoing(current)) or "none"
-        raise WorkflowError(current, target, role, "no_such_edge", f"from {current!r}: {allowed}")
+        raise WorkflowError(current, target, role, "no_such_edge",
+                            allowed_targets(current, role), "states")
     if role not in edge.roles:
-        raise WorkflowError(current, target, role, "role_not_allowed",
-                            f"allowed: {', '.join(sorted(edge.roles))}")
+        raise WorkflowError(current, target, role, "role_not_allowed", sorted(edge.roles))
     if role in edge.participant_roles and survey_participant is not True:
         raise WorkflowError(current, target, role, "not_participant")
     if edge.needs_checklist and checklist_complete is not True:
@@ -323,7 +335,7 @@ def check_report(role: str) -> None:
     _check_role(role, None, INITIAL_STATE)
     if role not in REPORTING_ROLES:
         raise WorkflowError(None, INITIAL_STATE, role, "not_a_reporting_role",
-                            f"allowed: {', '.join(sorted(REPORTING_ROLES))}")
+                            sorted(REPORTING_ROLES))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""claimcore needs nothing outside the standard library (it runs on the phone as well as the server).
+"""claimcore needs nothing outside the standard library: it runs on the phone and on the server.
 
 Two checks: a static one (every import statement in every claimcore module names a standard
 library module or claimcore itself) and a live one (every module imports, and the command line

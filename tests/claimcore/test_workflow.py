@@ -187,6 +187,14 @@ def test_error_message_names_from_to_role_and_why_in_both_languages():
         assert "approved" in text and "paid" in text and "adjuster" in text
     assert "不允许" in err.message("zh")
     assert "no such transition" in err.message("en")
+    # It says what this role could do instead.
+    with pytest.raises(WorkflowError) as e:
+        check_transition("approved", "paid", "coordinator")
+    assert e.value.allowed == ("under_review", "stamped", "withdrawn")
+    assert "可选状态：under_review, stamped, withdrawn" in e.value.message("zh")
+    with pytest.raises(WorkflowError) as e:
+        check_transition("approved", "stamped", "adjuster")
+    assert e.value.allowed == ("coordinator",) and "allowed roles: coordinator" in str(e.value)
 
 
 def test_walk_stops_at_the_first_illegal_step():
