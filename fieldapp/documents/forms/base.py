@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 from urllib.parse import quote
 
 from fieldapp.documents import catalogue_view, places
-from fieldapp.documents.amounts import yuan
+from claimcore.money import format_fen as yuan
 from fieldapp.documents.pdfbase import FormPDF, PageFurniture
 from fieldapp.documents.texts import Texts
 

@@ -65,7 +65,7 @@ def render(view: ClaimView) -> bytes:
     pdf = view.pdf = view.new_pdf()
     pdf.title_block(t["title"])
     headings = [t["col.no"], t["col.document"], t["col.issuer"], t["col.required"], t["col.status"]]
-    widths = (0.5, 3.6, 2.6, 0.9, 0.9)
+    widths = (0.65, 3.4, 2.55, 0.9, 1.1)
     if view.blank:
         _render_blank(view, headings, widths)
         return pdf.output_bytes()
@@ -74,7 +74,8 @@ def render(view: ClaimView) -> bytes:
     pdf.field_grid(
         [
             [(t["report_no"], view.get("report_no"), 1), (t["claim_of"], victim.get("name", ""), 1)],
-            [(t["coverage"], view.coverage_name(), 1), (t["loss_types"], view.loss_type_names(), 1)],
+            [(t["coverage"], view.coverage_name(), 1), (t["role.claimant"], (view.applicant or {}).get("name", ""), 1)],
+            [(t["loss_types"], view.loss_type_names(), 3)],
             [(t["address"], view.full_address(), 3)],
         ],
         col_widths=(1.1, 2.2, 1.1, 2.2),
@@ -133,7 +134,7 @@ def _render_blank(view: ClaimView, headings: list[str], widths: tuple[float, ...
     pdf.field_grid(
         [
             [(t["report_no"], "", 1), (t["claim_of"], "", 1)],
-            [(t["coverage"], "", 3)],
+            [(t["coverage"], "", 1), (t["role.claimant"], "", 1)],
             [(t["loss_types"], loss_type_boxes, 3)],
         ],
         col_widths=(1.1, 2.2, 1.1, 2.2),

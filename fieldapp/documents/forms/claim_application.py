@@ -1,7 +1,7 @@
 """索赔申请书: the claim application the Center stamps before payment."""
 from __future__ import annotations
 
-from fieldapp.documents.amounts import amount_in_words, yuan
+from claimcore.money import format_fen as yuan, format_fen_capital as amount_in_words
 from fieldapp.documents.forms.base import ClaimView, group_digits, quantity_text
 
 BLANK_LOSS_ROWS = 6

@@ -1,7 +1,7 @@
 """财产损失清单: itemised house and contents losses, with spare rows for the survey."""
 from __future__ import annotations
 
-from fieldapp.documents.amounts import amount_in_words, yuan
+from claimcore.money import format_fen as yuan, format_fen_capital as amount_in_words
 from fieldapp.documents.forms.base import ClaimView, quantity_text
 
 # Only property belongs on the inventory; medical bills and benefits go on the application.
@@ -15,13 +15,16 @@ def render(view: ClaimView) -> bytes:
     pdf = view.new_pdf()
     pdf.title_block(t["title"])
     applicant = view.applicant or {}
+    household = {} if view.blank else (view.claim.get("household") or {})
+    head = household.get("head_name") or (view.victim or {}).get("name", "")
     pdf.field_grid(
         [
-            [(t["applicant"], applicant.get("name", ""), 1), (t["report_no"], view.get("report_no"), 1)],
-            [(t["coverage"], view.coverage_name(), 1), (t["incident_at"], view.moment(view.get("incident_at")), 1)],
-            [(t["address"], view.full_address(), 3)],
+            [(t["household_head"], head, 1), (t["applicant"], applicant.get("name", ""), 1)],
+            [(t["report_no"], view.get("report_no"), 1), (t["incident_at"], view.moment(view.get("incident_at")), 1)],
+            [(t["coverage"], view.coverage_name(), 3)],
+            [(t["address"], view.full_address(household.get("address")), 3)],
         ],
-        col_widths=(1.3, 2, 1.1, 2.2),
+        col_widths=(1.1, 2.2, 1.1, 2.2),
     )
     pdf.ln(1)
     pdf.paragraph(t["hint"], size=8.5, grey=True)
