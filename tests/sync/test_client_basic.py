@@ -1,0 +1,63 @@
+"""The client against the real app in-process: one phone, the whole round trip."""
+from __future__ import annotations
+
+from fieldapp.sync import Refused
+
+from .conftest import TOWNSHIP_A, blob_exists, server_claim, server_counts, server_records, valid_id_number
+
+
+def test_round_trip_claim_person_document_photo_note(server, phones):
+    phone = phones()
+    phone.enroll("liaison", township_code=TOWNSHIP_A)
+    cid = phone.new_claim(place="龙岗街道学坝社区 3 组", claimed_fen=1_234_500)
+    pid = phone.store.persons.add(cid, role="victim", name="张三", id_number=valid_id_number(), phone="13812345678")
+    phone.store.documents.set_status(cid, "claimant_id_card", "collected")
+    sha = phone.add_photo(cid, seed=1)
+    phone.store.notes.add(cid, "现场已拍照")
+    assert phone.client.has_work()
+
+    report = phone.client.sync_once()
+    assert report.rejected == 0, phone.client.rejections()
+    assert phone.store.outbox.count() == 0
+    assert not phone.client.has_work()
+    claim = server_claim(server, cid)
+    assert claim["address"] == "龙岗街道学坝社区 3 组" and claim["claimed_amount_fen"] == 1_234_500
+    persons = server_records(server, "person")
+    assert [p["id"] for p in persons] == [pid] and persons[0]["fields"]["name"] == "张三"
+    assert blob_exists(server, sha)
+    photo = server_records(server, "photo")[0]
+    assert photo["fields"]["sha256"] == sha and blob_exists(server, photo["fields"]["preview_sha256"])
+    counts = server_counts(server)
+    # claim, person, document, photo, note + the "reported" timeline entry as a note
+    assert counts == {"claim": 1, "person": 1, "document": 1, "photo": 1, "note": 2}
+    detail = phone.store.claims.get(cid)
+    assert detail.version == claim["version"]
+    assert detail.report_no.startswith("DZ-")  # the phone's own number survives the echo
+    st = phone.client.status()
+    assert st.pending_changes == 0 and st.pending_photos == 0 and st.last_error is None and st.last_sync_at
+
+
+def test_second_phone_receives_everything(server, phones):
+    a, b = phones("a"), phones("b")
+    a.enroll("liaison", township_code=TOWNSHIP_A)
+    b.enroll("liaison", township_code=TOWNSHIP_A)
+    cid = a.new_claim()
+    a.store.persons.add(cid, role="victim", name="李四", id_number=valid_id_number())
+    a.sync_until_quiet()
+    b.client.sync_once()
+    got = b.store.claims.get(cid)
+    assert got.description == "房屋被洪水冲毁" and got.township_code == TOWNSHIP_A
+    assert [p.name for p in got.persons] == ["李四"]
+    assert len(got.timeline) == 1 and got.timeline[0].to_status == "reported"
+    assert got.notes == [] or all("#transition" not in n.body for n in got.notes)
+
+
+def test_bad_enrolment_code_is_refused_and_changes_nothing(server, phones):
+    phone = phones()
+    try:
+        phone.client.enroll("http://testserver", "AAAA-BBBB-CCCC", "x")
+    except Refused as exc:
+        assert exc.code == "invalid_code" and "登记码" in exc.message("zh")
+    else:
+        raise AssertionError("an unknown code must be refused")
+    assert phone.store.sync_state.get().token is None
