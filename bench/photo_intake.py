@@ -8,7 +8,10 @@ gradients, coarse and fine noise, hard-edged shapes; quality 90, 4:2:0) and came
 sample in ../shared/corpus/photos (or the copy in tests/media/photos). For each photo, rounds
 alternate the two measurements in the same process: the baseline is ``Image.open`` + ``load()``
 (one full decode), the candidate is ``intake_photo`` with a device fix. Per group: median and p95
-milliseconds of each, and ratio = median intake / median decode. Goal: ratio <= 1.2 for 12-MP.
+milliseconds of each; ``ratio`` = the median, over every round of every photo in the group, of
+(intake time / decode time of the same photo measured right next to it), which cancels most of the
+load other processes put on a shared machine; ``ratio_of_medians`` is also given. Goal: ratio <= 1.2
+for 12-MP.
 
 The benchmark also asserts, outside the timed part, that every stamped photo decodes to exactly
 the same pixels as its original. One JSON line goes to stdout and to bench/results/photo_intake.json.
@@ -138,6 +141,7 @@ def main(argv: list[str]) -> int:
         decode_ms: list[float] = []
         ratios: list[float] = []
         exact_ms: list[float] = []
+        pooled: list[float] = []
         for label, data in photos:
             heic = data[4:8] == b"ftyp"
             decode = heic_full_decode if heic else full_decode
@@ -169,6 +173,7 @@ def main(argv: list[str]) -> int:
                 paired.append(photo_i[-1] / photo_d[-1])  # neighbours in time share the machine's load
             intake_ms += photo_i
             decode_ms += photo_d
+            pooled += paired
             ratios.append(statistics.median(paired))
         if not intake_ms:
             continue
@@ -176,15 +181,15 @@ def main(argv: list[str]) -> int:
             "photos": len(ratios),
             "intake_ms": {"median": round(statistics.median(intake_ms), 2), "p95": round(pct(intake_ms, 0.95), 2)},
             "decode_ms": {"median": round(statistics.median(decode_ms), 2), "p95": round(pct(decode_ms, 0.95), 2)},
-            "ratio": round(statistics.median(intake_ms) / statistics.median(decode_ms), 3),
-            "ratio_paired_median": round(statistics.median(ratios), 3),
+            "ratio": round(statistics.median(pooled), 3),
+            "ratio_of_medians": round(statistics.median(intake_ms) / statistics.median(decode_ms), 3),
             "ratio_per_photo_max": round(max(ratios), 3),
         }
         if exact_ms:
             report["groups"][gname]["intake_exact_1600_ms"] = {
                 "median": round(statistics.median(exact_ms), 2),
                 "p95": round(pct(exact_ms, 0.95), 2),
-                "ratio": round(statistics.median(exact_ms) / statistics.median(decode_ms), 3),
+                "ratio_of_medians": round(statistics.median(exact_ms) / statistics.median(decode_ms), 3),
             }
     report["pixels_identical"] = pixels_identical
     report["refused"] = refused
