@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from claimcore.divisions import load_divisions
+from claimcore.validators import id_check_character
 from fieldapp.store import open_store, township_names
 from fieldapp.store.schema import Claim, Person, Photo
 from fieldapp.store.store import _seal_person_value
@@ -89,7 +90,8 @@ def build(data_dir: Path, n_claims: int, seed: int = 808) -> dict[str, int]:
             is_draft=False))
         for role in ["victim"] + (["claimant"] if rng.random() < 0.4 else []):
             pid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-            idn = f"500111{rng.randint(1950, 2010)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 9999):04d}"
+            first17 = f"500111{rng.randint(1950, 2010)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+            idn = first17 + id_check_character(first17)
             persons.append(dict(
                 id=pid, claim_id=cid, role=role, relation="self" if role == "victim" else "spouse",
                 name=rng.choice(SURNAMES) + rng.choice("伟芳娜敏静丽强磊军洋"),

@@ -85,7 +85,7 @@ def test_wrong_key_is_refused(data_dir, tmp_path):
 def test_sealed_value_moved_to_another_row_fails(data_dir):
     store = open_store(data_dir)
     cid, pid = _fill(store)
-    other = store.persons.add(cid, role="payee", name="李四", id_number="500111198001011111")
+    other = store.persons.add(cid, role="payee", name="李四", id_number="500111198001011115")
     with store.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE persons SET id_number_enc = (SELECT id_number_enc FROM persons WHERE id = ?) "
                              "WHERE id = ?", (pid, other))

@@ -164,3 +164,41 @@ def test_two_threads_writing_lose_nothing(store):
     batch = store.outbox.pending(1000)
     assert sum(m["entity"] == "note" for m in batch) == 80
     assert sum(m["entity"] == "claim" and "description" in m["fields"] for m in batch) == 80
+
+
+def test_invalid_personal_numbers_are_refused_and_nothing_written(store):
+    cid = new_claim(store)
+    before = store.outbox.count()
+    for bad in ({"id_number": "500111199001011234"}, {"id_number": "12345"}, {"phone": "1380000123"},
+                {"bank_account": "6222020200112233445"}):
+        with pytest.raises(StoreValidationError) as info:
+            store.persons.add(cid, role="victim", name="张三", **bad)
+        assert "校验" in info.value.message("zh") or "应为" in info.value.message("zh")
+    assert store.persons.list_for_claim(cid) == [] and store.outbox.count() == before
+    # normalised on the way in: separators, +86, lower-case x
+    pid = store.persons.add(cid, role="payee", name="张三", phone="+86 138-0000-1234",
+                            bank_account="6222 0202 0011 2233 446", id_number="50011119900101123x"[:-1] + "2")
+    p = store.persons.get(pid)
+    assert (p.phone, p.bank_account) == ("13800001234", "6222020200112233446")
+    passbook = store.persons.add(cid, role="payee", name="李四", bank_account="0102 3456 7890 12")
+    assert store.persons.get(passbook).bank_account == "01023456789012"  # passbook: no check digit
+
+
+def test_every_mutation_is_valid_on_the_wire(store):
+    from claimcore.wire import validate_mutations
+
+    cid = new_claim(store, event_id="0f8fad5b-d9cb-469f-a165-70867728950e")
+    pid = store.persons.add(cid, role="victim", name="张三", id_number=ID_NUMBER, phone=PHONE,
+                            bank_account=BANK_ACCOUNT, medical={"diagnosis": "骨折"})
+    store.persons.update(pid, relation="self")
+    store.claims.update(cid, claimed_fen=5, lat=29.7, lon=105.8, incident_at="2026-07-01T08:00:00+08:00")
+    store.claims.transition(cid, "registered", role="adjuster", user="a1")
+    store.documents.set_status(cid, "weather_certificate", "not_applicable", note="非自然灾害")
+    store.documents.attach_scan(cid, "id_card_claimant", b"scan-bytes", user="l1")
+    store.photos.add(cid, intake(7))
+    store.notes.add(cid, "note")
+    store.persons.remove(pid)
+    batch = store.outbox.pending(1000)
+    assert validate_mutations(batch) == batch
+    with pytest.raises(StoreValidationError):
+        store.claims.update(cid, event_id="flood-2026")

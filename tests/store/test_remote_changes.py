@@ -62,12 +62,12 @@ def test_unsent_local_field_is_kept_other_fields_take_server_values(store):
 
 def test_unsent_personal_field_is_kept(store):
     cid = new_claim(store)
-    pid = store.persons.add(cid, role="payee", name="王五", bank_account="6222020200112233445")
+    pid = store.persons.add(cid, role="payee", name="王五", bank_account="6222020200112233446")
     store.outbox.ack(10**6)
     store.persons.update(pid, bank_account="6228480402564890018")
     store.apply_remote_changes([{"entity": "person", "id": pid, "version": 4, "op": "upsert",
                                  "fields": {"claim_id": cid, "role": "payee", "name": "王五",
-                                            "bank_account": "6222020200112233445", "bank_name": "建设银行"}}], "c")
+                                            "bank_account": "6222020200112233446", "bank_name": "建设银行"}}], "c")
     p = store.persons.get(pid)
     assert p.bank_account == "6228480402564890018" and p.bank_name == "建设银行" and p.version == 4
 
@@ -104,36 +104,53 @@ def test_orphan_child_is_refused_at_commit(store):
 
 
 def test_unknown_entities_are_skipped_and_listed(store):
-    result = store.apply_remote_changes([{"entity": "hologram", "id": "h1", "version": 1, "op": "upsert",
-                                          "fields": {}}], "c")
-    assert result.skipped == [("hologram", "h1")] and result.applied == 0
+    oid = str(uuid.uuid4())
+    result = store.apply_remote_changes([
+        {"entity": "hologram", "id": "h1", "version": 1, "op": "upsert", "fields": {}},
+        {"entity": "opinion", "id": oid, "version": 1, "op": "upsert", "fields": {"vote": "yes"}},
+    ], "c")
+    assert result.skipped == [("hologram", "h1"), ("opinion", oid)] and result.applied == 0
     assert store.sync_state.get().cursor == "c"
+
+
+@pytest.mark.parametrize("bad", [
+    {"entity": "claim", "id": "not-a-uuid", "version": 1, "op": "upsert", "fields": {}},
+    {"entity": "claim", "id": "0f8fad5b-d9cb-469f-a165-70867728950e", "version": 1, "op": "upsert",
+     "fields": {"claimed_fen": 1.5}},
+    {"entity": "note", "id": "0f8fad5b-d9cb-469f-a165-70867728950e", "op": "upsert", "fields": {}},
+    "not a change",
+])
+def test_malformed_change_rolls_back_page(store, bad):
+    cid = str(uuid.uuid4())
+    with pytest.raises(StoreValidationError):
+        store.apply_remote_changes([_server_claim(cid, 1), bad], "after")
+    assert store.claims.count() == 0 and store.sync_state.get().cursor is None
 
 
 def test_assignments_and_conflict_notes_arrive(store):
     cid = new_claim(store)
-    aid = str(uuid.uuid4())
+    aid, k1, k2 = (str(uuid.uuid4()) for _ in range(3))
     store.apply_remote_changes([
         {"entity": "assignment", "id": aid, "version": 1, "op": "upsert",
          "fields": {"claim_id": cid, "insurer_code": "cpic", "status": "offered", "due": "2026-07-02"}},
-        {"entity": "conflict", "id": "k1", "version": 1, "op": "upsert",
+        {"entity": "conflict", "id": k1, "version": 1, "op": "upsert",
          "fields": {"claim_id": cid, "entity": "claim", "entity_id": cid, "field": "place",
                     "kept_value": "宝顶镇", "other_value": "龙岗街道", "at": "2026-07-01T00:00:00+00:00"}},
-        {"entity": "conflict", "id": "k2", "version": 1, "op": "upsert",
+        {"entity": "conflict", "id": k2, "version": 1, "op": "upsert",
          "fields": {"claim_id": cid, "entity": "person", "entity_id": "p", "field": "id_number",
-                    "kept_value": ID_NUMBER, "other_value": "500111199001011235"}},
+                    "kept_value": ID_NUMBER, "other_value": "500111198001011115"}},
     ], "c")
     (a,) = store.assignments.list()
     assert a.status == "offered" and a.fields == {"due": "2026-07-02"}
     assert store.assignments.set_status(aid, "accepted", user="s1") is True
     assert store.outbox.pending()[-1]["entity"] == "assignment"
     notes = {n.id: n for n in store.conflicts.list(claim_id=cid)}
-    assert notes["k1"].other_value == "龙岗街道" and notes["k2"].kept_value == ID_NUMBER
+    assert notes[k1].other_value == "龙岗街道" and notes[k2].kept_value == ID_NUMBER
     with store.engine.connect() as conn:
         raw = " ".join(str(r) for r in conn.exec_driver_sql("SELECT kept_value, other_value FROM conflict_notes"))
     assert ID_NUMBER not in raw  # a conflict over an ID number is sealed too
-    store.conflicts.mark_seen("k1")
-    assert [n.id for n in store.conflicts.list(unseen_only=True)] == ["k2"]
+    store.conflicts.mark_seen(k1)
+    assert [n.id for n in store.conflicts.list(unseen_only=True)] == [k2]
 
 
 def test_sync_state_token_is_sealed_and_survives_reopen(data_dir):
