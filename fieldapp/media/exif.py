@@ -331,11 +331,22 @@ def build_exif(
     return block, notes
 
 
+def _load_from_jpeg(jpeg: bytes) -> dict[str, Any] | None:
+    """piexif's view of a JPEG's Exif segment, found by our own marker walker (piexif's parser
+    gives up on legal files, e.g. with fill bytes between segments)."""
+    from .jpeg import JpegStructureError, exif_payload, walk
+
+    try:
+        payload = exif_payload(jpeg, walk(jpeg))
+    except JpegStructureError:
+        return None
+    return load_exif(payload) if payload is not None else None
+
+
 def read_intake_record(jpeg: bytes) -> dict[str, Any] | None:
     """The intake record of a stamped photo (see the module docstring), or None."""
-    try:
-        exif = piexif.load(jpeg)
-    except Exception:
+    exif = _load_from_jpeg(jpeg)
+    if exif is None:
         return None
     comment = exif.get("Exif", {}).get(piexif.ExifIFD.UserComment)
     if not isinstance(comment, bytes) or not comment.startswith(_ASCII_PREFIX):
@@ -349,7 +360,5 @@ def read_intake_record(jpeg: bytes) -> dict[str, Any] | None:
 
 def read_gps(jpeg: bytes) -> dict | None:
     """The position in a JPEG's GPS IFD (for a stamped photo: the device fix)."""
-    try:
-        return gps_position(piexif.load(jpeg).get("GPS", {}))
-    except Exception:
-        return None
+    exif = _load_from_jpeg(jpeg)
+    return gps_position(exif["GPS"]) if exif is not None else None
