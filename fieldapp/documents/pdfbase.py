@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from fpdf import FPDF
-from fpdf.enums import TableCellFillMode, WrapMode, XPos, YPos
+from fpdf.enums import Align, TableCellFillMode, WrapMode, XPos, YPos
 from fpdf.fonts import FontFace, Glyph, SubsetMap, TTFFont
 from fpdf.output import OutputProducer
 from fpdf.syntax import Name
@@ -147,6 +147,17 @@ class FormPDF(FPDF):
         self.set_lang("zh-CN" if lang == "zh" else "en")
         self.c_margin = 1.5
 
+    def multi_cell(self, w, h=None, text="", border=0, align="L", *args, **kwargs):
+        """fpdf2's multi_cell, never justified.
+
+        fpdf2 justifies by inserting space after the character code 0x20, assuming the space glyph
+        has that code; with Identity-H codes (code == CID, see _CidCodes) code 0x20 is another
+        glyph. Chinese forms are set flush left anyway.
+        """
+        if align in ("J", Align.J):
+            align = "L"
+        return super().multi_cell(w, h, text, border, align, *args, **kwargs)
+
     # ---- page furniture -------------------------------------------------------------------
     def header(self) -> None:
         f = self.furniture
@@ -229,9 +240,10 @@ class FormPDF(FPDF):
 
         fpdf2's character wrap would start a line with "，" or "。" and end one with "（"; Chinese
         typesetting (禁则) forbids both, so the character before such a break moves down with it.
-        English text is left to fpdf2's word wrap.
+        Text without Chinese characters is left to fpdf2's word wrap; runs of Latin letters and
+        digits are never split unless longer than the line.
         """
-        if self.form_lang != "zh" or not text:
+        if not text or not _CJK.search(text):
             return text
         width = cell_width - 2 * self.c_margin - 0.05
         widths: dict[str, float] = {}
@@ -254,8 +266,10 @@ class FormPDF(FPDF):
                         carry = ""
                         if len(line) > 1 and (piece[0] in NO_LINE_START or line[-1] in NO_LINE_END):
                             line, carry = line[:-1], line[-1]
-                        lines.append(line)
+                        lines.append(line.rstrip(" "))
                         line, used = carry, self.get_string_width(carry) if carry else 0.0
+                        if piece == " " and not line:
+                            continue  # no space at the start of a line
                     line += piece
                     used += piece_width
             lines.append(line)
@@ -502,4 +516,5 @@ _ALIGN = {"L": "LEFT", "C": "CENTER", "R": "RIGHT"}
 NO_LINE_START = frozenset("，。、；：？！）》」』】〕〉…—·％,.;:?!)]}”’%")
 NO_LINE_END = frozenset("（《「『【〔〈“‘([{")
 # Runs of Latin letters and digits (report numbers, "BCD-216", "0.8") stay together on a line.
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _TOKENS = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./:+-]*|.", re.DOTALL)

@@ -35,13 +35,13 @@ class ClaimView:
     def new_pdf(self) -> FormPDF:
         t = self.t
         if self.blank:
-            reference = f"{t['report_no']}：" + "＿" * 10
+            reference = t("reference", report_no="＿" * 10)
             furniture = PageFurniture(programme=t["programme"], page_format=t["page"], reference=reference)
         else:
             content = qr_content(self.claim)
             furniture = PageFurniture(
                 programme=t["programme"], page_format=t["page"],
-                reference=f"{t['report_no']}：{self.claim['report_no']}",
+                reference=t("reference", report_no=self.claim["report_no"]),
                 qr_content=content, qr_caption=t["qr_caption"], footer_note=content,
             )
         pdf = FormPDF(furniture, lang=self.lang)

@@ -65,7 +65,7 @@ def render(view: ClaimView) -> bytes:
     pdf = view.pdf = view.new_pdf()
     pdf.title_block(t["title"])
     headings = [t["col.no"], t["col.document"], t["col.issuer"], t["col.required"], t["col.status"]]
-    widths = (0.65, 3.4, 2.55, 0.9, 1.1)
+    widths = (0.65, 3.3, 2.45, 0.9, 1.3)
     if view.blank:
         _render_blank(view, headings, widths)
         return pdf.output_bytes()

@@ -6,7 +6,7 @@ from fieldapp.documents.forms.base import ClaimView, quantity_text
 
 # Only property belongs on the inventory; medical bills and benefits go on the application.
 INVENTORY_LOSS_TYPES = ("house",)
-MIN_ROWS = 12  # a page of lines for the blank form
+MIN_ROWS = 11  # a page of lines for the blank form
 SPARE_ROWS = 4  # always room for items found during the survey
 
 
@@ -39,7 +39,7 @@ def render(view: ClaimView) -> bytes:
     blank_rows = max(SPARE_ROWS, MIN_ROWS - len(rows))
     rows += [(str(len(rows) + i + 1) if not view.blank else "", "", "", "", "", "") for i in range(blank_rows)]
     total = sum(loss["amount_fen"] for loss in losses)
-    rows.append((t["total"], "", "", "", "" if view.blank else yuan(total), ""))
+    rows.append(("", t["total"], "", "", "" if view.blank else yuan(total), ""))
     pdf.data_table(
         [t["col.no"], t["col.item"], t["col.quantity"], t["col.unit_price"], t["col.amount"], t["col.note"]],
         rows, col_widths=(0.6, 3.4, 0.8, 1.3, 1.4, 1.8), align="CLRRRL",
