@@ -321,9 +321,12 @@ def _decode_preview(data: bytes, orientation: int, settings: IntakeSettings, rep
     return im, lost
 
 
-def _encode(im: Image.Image, quality: int) -> bytes:
+def _encode(im: Image.Image, quality: int, icc: bytes | None) -> bytes:
     out = io.BytesIO()
-    im.save(out, "JPEG", quality=quality)
+    if icc:  # wide-gamut phone photos (Display P3) keep their colours in the derived copies
+        im.save(out, "JPEG", quality=quality, icc_profile=icc)
+    else:
+        im.save(out, "JPEG", quality=quality)
     return out.getvalue()
 
 
@@ -410,8 +413,7 @@ def intake_photo(
         dropped = exifmod.drop_unwritable(exif)
     orientation = exif["0th"].get(274, 1)
     if not isinstance(orientation, int) or not 1 <= orientation <= 8:
-        orientation = 1
-        exif["0th"].pop(274, None)
+        orientation = 1  # viewers ignore a nonsense value too; the camera's tag is left as it is
     exif_gps = exifmod.gps_position(exif["GPS"])
     try:
         block, notes = exifmod.build_exif(exif, fix=fix, captured_at=captured_at, exif_replaced=exif_replaced, dropped=dropped)
@@ -434,12 +436,13 @@ def intake_photo(
         raise IntakeRefused("truncated" if layout.truncated else "corrupt") from None
     if lost > settings.max_lost_fraction:
         raise IntakeRefused("truncated")
-    preview_jpeg = _encode(preview, settings.preview_quality)
+    icc = preview.info.get("icc_profile")
+    preview_jpeg = _encode(preview, settings.preview_quality, icc)
     preview_size = preview.size
     report("preview", 0.8)
     thumb = preview  # the preview is encoded already: shrink it in place, no copy
     thumb.thumbnail((settings.thumb_px, settings.thumb_px), Image.Resampling.BICUBIC, reducing_gap=2.0)
-    thumb_jpeg = _encode(thumb, settings.thumb_quality)
+    thumb_jpeg = _encode(thumb, settings.thumb_quality, icc)
 
     if exif_replaced:
         flags.append(FLAG_EXIF_REPLACED)

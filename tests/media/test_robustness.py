@@ -98,3 +98,39 @@ def test_random_damage_gives_a_result_or_a_refusal(edits, cut):
     assert r.jpeg_bytes[walk(r.jpeg_bytes).sos_offset :] == bytes(data)[walk(bytes(data)).sos_offset :]
     assert read_gps(r.jpeg_bytes)["lat"] == FIX.lat
     Image.open(io.BytesIO(r.preview_jpeg)).load()
+
+
+def _variants() -> dict[str, bytes]:
+    from PIL import ImageCms
+
+    base = Image.effect_noise((480, 320), 40).convert("RGB")
+    out: dict[str, bytes] = {}
+
+    def save(name, im, fmt="JPEG", **kw):
+        b = io.BytesIO()
+        im.save(b, fmt, **kw)
+        out[name] = b.getvalue()
+
+    save("progressive", base, progressive=True, quality=90)
+    save("grey", base.convert("L"))
+    save("cmyk", base.convert("CMYK"))
+    save("mpo", base, "MPO", save_all=True, append_images=[base.rotate(90)])
+    save("icc", base, icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    return out
+
+
+def test_other_real_world_jpeg_kinds_are_stamped_without_touching_pixels():
+    for name, data in _variants().items():
+        r = intake_photo(data, FIX, T0, now=T0)
+        assert pixels(r.jpeg_bytes) == pixels(data), name
+        assert read_gps(r.jpeg_bytes)["lon"] == FIX.lon, name
+        preview = Image.open(io.BytesIO(r.preview_jpeg))
+        assert preview.size == (480, 320) and preview.mode in ("RGB", "L"), name
+        if name == "mpo":  # the second picture is still reachable through the (relative) MPF index
+            stamped = Image.open(io.BytesIO(r.jpeg_bytes))
+            assert stamped.n_frames == 2
+            stamped.seek(1)
+            stamped.load()
+            assert stamped.size == (320, 480) or stamped.size == (480, 320)
+        if name == "icc":
+            assert preview.info.get("icc_profile") == Image.open(io.BytesIO(data)).info["icc_profile"]
