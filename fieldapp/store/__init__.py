@@ -26,8 +26,10 @@ Claims (``store.claims``)
     ``create(*, coverage, role, created_by=None, township_code=None, village_code=None,
     incident_at=None, place=None, lat=None, lon=None, accuracy_m=None, description=None,
     loss_types=(), claimed_fen=None, event_id=None, catalogue_version=None, is_draft=False,
-    claim_id=None, at=None) -> claim_id``  state ``reported``, report number
-    ``DZ-YYYYMMDD-TTTT-NNNN`` made here (TTTT: this install's tag), first timeline entry.
+    claim_id=None, at=None) -> claim_id``  state ``reported`` (``role`` checked with
+    claimcore.workflow.check_report), report number ``DZ-YYYYMMDD-TTTT-NNNN`` made here (local
+    date, TTTT: this install's random tag, NNNN: daily counter), first timeline entry. Pass the
+    wizard's draft id as ``claim_id``: that draft is deleted in the same transaction.
     ``update(claim_id, **fields) -> frozenset[changed names]``  only real changes are written;
     the outbox entry carries only those. Editable: see ``CLAIM_EDITABLE``; status is not.
     ``transition(claim_id, target, *, role, user, lat=None, lon=None, reason=None,
@@ -39,12 +41,15 @@ Claims (``store.claims``)
     (claimcore.masking).
     ``list_page(*, status=None, township_code=None, coverage=None, event_id=None, is_draft=None,
     search=None, limit=30, after=None, offset=None) -> ClaimPage(rows, next_key)``  newest first;
-    rows are ``ClaimListRow`` with township_name, victim_name, photo_count, unsynced.
+    rows are ``ClaimListRow`` (a NamedTuple) with township_name, victim_name, photo_count,
+    unsynced; ``next_key`` is a ``PageKey`` for ``after=``, None on the last page.
     ``timeline(claim_id)``, ``count(status=None)``.
 Persons (``store.persons``): ``add(claim_id, *, role, name, relation, id_number, phone,
     bank_account, bank_name, medical, person_id=None) -> id``; ``update(person_id, **fields)``;
     ``remove(person_id)``; ``get(person_id)``; ``list_for_claim(claim_id)``. Roles: victim,
-    claimant, payee, agent, heir.
+    claimant, payee, agent, heir. id_number (GB 11643), phone (mainland mobile) and bank_account
+    (16-19 digits: card, Luhn-checked; other 8-30 digit numbers: passbook) are checked and
+    normalised with claimcore.validators; a bad one raises StoreValidationError, nothing written.
 Documents (``store.documents``): ``set_status(claim_id, doc_code, status, *, note=..., user=None)``
     (missing | collected | verified | not_applicable; one record per claim and doc_code, id
     ``document_id(claim_id, doc_code)`` is the same on every phone); ``attach_scan(claim_id,
@@ -65,8 +70,10 @@ Conflicts (``store.conflicts``): ``list(claim_id=None, unseen_only=False)``, ``m
 For the sync client
     ``store.outbox.pending(limit=100) -> [mutation dicts]`` (wire format of claimcore.wire, seq
     order, personal fields opened); ``store.outbox.ack(up_to_seq) -> removed``; ``count()``;
-    ``pending_fields(entity, id)``.
-    ``store.apply_remote_changes(changes, new_cursor) -> ApplyResult`` in one transaction. RULE:
+    ``pending_fields(entity, id)``. Every pending mutation passes claimcore.wire.validate_mutation.
+    ``store.apply_remote_changes(changes, new_cursor) -> ApplyResult`` in one transaction; every
+    change is checked with claimcore.wire.validate_change (a malformed one rolls back the whole
+    page, cursor included, with StoreValidationError). RULE:
     a field with an unsent local edit keeps its local value (the push will send it and the server
     decides); every other field and the version take the server's; a server delete of a record
     with unsent edits is not applied; ``conflict`` changes become conflict notes; unknown

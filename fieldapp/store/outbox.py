@@ -68,14 +68,19 @@ def open_fields(cipher: FieldCipher, row: Outbox) -> dict[str, Any]:
     return fields
 
 
-def pending_field_map(session: Session, cipher: FieldCipher) -> dict[tuple[str, str], set[str]]:
-    """(entity, id) -> names of fields with unsent local edits (the outbox is small: what waits)."""
+def pending_field_map(session: Session, cipher: FieldCipher,
+                      entity_ids: set[str]) -> dict[tuple[str, str], set[str]]:
+    """(entity, id) -> names of fields with unsent local edits, for the given record ids only (a
+    phone offline for days can hold thousands of entries; a pull page names a few hundred ids)."""
     out: dict[tuple[str, str], set[str]] = {}
-    for row in session.scalars(select(Outbox)):
-        names = out.setdefault((row.entity, row.entity_id), set())
-        names.update(open_fields(cipher, row))
-        if row.op == "delete":
-            names.add("*deleted*")
+    ids = sorted(entity_ids)
+    for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+        chunk = ids[start:start + 500]
+        for row in session.scalars(select(Outbox).where(Outbox.entity_id.in_(chunk))):
+            names = out.setdefault((row.entity, row.entity_id), set())
+            names.update(open_fields(cipher, row))
+            if row.op == "delete":
+                names.add("*deleted*")
     return out
 
 

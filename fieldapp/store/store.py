@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import secrets
-import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -101,6 +100,13 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
+def _check_uuid(value: Any, field: str) -> str:
+    try:
+        return wire.normalise_uuid(value, field)
+    except wire.WireError:
+        raise StoreValidationError(f"编号格式无效：{field}", f"{field}: not a UUID: {value!r}") from None
+
+
 def document_id(claim_id: str, doc_code: str) -> str:
     """Deterministic, so two phones marking the same checklist item address the same record."""
     return str(uuid.uuid5(_DOC_NAMESPACE, f"{claim_id}/{doc_code}"))
@@ -157,7 +163,6 @@ class Store:
         self._cipher = cipher
         self.recovery_report = recovery_report
         self.upgraded_to = upgraded_from
-        self._lock = threading.RLock()
         self.claims = ClaimsRepo(self)
         self.persons = PersonsRepo(self)
         self.documents = DocumentsRepo(self)
@@ -380,10 +385,7 @@ def _validate_claim_fields(fields: dict[str, Any]) -> dict[str, Any]:
             value = check_fen(value, name)
         elif name == "event_id":
             if value is not None:
-                try:
-                    value = wire.normalise_uuid(value, "event_id")
-                except wire.WireError:
-                    raise StoreValidationError("灾害事件编号无效", f"event_id: not a UUID: {value!r}") from None
+                value = _check_uuid(value, "event_id")
         elif name == "is_draft":
             if not isinstance(value, bool):
                 raise StoreValidationError("草稿标记应为是/否", "is_draft: expected True or False")
@@ -446,7 +448,7 @@ class ClaimsRepo(_Repo):
         })
         fields["catalogue_version"] = _check_coverage(fields["coverage"], catalogue_version)
         created_by = check_text(created_by, "created_by", max_len=64)
-        claim_id = claim_id or _new_id()
+        claim_id = _check_uuid(claim_id, "claim_id") if claim_id is not None else _new_id()
         stamp = utc_iso(at, "at") if at is not None else now_iso()
         with self._s._write() as session:
             if session.get(Claim, claim_id) is not None:
@@ -460,6 +462,9 @@ class ClaimsRepo(_Repo):
             record_mutation(session, self._c, "claim", claim_id, wire)
             _add_transition(session, self._c, claim_id, None, workflow.INITIAL_STATE, user=created_by,
                             role=role, at=stamp, lat=lat, lon=lon, reason=None)
+            # The wizard's draft under the same id goes in the same transaction: after a crash there
+            # is either the draft or the claim, never both (resuming it would report twice).
+            session.execute(delete(Draft).where(Draft.id == claim_id))
             return claim_id
 
     def update(self, claim_id: str, **fields: Any) -> frozenset[str]:
@@ -777,7 +782,7 @@ class PersonsRepo(_Repo):
         values = _validate_person_fields({
             "role": role, "name": name, "relation": relation, "id_number": id_number, "phone": phone,
             "bank_account": bank_account, "bank_name": bank_name, "medical": medical})
-        person_id = person_id or _new_id()
+        person_id = _check_uuid(person_id, "person_id") if person_id is not None else _new_id()
         stamp = now_iso()
         with self._s._write() as session:
             self._claim(session, claim_id)
@@ -1237,7 +1242,9 @@ def _apply_remote(store: Store, changes: list[Mapping[str, Any]], new_cursor: st
     with store._write() as session:
         # A page may carry a person before its claim: check foreign keys at commit, not per row.
         session.execute(text("PRAGMA defer_foreign_keys = ON"))
-        pending = pending_field_map(session, cipher)
+        changes = list(changes)
+        page_ids = {c.get("id") for c in changes if isinstance(c, Mapping) and isinstance(c.get("id"), str)}
+        pending = pending_field_map(session, cipher, {i.lower() for i in page_ids})
         stamp = now_iso()
         for raw in changes:
             entity = raw.get("entity") if isinstance(raw, Mapping) else None

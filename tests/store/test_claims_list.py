@@ -123,3 +123,17 @@ def test_pragmas(store):
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_creating_the_claim_removes_its_draft_in_the_same_transaction(store):
+    draft_id = "6f1c1f8e-2b7a-4c55-9a51-3f0f7f8a9b10"
+    store.drafts.save(draft_id, {"coverage": "fire_explosion"}, step="victims")
+    store.drafts.save("other-draft", {"coverage": "drowning"})
+    cid = new_claim(store, claim_id=draft_id, coverage="fire_explosion")
+    assert cid == draft_id and store.drafts.load(draft_id) is None
+    assert store.drafts.load("other-draft") is not None
+    with pytest.raises(StoreValidationError):
+        new_claim(store, claim_id=draft_id)  # the same report cannot be made twice
+    with pytest.raises(StoreValidationError):
+        new_claim(store, claim_id="draft-7")  # ids are UUIDs on the wire
+    assert store.claims.count() == 1
