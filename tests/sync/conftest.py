@@ -67,6 +67,34 @@ class Server:
     def actor(self, role: str, **kw):  # noqa: ANN003, ANN201
         return self.harness.actor(role, **kw)
 
+    def transport(self) -> httpx.BaseTransport:
+        return self.http._transport
+
+
+class LoopbackServer(Server):
+    """The real server as a uvicorn subprocess on 127.0.0.1 (for SIGKILL and real sockets)."""
+
+    def start(self) -> None:
+        from sync_server.testing import ServerProcess
+
+        if getattr(self, "process", None) is None:
+            self.process = ServerProcess(self.settings)
+        self.process.start()
+        self.url = self.process.url
+
+    def restart(self) -> None:
+        self.process.kill()
+        self.process.start()
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    def close_app(self) -> None:
+        self.process.stop()
+
+    def transport(self) -> httpx.BaseTransport:
+        return httpx.HTTPTransport()
+
 
 class FlakyTransport(httpx.BaseTransport):
     """Wraps a transport: ``fail_next`` requests raise ConnectError BEFORE reaching the server;
@@ -106,17 +134,19 @@ class Phone:
     client: SyncClient = None
     user: dict = field(default_factory=dict)
 
+    base: str = BASE
+
     def open(self) -> "Phone":
         self.store = open_store(self.root / "data")
         self.files = PhotoFiles(self.root / "data" / "photos")
-        self.transport = FlakyTransport(self.server.http._transport)
-        self.http = httpx.Client(transport=self.transport, base_url=BASE)
-        self.client = SyncClient(self.store, self.files, self.http, base_url=BASE)
+        self.transport = FlakyTransport(self.server.transport())
+        self.http = httpx.Client(transport=self.transport, base_url=self.base, timeout=30)
+        self.client = SyncClient(self.store, self.files, self.http, base_url=self.base)
         return self
 
     def rebind(self) -> None:
         """Point at the server's current app instance (after a restart)."""
-        self.transport.inner = self.server.http._transport
+        self.transport.inner = self.server.transport()
 
     def enroll(self, role: str, **kw) -> dict:  # noqa: ANN003
         if kw.get("insurer_code"):
@@ -124,7 +154,7 @@ class Phone:
         user = self.server.harness.add_user(role, f"{self.name} {role}", kw.get("township_code"),
                                             kw.get("insurer_code"))
         code = self.server.harness.enrollment_code(user["id"])
-        self.user = self.client.enroll(BASE, code, self.name)
+        self.user = self.client.enroll(self.base, code, self.name)
         return self.user
 
     @property
@@ -171,12 +201,20 @@ def server(db_url, tmp_path):
 
 
 @pytest.fixture
-def phones(server, tmp_path):
+def loopback(db_url, tmp_path):
+    srv = LoopbackServer(Settings(data_dir=tmp_path / "server", database_url=db_url))
+    yield srv
+    srv.close()
+
+
+@pytest.fixture
+def phones(request, tmp_path):
     made: list[Phone] = []
+    srv = request.getfixturevalue("loopback" if "loopback" in request.fixturenames else "server")
 
     def make(name: str | None = None) -> Phone:
         name = name or f"phone{len(made) + 1}"
-        p = Phone(name, tmp_path / name, server).open()
+        p = Phone(name, tmp_path / name, srv, base=getattr(srv, "url", BASE)).open()
         made.append(p)
         return p
 
