@@ -43,7 +43,8 @@ Claims (``store.claims``)
     search=None, limit=30, after=None, offset=None) -> ClaimPage(rows, next_key)``  newest first;
     rows are ``ClaimListRow`` (a NamedTuple) with township_name, victim_name, photo_count,
     unsynced; ``next_key`` is a ``PageKey`` for ``after=``, None on the last page.
-    ``timeline(claim_id)``, ``count(status=None)``.
+    ``timeline(claim_id)``, ``count(status=None)``, ``existing_ids(ids) -> set`` (which of these
+    claims this phone holds).
 Persons (``store.persons``): ``add(claim_id, *, role, name, relation, id_number, phone,
     bank_account, bank_name, medical, person_id=None) -> id``; ``update(person_id, **fields)``;
     ``remove(person_id)``; ``get(person_id)``; ``list_for_claim(claim_id)``. Roles: victim,

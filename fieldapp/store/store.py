@@ -602,6 +602,15 @@ class ClaimsRepo(_Repo):
         next_key = PageKey(rows[-1].created_at, rows[-1].id) if len(result) > limit else None
         return ClaimPage(rows, next_key)
 
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` are claims on this phone (one query per 500 ids)."""
+        wanted = sorted(set(ids))
+        found: set[str] = set()
+        with self._s._read() as session:
+            for start in range(0, len(wanted), 500):
+                found.update(session.scalars(select(Claim.id).where(Claim.id.in_(wanted[start:start + 500]))))
+        return found
+
     def count(self, *, status: str | None = None) -> int:
         with self._s._read() as session:
             stmt = select(func.count()).select_from(Claim)

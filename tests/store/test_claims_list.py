@@ -137,3 +137,10 @@ def test_creating_the_claim_removes_its_draft_in_the_same_transaction(store):
     with pytest.raises(StoreValidationError):
         new_claim(store, claim_id="draft-7")  # ids are UUIDs on the wire
     assert store.claims.count() == 1
+
+
+def test_existing_ids(store):
+    ids = _many(store, 3)
+    missing = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    assert store.claims.existing_ids([*ids, missing] * 300) == set(ids)
+    assert store.claims.existing_ids([]) == set()
