@@ -264,8 +264,10 @@ class FormPDF(FPDF):
                     piece_width = widths[piece]
                     if line and used + piece_width > width:
                         carry = ""
-                        if len(line) > 1 and (piece[0] in NO_LINE_START or line[-1] in NO_LINE_END):
-                            line, carry = line[:-1], line[-1]
+                        # Move characters down until neither side of the break breaks a rule:
+                        # "村（居）" must not break as "村（" + "居）" nor as "村（居" + "）".
+                        while len(line) > 1 and ((carry or piece)[0] in NO_LINE_START or line[-1] in NO_LINE_END):
+                            line, carry = line[:-1], line[-1] + carry
                         lines.append(line.rstrip(" "))
                         line, used = carry, self.get_string_width(carry) if carry else 0.0
                         if piece == " " and not line:

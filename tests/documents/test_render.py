@@ -234,12 +234,15 @@ def test_render_does_not_change_the_callers_claim(claim):
 
 
 def test_rendering_time_of_one_application(capsys):
+    """Measured, not asserted (the machine is shared): wall clock and this process's CPU time."""
     render("claim_application", CLAIM)  # warm: imports, catalogue, font file in the page cache
-    times = []
+    wall, cpu = [], []
     for _ in range(5):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         render("claim_application", CLAIM)
-        times.append(time.perf_counter() - started)
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
     with capsys.disabled():
-        print(f"\nclaim_application render: median {statistics.median(times) * 1000:.0f} ms, "
-              f"min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms over {len(times)} runs")
+        print(f"\nclaim_application render over {len(wall)} runs: wall median {statistics.median(wall) * 1000:.0f} ms "
+              f"(min {min(wall) * 1000:.0f}), CPU median {statistics.median(cpu) * 1000:.0f} ms "
+              f"(min {min(cpu) * 1000:.0f})")

@@ -43,8 +43,9 @@ def test_a_missing_text_fails_loudly_naming_the_key():
 def test_chinese_wrapping_keeps_every_character_and_obeys_line_breaking_rules():
     pdf = FormPDF(PageFurniture(programme="测试", page_format="{page}/{pages}"))
     pdf.add_page()
-    text = load_worked_claim()["description"] + "（括号不应留在行尾）报案号DZJZ2026071400038不拆开。"
-    for width in (60, 97.3, 180):
+    text = (load_worked_claim()["description"] + "（括号不应留在行尾）报案号DZJZ2026071400038不拆开。"
+            + "户籍所在地派出所或村（居）民委员会" * 3)
+    for width in (51.28, 60, 97.3, 180):
         lines = pdf.wrap(text, width).split("\n")
         assert "".join(lines) == text.replace("\n", "")
         for line in lines:
