@@ -6,7 +6,7 @@ Public API::
     IntakeSettings(max_bytes=40 MiB, max_pixels=60_000_000, fix_max_age=120 s,
                    accuracy_max_m=50, district_padding_deg=0.05, capture_fix_skew_max=10 min,
                    capture_future_tolerance=5 min, own_gps_max_distance_m=500,
-                   preview_px=1600, thumb_px=256, ...)
+                   preview_px=1600, preview_max_oversize=1.3, thumb_px=256, ...)
     intake_photo(data, fix, captured_at, settings=IntakeSettings(), *, district_extent=None,
                  now=None, progress=None) -> IntakeResult          (raises IntakeRefused)
     async intake_photo_async(..., progress=None, files=None) -> IntakeResult   (worker thread)
@@ -36,8 +36,11 @@ What happens to a photo:
    ``exif_gps``; other tags are kept. The new Exif segment replaces the old one in place with
    ``piexif.insert``; no other byte changes, so the decoded pixels are identical.
 4. Identity: SHA-256 of the stamped bytes (``PhotoFiles`` names files by it).
-5. Preview (~1600 px) and thumbnail (~256 px): upright, decoded with ``Image.draft`` and an
-   aspect-matched box in the stored frame (so libjpeg decodes at 1/2..1/8 scale).
+5. Preview (~1600 px) and thumbnail (256 px): upright, decoded with ``Image.draft`` and an
+   aspect-matched box in the stored frame (so libjpeg decodes at 1/2..1/8 scale). A reduced
+   decode whose long side is within 1600..2080 px (``preview_max_oversize``) is kept as it is
+   (a 12-MP 4:3 photo gives 2000x1500); larger ones are area-averaged to 1600. Both carry the
+   photo's ICC profile and no EXIF.
 6. Damage: impossible markers in the scan data, or a missing end (truncation) -> flag
    ``damaged``; a truncated file is decoded from a copy with an end marker appended and refused
    as ``truncated`` when more than ``max_lost_fraction`` of the picture is missing.

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
