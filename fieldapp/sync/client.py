@@ -344,18 +344,47 @@ class SyncClient:
             self.store.apply_remote_changes(conflict_notes, self.store.sync_state.get().cursor)
 
     def _conflict_changes(self, m: dict, r: dict) -> list[dict]:
+        """Conflict notes for one mutation the server applied with a conflict.
+
+        Office roles may read the server's conflict records: the notes then name the exact field
+        and both values. Other roles only learn that some of the mutation's fields replaced a
+        value another device had written; the note names those fields (values stay on the
+        server for the office's review, and the phone's own values are in its record)."""
         device = self.store.sync_state.get().device_id or ""
         claim_id = m["id"] if m["entity"] == "claim" else (m.get("fields") or {}).get("claim_id")
+        user = self.user() or {}
+        if user.get("role") in ("adjuster", "coordinator") and claim_id:
+            exact = self._server_conflicts(claim_id, m, device)
+            if exact:
+                return exact
+        names = sorted(k for k in (m.get("fields") or {}) if k != "claim_id")
+        nid = str(uuid.uuid5(_CONFLICT_NS, f"{device}/{m['seq']}"))
+        return [{"entity": "conflict", "id": nid, "op": "upsert", "version": r.get("version"), "fields": {
+            "claim_id": claim_id, "entity": m["entity"], "entity_id": m["id"], "field": ",".join(names),
+            "kept_value": None, "other_value": None, "at": _now_iso(),
+            "detail": "这台手机的修改已保存，但覆盖了另一台设备对其中某项的修改；被覆盖的值由服务器保留待复核 / "
+                      "this phone's edit was kept but replaced another device's value of one of these "
+                      "fields; the replaced value is kept on the server for review",
+        }}]
+
+    def _server_conflicts(self, claim_id: str, m: dict, device: str) -> list[dict]:
+        try:
+            resp = self._send("GET", "/api/v1/conflicts", params={"claim_id": claim_id})
+            body = self._json(resp) if resp.status_code == 200 else None
+        except Offline:
+            return []
+        if not isinstance(body, dict) or not isinstance(body.get("conflicts"), list):
+            return []
         out = []
-        for name, value in (m.get("fields") or {}).items():
-            if name in ("claim_id",):
+        for c in body["conflicts"]:
+            if not isinstance(c, dict) or c.get("entity_id") != m["id"] or c.get("kept_device_id") != device:
                 continue
-            nid = str(uuid.uuid5(_CONFLICT_NS, f"{device}/{m['seq']}/{name}"))
-            out.append({"entity": "conflict", "id": nid, "op": "upsert", "version": r.get("version"), "fields": {
-                "claim_id": claim_id, "entity": m["entity"], "entity_id": m["id"], "field": name,
-                "kept_value": value, "other_value": None, "at": _now_iso(),
-                "detail": "这台手机的修改已保存；另一台设备的值由服务器保留待复核 / "
-                          "this phone's edit was kept; the other device's value is kept on the server for review",
+            nid = str(uuid.uuid5(_CONFLICT_NS, f"server/{c.get('id')}"))
+            out.append({"entity": "conflict", "id": nid, "op": "upsert", "version": c.get("kept_version"), "fields": {
+                "claim_id": claim_id, "entity": m["entity"], "entity_id": m["id"], "field": c.get("field"),
+                "kept_value": c.get("kept_value"), "other_value": c.get("other_value"), "at": c.get("created_at"),
+                "detail": "另一台设备的值被这台手机的修改覆盖，已保留待复核 / another device's value was "
+                          "replaced by this phone's edit and is kept for review",
             }})
         return out
 

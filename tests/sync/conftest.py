@@ -122,7 +122,7 @@ class FlakyTransport(httpx.BaseTransport):
         return response
 
 
-@dataclass
+@dataclass(eq=False)
 class Phone:
     name: str
     root: Path
