@@ -10,6 +10,7 @@ tables with grey label cells, opinion boxes with a dashed seal circle marked 盖
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +25,9 @@ from fpdf.syntax import Name
 
 from claimcore.assets import assets_dir
 
+LOGGER = logging.getLogger(__name__)
 FONT_FAMILY = "NotoSansSC"
+MISSING_GLYPH = "□"
 # The GBK subset (21,887 glyphs) covers rare name characters such as 堃, 犇, 垚, 喆, which the
 # smaller GB2312 subset lacks; names are exactly where a missing glyph would do harm.
 FONT_FILE = "NotoSansSC-GBK.otf"
@@ -146,6 +149,32 @@ class FormPDF(FPDF):
         self.set_creator("fieldapp.documents (fpdf2)")
         self.set_lang("zh-CN" if lang == "zh" else "en")
         self.c_margin = 1.5
+        self.unprintable: list[str] = []  # characters printed as MISSING_GLYPH, in order found
+
+    def normalize_text(self, text: str) -> str:
+        """Print □ for a character the font lacks (a name in CJK Extension A such as 䶮, an emoji).
+
+        fpdf2 would drop it silently, and a form must never show 王 for 王䶮: a visible box tells the
+        person to write the character in by hand. Each such character is logged once per document.
+        """
+        text = super().normalize_text(text)
+        font = self.current_font
+        if not isinstance(font, TTFFont) or not text:
+            return text
+        known = font.glyph_ids
+        if all(ord(c) in known or c in "\n\r\t" for c in text):
+            return text
+        out = []
+        for char in text:
+            if ord(char) in known or char in "\n\r\t":
+                out.append(char)
+            else:
+                if char not in self.unprintable:
+                    self.unprintable.append(char)
+                    LOGGER.warning("character %r (U+%04X) is not in %s; printed as %s", char, ord(char),
+                                   FONT_FILE, MISSING_GLYPH)
+                out.append(MISSING_GLYPH)
+        return "".join(out)
 
     def multi_cell(self, w, h=None, text="", border=0, align="L", *args, **kwargs):
         """fpdf2's multi_cell, never justified.
@@ -243,6 +272,7 @@ class FormPDF(FPDF):
         Text without Chinese characters is left to fpdf2's word wrap; runs of Latin letters and
         digits are never split unless longer than the line.
         """
+        text = self.normalize_text(text)
         if not text or not _CJK.search(text):
             return text
         width = cell_width - 2 * self.c_margin - 0.05
@@ -384,6 +414,7 @@ class FormPDF(FPDF):
 
     def _cell_text(self, text: str, width: float) -> str:
         """Pre-wrap a table cell (padding 1.5 mm a side) by the Chinese line-breaking rules."""
+        text = self.normalize_text(text)
         if not text or self.get_string_width(text) <= width - 3.2:
             return text
         saved, self.c_margin = self.c_margin, 1.6

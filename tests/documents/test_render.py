@@ -246,3 +246,13 @@ def test_rendering_time_of_one_application(capsys):
         print(f"\nclaim_application render over {len(wall)} runs: wall median {statistics.median(wall) * 1000:.0f} ms "
               f"(min {min(wall) * 1000:.0f}), CPU median {statistics.median(cpu) * 1000:.0f} ms "
               f"(min {min(cpu) * 1000:.0f})")
+
+
+def test_a_character_outside_the_font_prints_as_a_visible_box(claim, caplog):
+    """王䶮 must never print as 王: 䶮 (CJK Extension A) is not in the GBK subset, so the form shows
+    王□ for the character to be written in by hand, and the gap is logged."""
+    claim["persons"][0]["name"] = "王䶮"
+    with caplog.at_level(logging.WARNING, logger="fieldapp.documents.pdfbase"):
+        text = all_text(render("claim_application", claim))
+    assert "受害人王□" in text
+    assert any("U+4DAE" in record.getMessage() for record in caplog.records)
