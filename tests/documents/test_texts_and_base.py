@@ -79,3 +79,15 @@ def test_page_layer_is_usable_on_its_own_for_reports():
     joined = "".join(texts)
     assert all(f"险种{i}" in joined for i in range(80))
     assert "79,000.00" in joined and "盖章" in joined
+
+
+def test_documents_stay_phone_safe():
+    """The phone build carries fieldapp.documents: it must not pull in Flet or the server."""
+    import subprocess
+    import sys
+
+    code = ("import sys, fieldapp.documents, fieldapp.documents.cli, fieldapp.documents.forms.checklist;"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('flet', 'sync_server', 'fastapi', 'sqlalchemy')];"
+            "print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr

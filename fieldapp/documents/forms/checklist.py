@@ -9,6 +9,7 @@ from __future__ import annotations
 from claimcore.checklist import ChecklistItem, evaluate, required_documents
 
 from fieldapp.documents.forms.base import ClaimView
+from fieldapp.documents.pdfbase import FormPDF
 
 STATUS_CELL_BLANK = "□"
 
@@ -53,21 +54,21 @@ def _section_label(view: ClaimView, section: str) -> str:
     return t("section.loss", name=view.loss_type_name(section))
 
 
-def _group_notes(view: ClaimView, groups: dict[str, tuple[int, list[str]]]) -> None:
+def _group_notes(view: ClaimView, pdf: FormPDF, groups: dict[str, tuple[int, list[str]]]) -> None:
+    """Explain each "2 of 3" group in plain words under the table."""
     sep = "、" if view.lang == "zh" else " / "
     for need, names in groups.values():
-        view_pdf = view.pdf
-        view_pdf.paragraph(view.t("group_note", need=need, of=len(names), names=sep.join(names)), size=9)
+        pdf.paragraph(view.t("group_note", need=need, of=len(names), names=sep.join(names)), size=9)
 
 
 def render(view: ClaimView) -> bytes:
     t = view.t
-    pdf = view.pdf = view.new_pdf()
+    pdf = view.new_pdf()
     pdf.title_block(t["title"])
     headings = [t["col.no"], t["col.document"], t["col.issuer"], t["col.required"], t["col.status"]]
     widths = (0.65, 3.3, 2.45, 0.9, 1.3)
     if view.blank:
-        _render_blank(view, headings, widths)
+        _render_blank(view, pdf, headings, widths)
         return pdf.output_bytes()
 
     victim = view.victim or {}
@@ -107,7 +108,7 @@ def render(view: ClaimView) -> bytes:
         rows.append((str(number), _name(view, item), item.issuer.get(view.lang), required, t[f"status.{status}"]))
     pdf.data_table(headings, rows, col_widths=widths, align="CLLCC", emphasised_rows=emphasised)
     pdf.ln(1)
-    _group_notes(view, groups)
+    _group_notes(view, pdf, groups)
     if any(item.template for item in items):
         pdf.paragraph(t["template_note"], size=9)
 
@@ -121,13 +122,12 @@ def render(view: ClaimView) -> bytes:
         pdf.paragraph(t["optional_missing"], size=9.5)
         for entry in result.optional_missing:
             pdf.paragraph(f"· {entry.text(view.lang)}", size=9.5)
-    _contacts(view)
+    _contacts(view, pdf)
     return pdf.output_bytes()
 
 
-def _render_blank(view: ClaimView, headings: list[str], widths: tuple[float, ...]) -> None:
+def _render_blank(view: ClaimView, pdf: FormPDF, headings: list[str], widths: tuple[float, ...]) -> None:
     t = view.t
-    pdf = view.pdf
     cat = view.catalogue
     sep = "　" if view.lang == "zh" else "  "
     loss_type_boxes = sep.join("□" + view.loss_type_name(code) for code in cat.loss_types)
@@ -173,7 +173,7 @@ def _render_blank(view: ClaimView, headings: list[str], widths: tuple[float, ...
         add_requirements(t("section.loss", name=view.loss_type_name(code)), requirements)
     pdf.data_table(headings, rows, col_widths=widths, align="CLLCC", emphasised_rows=emphasised)
     pdf.ln(1)
-    _group_notes(view, groups)
+    _group_notes(view, pdf, groups)
     pdf.paragraph(t["template_note"], size=9)
 
     # Cause evidence differs per coverage: one line per coverage, so the same sheet serves all.
@@ -190,12 +190,11 @@ def _render_blank(view: ClaimView, headings: list[str], widths: tuple[float, ...
         cause_rows.append((coverage.label.get(view.lang), names, issuers))
     pdf.data_table([t["col.coverage"], t["col.document"], t["col.issuer"]], cause_rows,
                    col_widths=(2.2, 3.6, 2.8), align="LLL")
-    _contacts(view)
+    _contacts(view, pdf)
 
 
-def _contacts(view: ClaimView) -> None:
+def _contacts(view: ClaimView, pdf: FormPDF) -> None:
     t = view.t
-    pdf = view.pdf
     pdf.ln(3)
     if pdf.will_page_break(30):
         pdf.add_page()
