@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from claimcore import workflow
+
 from . import domain
 from .domain import DomainError
 
@@ -180,6 +182,40 @@ def _document_code(value: Any) -> Any:
     return value
 
 
+def _nonneg_number(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e7:
+        raise DomainError("invalid_value", "must be a non-negative number")
+    return value
+
+
+def _optional_number(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or abs(value) > 1e7:
+        raise DomainError("invalid_value", "must be a number")
+    return value
+
+
+def _bool(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    raise DomainError("invalid_value", "must be true or false")
+
+
+def _gps_point(value: Any) -> Any:
+    """A photo's own EXIF GPS as the phone read it: {"lat", "lon", "alt"?} or null."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or len(value) > 8 or not all(isinstance(k, str) for k in value):
+        raise DomainError("invalid_value", "must be an object with lat/lon")
+    for key, item in value.items():
+        if item is not None and (isinstance(item, bool) or not isinstance(item, (int, float, str))):
+            raise DomainError("invalid_value", f"{key} must be a number or text")
+    return value
+
+
 def _disability_grade(value: Any) -> Any:
     # JR/T 0083-2013 grades: 1 (100 %) to 10 (10 %)
     if value is None:
@@ -212,11 +248,19 @@ CLAIM_FIELDS: dict[str, FieldSpec] = {
     "incident_at": _f(iso_datetime),
     "description": _f(_text(5000, required=True)),
     "loss_types": _f(_loss_types),
+    # A rider (resettlement) names its main coverage; conditions are the catalogue's named
+    # circumstances (by_agent, frontline_worker) that change the checklist.
+    "attached_to": _f(lambda v: v if v is None else domain.check_coverage(v)),
+    "conditions": _f(_str_list),
     "lat": _f(_coord(-90, 90)),
     "lon": _f(_coord(-180, 180)),
     "reported_at": _f(_optional_datetime),
     "report_channel": _f(_text(100)),
     "catalogue_version": _f(_text(40)),
+    # The report number a phone made at the scene (DZ-...): what victims are told and what the
+    # printed forms show, so the office must see the same one.
+    "report_no": _f(_text(40)),
+    "accuracy_m": _f(_nonneg_number),
     "claimed_amount_fen": _f(_fen),
     "event_id": _f(_uuid_or_none, {"adjuster", "coordinator"}),
     "adjusted_amount_fen": _f(_fen, ADJUSTER),
@@ -250,6 +294,7 @@ PERSON_FIELDS: dict[str, FieldSpec] = {
     "bank_branch": _f(_text(200)),
     "bank_card": _f(_bank_card),
     "disability_grade": _f(_disability_grade),
+    "medical": _f(_text(4000)),
 }
 
 DOCUMENT_FIELDS: dict[str, FieldSpec] = {
@@ -258,6 +303,7 @@ DOCUMENT_FIELDS: dict[str, FieldSpec] = {
     "note": _f(_text(2000), ALL_ROLES),
     "person_id": _f(_uuid_or_none, ALL_ROLES),
     "photo_ids": _f(_uuid_list, ALL_ROLES),
+    "scan_ref": _f(_uuid_or_none, ALL_ROLES),
 }
 DOCUMENT_VERIFY_ROLES = frozenset({"adjuster", "coordinator"})
 
@@ -274,6 +320,15 @@ PHOTO_FIELDS: dict[str, FieldSpec] = {
     "width": _f(_count, ALL_ROLES),
     "height": _f(_count, ALL_ROLES),
     "caption": _f(_text(500), ALL_ROLES),
+    # The device's GPS fix at the shutter and the intake pipeline's evidence flags: what makes a
+    # photo provable (fieldapp.media); recorded as the phone saw them, never recomputed here.
+    "fix_alt": _f(_optional_number, ALL_ROLES),
+    "fix_accuracy_m": _f(_nonneg_number, ALL_ROLES),
+    "fix_at": _f(_optional_datetime, ALL_ROLES),
+    "flags": _f(_str_list, ALL_ROLES),
+    "exif_gps": _f(_gps_point, ALL_ROLES),
+    "exif_replaced": _f(_bool, ALL_ROLES),
+    "converted_from": _f(_optional_one_of({"heic"}), ALL_ROLES),
 }
 
 NOTE_FIELDS: dict[str, FieldSpec] = {
@@ -281,24 +336,40 @@ NOTE_FIELDS: dict[str, FieldSpec] = {
     "written_at": _f(_optional_datetime, ALL_ROLES),
 }
 
+# A claim's timeline entry as the phone recorded it (who is the pushing user, server-side; when,
+# where and why from the device). The status change itself travels as the claim's ``status`` and
+# is checked against claimcore.workflow there; this record is the audit trail.
+TRANSITION_FIELDS: dict[str, FieldSpec] = {
+    "from_status": _f(_optional_one_of(set(workflow.STATES)), ALL_ROLES),
+    "to_status": _f(_one_of(set(workflow.STATES)), ALL_ROLES),
+    "role": _f(_optional_one_of(ALL_ROLES), ALL_ROLES),
+    "at": _f(_optional_datetime, ALL_ROLES),
+    "lat": _f(_coord(-90, 90), ALL_ROLES),
+    "lon": _f(_coord(-180, 180), ALL_ROLES),
+    "reason": _f(_text(2000), ALL_ROLES),
+}
+
 RECORD_ENTITIES: dict[str, dict[str, FieldSpec]] = {
     "person": PERSON_FIELDS,
     "document": DOCUMENT_FIELDS,
     "photo": PHOTO_FIELDS,
     "note": NOTE_FIELDS,
+    "transition": TRANSITION_FIELDS,
 }
 RECORD_REQUIRED_ON_CREATE = {
     "person": ("role_in_claim",),
     "document": ("code", "status"),
     "photo": ("sha256",),
     "note": ("text",),
+    "transition": ("to_status",),
 }
 # Evidence and remarks are never edited or removed once recorded.
-APPEND_ONLY = frozenset({"photo", "note"})
+APPEND_ONLY = frozenset({"photo", "note", "transition"})
 # Who may add records of each kind at all (a surveyor does not handle victims' personal data).
 RECORD_CREATE_ROLES = {
     "person": FIELD_ROLES,
     "document": ALL_ROLES,
     "photo": ALL_ROLES,
     "note": ALL_ROLES,
+    "transition": ALL_ROLES,
 }

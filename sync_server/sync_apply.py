@@ -30,7 +30,7 @@ from .models import Assignment, BlobRef, Claim, Conflict, Device, PushReceipt, R
 
 log = logging.getLogger("sync_server.push")
 
-ENTITIES = ("claim", "person", "document", "photo", "note")
+ENTITIES = ("claim", *policy.RECORD_ENTITIES)
 
 
 class Rejected(Exception):
@@ -288,9 +288,13 @@ def checklist_complete(session: Session, claim: Claim, loss_types: list[str] | N
         select(Record).where(Record.claim_id == claim.id, Record.entity == "person", Record.deleted.is_(False))
     ).scalars()
     by_agent = any((p.fields or {}).get("role_in_claim") == "agent" for p in persons)
+    data = claim.data or {}
     try:
         catalogue = cat_mod.load_catalogue(claim.catalogue_version or None)
-        items = checklist.required_documents(catalogue, claim.coverage, loss_types, by_agent=by_agent)
+        items = checklist.required_documents(
+            catalogue, claim.coverage, loss_types, by_agent=by_agent,
+            conditions=data.get("conditions") or (), attached_to=data.get("attached_to"),
+        )
         return checklist.evaluate(items, statuses).complete
     except (ValueError, KeyError):
         return False
@@ -310,12 +314,7 @@ def authority_cleared(session: Session, claim: Claim) -> bool:
     amount = claim.adjusted_amount_fen
     if amount is None:
         return False
-    tier_fn = getattr(authority, "tier_for", None) or getattr(authority, "authority_tier", None)
-    if tier_fn is None:
-        return False
-    tier = tier_fn(amount)
-    name = getattr(tier, "code", None) or getattr(tier, "name", None) or getattr(tier, "value", None) or tier
-    return str(name).lower() in ("lead_alone", "lead")
+    return authority.tier_for_amount(amount) is authority.Tier.LEAD_ALONE
 
 
 # ------------------------------------------------------------------------------------- claims

@@ -224,3 +224,32 @@ def test_surveyor_role_limits(actors, harness):
     # a surveyor of another insurer cannot even see the claim
     assert actors.surveyor_y.push_one("note", new_id(), {"claim_id": cid, "text": "x"})["error"].startswith(
         "claim_not_found")
+
+
+def test_photo_evidence_and_timeline_reach_the_office(actors):
+    """What makes a photo provable (device fix, evidence flags, the photo's own GPS) and the
+    claim's timeline entries travel to the office unchanged; a timeline entry is append-only."""
+    p = actors.liaison_a
+    cid, photo, step = new_id(), new_id(), new_id()
+    fields = {**claim_fields(), "report_no": "DZ-20260712-AB12-0001", "accuracy_m": 8.5}
+    assert p.push_one("claim", cid, fields)["status"] == "applied"
+    evidence = {"claim_id": cid, "sha256": "ef" * 32, "lat": 29.7, "lon": 105.7, "fix_alt": 390.0,
+                "fix_accuracy_m": 12.0, "fix_at": "2026-07-12T03:41:00+08:00",
+                "flags": ["fix_stale", "own_gps_far_from_fix"],
+                "exif_gps": {"lat": 43.46, "lon": 11.88, "alt": None}, "exif_replaced": False}
+    assert p.push_one("photo", photo, evidence)["status"] == "applied"
+    entry = {"claim_id": cid, "from_status": None, "to_status": "reported", "role": "liaison",
+             "at": "2026-07-12T03:42:00+08:00", "lat": 29.7, "lon": 105.7, "reason": None}
+    assert p.push_one("transition", step, entry)["status"] == "applied"
+    changed = {**entry, "reason": "改"}
+    assert p.push_one("transition", step, changed)["error"].startswith("append_only")
+    bad = p.push_one("transition", new_id(), {**entry, "to_status": "teleported"})
+    assert bad["status"] == "rejected"
+
+    changes, _, _ = actors.adjuster.pull_all()
+    by_id = {c["id"]: c["fields"] for c in changes}
+    assert by_id[cid]["report_no"] == "DZ-20260712-AB12-0001"
+    assert by_id[photo]["flags"] == ["fix_stale", "own_gps_far_from_fix"]
+    assert by_id[photo]["exif_gps"] == {"lat": 43.46, "lon": 11.88, "alt": None}
+    assert by_id[photo]["fix_accuracy_m"] == 12.0
+    assert by_id[step]["to_status"] == "reported" and by_id[step]["reason"] is None
