@@ -106,9 +106,23 @@ class FlakyTransport(httpx.BaseTransport):
         self.lose_reply_next = 0
         self.offline = False
         self.requests = 0
+        self.fail_after: int | None = None  # let this many requests through, then fail one
+        self.lose_after: int | None = None  # ... then lose the reply of one (after it committed)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
+        if self.fail_after is not None:
+            if self.fail_after == 0:
+                self.fail_after = None
+                self.fail_next += 1
+            else:
+                self.fail_after -= 1
+        if self.lose_after is not None:
+            if self.lose_after == 0:
+                self.lose_after = None
+                self.lose_reply_next += 1
+            else:
+                self.lose_after -= 1
         if self.offline or self.fail_next > 0:
             if self.fail_next > 0:
                 self.fail_next -= 1
