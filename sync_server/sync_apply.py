@@ -323,9 +323,12 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation) -> t
     if m.op == "delete":
         raise Rejected("delete_not_allowed", "claims are never deleted; withdraw them instead")
     claim = _load_claim_for_update(session, m.id)
-    if claim is not None and not claim_visible(session, user, claim.id):
-        # A claim id the user may not touch: it is not created anew and nothing is applied.
-        raise Rejected("claim_not_available", f"claim {m.id} cannot be used by this user")
+    # A claim the user may not see is answered exactly as an unknown id would be: the same checks,
+    # in the same order, with the same messages (so its existence cannot be probed), up to the
+    # point where an unknown id would be created.
+    hidden = claim is not None and not claim_visible(session, user, claim.id)
+    if hidden:
+        claim = None
     fields = _check_fields("claim", policy.CLAIM_FIELDS, m.fields, user.role)
     now = utcnow()
 
@@ -346,6 +349,9 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation) -> t
             raise Rejected("illegal_transition", "a new claim starts as reported")
         if fields.get("village_code") is not None:
             domain.check_village(fields["village_code"], fields["township_code"])
+        if hidden:
+            # Only a phone that already knows this UUID (made on another device) gets here.
+            raise Rejected("id_in_use", f"claim id {m.id} is already taken; make a new id")
         columns = {k: v for k, v in fields.items() if k in policy.CLAIM_COLUMNS}
         data = {k: v for k, v in fields.items() if k not in policy.CLAIM_COLUMNS}
         columns.setdefault("status", "reported")

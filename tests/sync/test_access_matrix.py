@@ -106,9 +106,6 @@ def test_writes_into_another_townships_claim_are_refused_like_unknown(world, ser
     assert all(r["fields"].get("text") != "越权备注" for r in server_records(server, "note"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server leak: a claim upsert on another township's claim id answers 'claim_not_available', "
-    "on an unknown id 'missing_field' (sync_apply._apply_claim), so existence can be probed"))
 def test_claim_edit_out_of_scope_answers_like_unknown_claim(world):
     a = world["a"]
     theirs = world["made"]["liaison_b"]["claim"]
