@@ -17,11 +17,12 @@ from fieldapp.i18n import t as _t
 from fieldapp.state import reference
 from fieldapp.state.device import AppSettings, DeviceCredentials, DeviceFiles
 from fieldapp.state.enrol import EnrolInput, enroll
-from fieldapp.state.sync_status import SyncLoop, SyncService, SyncStatus
+from fieldapp.state.sync_status import SyncStatus, from_client_status
 
 Listener = Callable[[str], None]
 PHOTOS_DIR = "photos"  # PhotoFiles root inside the data folder (the sync client reads it too)
-SYNC_INTERVAL_S = 10.0
+SYNC_INTERVAL_S = 30.0  # pull at least this often while the app is open
+SYNC_POLL_S = 2.0  # how often the service checks the outbox for new work (local, no request)
 
 
 class SignOutRefused(Exception):
@@ -59,9 +60,8 @@ class AppContext:
         self._lock = threading.RLock()
         self.store = None
         self.photo_files = None
-        self.sync_service: SyncService | None = None
-        self.sync_loop: SyncLoop | None = None
-        self._last_status: SyncStatus | None = None
+        self.sync_service = None  # fieldapp.sync.SyncService once enrolled
+        self._http: httpx.Client | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -75,51 +75,60 @@ class AppContext:
             self._start_sync()
 
     def stop(self) -> None:
-        if self.sync_loop is not None:
-            self.sync_loop.stop()
-            self.sync_loop = None
+        self._stop_sync()
         if self.store is not None:
             self.store.close()
 
     def _start_sync(self) -> None:
-        """Plug in the sync client when this build has one (fieldapp.sync.SyncService); without
-        it the phone still counts and shows what waits, and keeps everything until it has one."""
+        """Start the sync client's background service (fieldapp.sync) for the enrolled device.
+
+        It drains the outbox and photo queue by itself whenever the server answers (backoff while
+        it does not), so a returning network needs no button press."""
         creds = self.credentials
-        if creds is None or self.store is None or self.sync_loop is not None:
+        if creds is None or self.store is None or self.sync_service is not None:
             return
         st = self.store.sync_state.get()
         if st.device_id != creds.device_id or st.token != creds.token or st.server_url != creds.server_url:
             self.store.sync_state.set(device_id=creds.device_id, token=creds.token,
                                       server_url=creds.server_url)
-        try:
-            from fieldapp.sync import SyncService  # type: ignore[attr-defined]
-        except ImportError:
-            self.sync_service = LocalSyncStatus(self.store)
-            return
-        self.sync_service = SyncService(self.store, self.photo_files, creds.server_url, creds.token)
-        self.sync_loop = SyncLoop(self.sync_service, self._on_sync_status, interval=SYNC_INTERVAL_S)
-        self.sync_loop.start()
+        from fieldapp.sync import SyncClient, SyncService
 
-    def _on_sync_status(self, status: SyncStatus) -> None:
-        self._last_status = status
+        self._http = httpx.Client(timeout=30.0)
+        client = SyncClient(self.store, self.photo_files, self._http, base_url=creds.server_url)
+        self.sync_service = SyncService(client, interval=SYNC_INTERVAL_S, poll=SYNC_POLL_S)
+        self.sync_service.add_observer(self._on_sync_status)
+        self.sync_service.start()
+
+    def _stop_sync(self) -> None:
+        if self.sync_service is not None:
+            self.sync_service.remove_observer(self._on_sync_status)
+            self.sync_service.stop()
+            self.sync_service = None
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def _on_sync_status(self, status) -> None:  # called from the sync thread
         self.notify("sync")
 
     def sync_status(self) -> SyncStatus:
-        service = self.sync_service or (LocalSyncStatus(self.store) if self.store else None)
-        if service is None:
+        if self.sync_service is not None:
+            return from_client_status(self.sync_service.status(), self.language)
+        if self.store is None:
             return SyncStatus(online=None, pending_changes=0, pending_photos=0, last_sync=None)
-        status = service.status()
-        if self.sync_loop is not None and self.sync_loop.running:
-            status = replace(status, running=True, progress=(self._last_status.progress
-                                                              if self._last_status else None))
-        return status
+        return LocalSyncStatus(self.store).status()
 
-    def sync_now(self) -> SyncStatus:
-        """Run one round now (the "sync now" button); without a sync client, say so."""
-        if self.sync_loop is not None:
-            return self.sync_loop.run_once()
-        status = self.sync_status()
-        return replace(status, error=self.t("sync.error.no_client"))
+    def sync_now(self, wait: bool = True) -> SyncStatus:
+        """The "sync now" button: one attempt now, skipping any backoff wait."""
+        if self.sync_service is None:
+            return replace(self.sync_status(), error=self.t("sync.error.not_enrolled"))
+        self.sync_service.sync_now(wait=wait, timeout=120)
+        return self.sync_status()
+
+    def data_changed(self) -> None:
+        """A screen saved something: sync soon (the service also polls the outbox itself)."""
+        if self.sync_service is not None:
+            self.sync_service.notify_changed()
 
     def unsent_summary(self) -> tuple[int, int, int]:
         """(changes, photos, scans) not yet confirmed by the server."""
@@ -134,10 +143,7 @@ class AppContext:
         changes, photos, scans = self.unsent_summary()
         if changes or photos or scans:
             raise SignOutRefused(changes, photos, scans)
-        if self.sync_loop is not None:
-            self.sync_loop.stop()
-            self.sync_loop = None
-        self.sync_service = None
+        self._stop_sync()
         self.store.sync_state.set(device_id=None, token=None)
         self.files.forget_credentials()
         self.credentials = None

@@ -1,9 +1,10 @@
 """The new-report wizard: coverage → place → people → photos, saved at every change.
 
-The claim is created in the store (marked `is_draft`) as soon as its coverage is chosen, under the
-id the wizard's draft record carries; from then on every field goes straight into the store, where
-personal data is encrypted at rest, and the draft record only remembers which step the user was
-on. Closing the app mid-wizard therefore loses nothing: `NewReportWizard.resume` picks the draft up
+Coverage, township, village, time, place and the account of events are kept in the draft record
+(local, never synced, nothing personal). Leaving the place step creates the claim in the store
+(marked `is_draft`) under the draft's id, with everything the server needs for a new claim; from
+then on every field goes straight into the store, where personal data (victims) is encrypted at
+rest, and the draft record only remembers which step the user was on. Closing the app mid-wizard therefore loses nothing: `NewReportWizard.resume` picks the draft up
 where it was left. Finishing clears the draft flag; discarding withdraws the claim with a reason
 (the server may already have the draft, and claims are never silently deleted).
 """
@@ -109,6 +110,9 @@ class NewReportWizard:
         st.township_code = data.get("township_code")
         st.village_code = data.get("village_code")
         st.incident_at = data.get("incident_at")
+        st.place = data.get("place") or ""
+        st.description = data.get("description") or ""
+        st.lat, st.lon, st.accuracy_m = data.get("lat"), data.get("lon"), data.get("accuracy_m")
         if st.claim_created:
             claim = store.claims.get(d.id)
             st.coverage = claim.coverage
@@ -150,12 +154,25 @@ class NewReportWizard:
         self.store.drafts.save(s.draft_id, {
             "claim_created": s.claim_created, "coverage": s.coverage,
             "township_code": s.township_code, "village_code": s.village_code,
-            "incident_at": s.incident_at,
+            "incident_at": s.incident_at, "place": s.place, "description": s.description,
+            "lat": s.lat, "lon": s.lon, "accuracy_m": s.accuracy_m,
         }, step=s.step, kind=DRAFT_KIND)
+
+    def _create_claim(self) -> None:
+        s = self.s
+        self.store.claims.create(
+            coverage=s.coverage, role=self.role, created_by=self.user_id,
+            township_code=s.township_code, village_code=s.village_code,
+            incident_at=s.incident_at, place=s.place.strip() or None, lat=s.lat, lon=s.lon,
+            accuracy_m=s.accuracy_m, description=s.description.strip(), loss_types=s.loss_types,
+            is_draft=True, claim_id=s.draft_id)
+        s.claim_created = True
 
     def _update_claim(self, **fields: Any) -> None:
         if self.s.claim_created:
             self.store.claims.update(self.claim_id, **fields)
+        else:
+            self._save_draft()
 
     # -- step 1: coverage --------------------------------------------------------------------
     def choose_coverage(self, code: str) -> None:
@@ -164,15 +181,7 @@ class NewReportWizard:
         s.coverage = code
         allowed = set(reference.catalogue().coverage(code).loss_types)
         s.loss_types = [lt for lt in s.loss_types if lt in allowed]
-        if not s.claim_created:
-            self.store.claims.create(
-                coverage=code, role=self.role, created_by=self.user_id,
-                township_code=s.township_code, village_code=s.village_code,
-                incident_at=s.incident_at, loss_types=s.loss_types, is_draft=True,
-                claim_id=s.draft_id)
-            s.claim_created = True
-        else:
-            self._update_claim(coverage=code, loss_types=s.loss_types)
+        self._update_claim(coverage=code, loss_types=s.loss_types)
         s.step = "place"
         self._save_draft()
 
@@ -211,13 +220,15 @@ class NewReportWizard:
         self.errors.pop("incident_at", None)
         self._save_draft()
 
-    def set_place(self, text: str) -> None:
+    def set_place(self, text: str, persist: bool = True) -> None:
         self.s.place = text
-        self._update_claim(place=text.strip() or None)
+        if persist:
+            self._update_claim(place=text.strip() or None)
 
-    def set_description(self, text: str) -> None:
+    def set_description(self, text: str, persist: bool = True) -> None:
         self.s.description = text
-        self._update_claim(description=text.strip() or None)
+        if persist:
+            self._update_claim(description=text.strip() or None)
 
     def set_fix(self, fix: dict | None) -> None:
         """The GPS fix for the place; preselects the township when none is chosen yet."""
@@ -253,8 +264,11 @@ class NewReportWizard:
         if not self.s.victims:
             self.s.victims.append(Victim())
 
-    def set_victim(self, index: int, name: str, value: str) -> str | None:
-        """Store one victim field as typed; returns the i18n key of a problem (shown at once)."""
+    def set_victim(self, index: int, name: str, value: str, persist: bool = True) -> str | None:
+        """One victim field as typed; returns the i18n key of a problem (shown at once).
+
+        `persist=False` keeps it in memory only (every keystroke): the field is written to the
+        store when it loses focus, on the next step, and before any redraw of the step."""
         v = self.s.victims[index]
         setattr(v, name, value)
         err = None
@@ -267,8 +281,16 @@ class NewReportWizard:
             self.errors[key] = err
         else:
             self.errors.pop(key, None)
-        self._store_victim(v)
+        if persist:
+            self._store_victim(v)
         return err
+
+    def flush(self) -> None:
+        """Write what was typed but not yet stored (victims, address, description)."""
+        for v in self.s.victims:
+            self._store_victim(v)
+        self._update_claim(place=self.s.place.strip() or None,
+                           description=self.s.description.strip() or None)
 
     def _store_victim(self, v: Victim) -> None:
         if not self.s.claim_created:
@@ -296,6 +318,9 @@ class NewReportWizard:
                 errs["village"] = "wizard.error.village"
             if not s.incident_at:
                 errs["incident_at"] = "wizard.error.time_invalid"
+            # The account of events goes on the claim application; the server requires it.
+            if not s.description.strip():
+                errs["description"] = "wizard.error.description"
         if step == "people":
             if not s.loss_types:
                 errs["loss_types"] = "wizard.error.loss_types"
@@ -312,24 +337,28 @@ class NewReportWizard:
         return errs
 
     def next(self) -> bool:
+        self.flush()
         errs = self.validate_step()
         if errs:
             self.errors.update(errs)
             return False
         i = self.step_index
+        if self.s.step == "place" and not self.s.claim_created:
+            self._create_claim()
         if i + 1 < len(STEPS):
             self.s.step = STEPS[i + 1]
             self._save_draft()
         return True
 
     def previous(self) -> None:
+        self.flush()
         i = self.step_index
         if i > 0:
             self.s.step = STEPS[i - 1]
             self._save_draft()
 
     def go_to(self, step: str) -> None:
-        if step in STEPS and (self.s.claim_created or step == "coverage"):
+        if step in STEPS and (self.s.claim_created or step in ("coverage", "place")):
             self.s.step = step
             self._save_draft()
 
@@ -337,6 +366,7 @@ class NewReportWizard:
         """Check every step; the report leaves draft state. Returns the claim id.
 
         Raises ValueError naming the first step with a problem (errors hold the details)."""
+        self.flush()
         for step in STEPS[:3]:
             errs = self.validate_step(step)
             if errs:

@@ -27,7 +27,7 @@ def _decline(shell, a) -> None:
 
     def ok(e):
         if not (field.value or "").strip():
-            field.error_text = t("assign.error.reason")
+            field.error = t("assign.error.reason")
             shell.page.update()
             return
         shell.page.pop_dialog()

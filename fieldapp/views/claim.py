@@ -133,7 +133,7 @@ def _ask_reason(shell, title: str, then) -> None:
 
     def ok(e):
         if not (field.value or "").strip():
-            field.error_text = t("claim.reason_needed")
+            field.error = t("claim.reason_needed")
             shell.page.update()
             return
         shell.page.pop_dialog()

@@ -35,6 +35,8 @@ class AppShell:
         self.file_picker = ft.FilePicker()
         self.geolocator = None
         self._pick_handler: Callable[[list[ft.FilePickerFile]], None] | None = None
+        self._render_pending = False
+        self.sync_bar: ft.Container | None = None  # the one on screen, redrawn on sync progress
 
     # -- start ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -114,17 +116,38 @@ class AppShell:
             self.page.views.extend(views)
             self.page.update()
 
-    async def _render_async(self) -> None:
-        self.render()
-
     def _on_state_change(self, what: str) -> None:
+        """State changed, maybe on another thread. Sync progress only redraws the sync bar (a full
+        redraw could reset a text field the user is typing in); anything else redraws the screen,
+        coalesced so a burst of progress reports costs one redraw."""
         try:
-            if threading.current_thread() is threading.main_thread() and False:
-                self.render()
-            else:
-                self.page.run_task(self._render_async)
+            if what == "sync" and (self.page.route or "/") != "/sync":
+                self.page.run_task(self._refresh_sync_bar)
+                return
+            with self._render_lock:
+                if self._render_pending:
+                    return
+                self._render_pending = True
+            self.page.run_task(self._render_async)
         except Exception:  # session already closed
             log.debug("refresh after %s failed", what, exc_info=True)
+
+    async def _render_async(self) -> None:
+        with self._render_lock:
+            self._render_pending = False
+        self.render()
+
+    async def _refresh_sync_bar(self) -> None:
+        from fieldapp.views.widgets import sync_bar_content
+
+        bar = self.sync_bar
+        if bar is None:
+            return
+        try:
+            bar.content = sync_bar_content(self)
+            bar.update()
+        except Exception:  # the bar is no longer on screen (another route is showing)
+            log.debug("sync bar refresh skipped", exc_info=True)
 
     # -- feedback ------------------------------------------------------------------------------
     def toast(self, text: str, error: bool = False) -> None:

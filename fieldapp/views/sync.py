@@ -37,7 +37,7 @@ def build(shell) -> ft.View:
         shell.toast(t("sync.started"))
 
         def work():
-            result = ctx.sync_now()
+            result = ctx.sync_now(wait=True)
             if result.error:
                 shell.toast(t("sync.error", error=result.error), error=True)
             ctx.notify("sync")

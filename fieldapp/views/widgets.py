@@ -47,7 +47,7 @@ def section(title: str) -> ft.Control:
 def label_value(label: str, value: str | None) -> ft.Control:
     return ft.Row(
         [ft.Text(label, size=15, color=ft.Colors.GREY_700, width=110),
-         ft.Text(value or "—", size=16, expand=True, selectable=True)],
+         ft.Text(value or "—", size=16, expand=True)],
         vertical_alignment=ft.CrossAxisAlignment.START,
         wrap=False,
     )
@@ -63,8 +63,7 @@ def chip(text: str, color: str = ft.Colors.BLUE_50, fg: str = ft.Colors.BLUE_900
                         border_radius=12)
 
 
-def sync_bar(shell) -> ft.Control:
-    """Online or not, what waits, last sync: on the home screen at all times. Tap for details."""
+def sync_bar_content(shell) -> ft.Control:
     ctx = shell.ctx
     t = ctx.t
     st = ctx.sync_status()
@@ -78,19 +77,26 @@ def sync_bar(shell) -> ft.Control:
         icon, color, state = ft.Icons.CLOUD_OFF, ft.Colors.ORANGE_800, t("sync.state.offline")
     waiting = t("sync.waiting", changes=st.pending_changes, photos=st.pending_photos)
     last = t("sync.last", when=ctx.format_time(st.last_sync)) if st.last_sync else t("sync.never")
-    return ft.Container(
+    return ft.Row([
+        ft.Icon(icon, color=color, size=28),
+        ft.Column([
+            ft.Text(state + " · " + waiting, size=15, weight=ft.FontWeight.W_600, color=color),
+            ft.Text(last, size=13, color=ft.Colors.GREY_700),
+        ], spacing=0, expand=True),
+        ft.Icon(ft.Icons.CHEVRON_RIGHT, color=ft.Colors.GREY_600),
+    ], vertical_alignment=ft.CrossAxisAlignment.CENTER)
+
+
+def sync_bar(shell) -> ft.Control:
+    """Online or not, what waits, last sync: on the home screen at all times. Tap for details."""
+    bar = ft.Container(
         key="sync-bar",
-        content=ft.Row([
-            ft.Icon(icon, color=color, size=28),
-            ft.Column([
-                ft.Text(state + " · " + waiting, size=15, weight=ft.FontWeight.W_600, color=color),
-                ft.Text(last, size=13, color=ft.Colors.GREY_700),
-            ], spacing=0, expand=True),
-            ft.Icon(ft.Icons.CHEVRON_RIGHT, color=ft.Colors.GREY_600),
-        ], vertical_alignment=ft.CrossAxisAlignment.CENTER),
+        content=sync_bar_content(shell),
         padding=ft.Padding.symmetric(horizontal=12, vertical=8),
         bgcolor=ft.Colors.GREY_100,
         border_radius=10,
         on_click=lambda e: shell.go("/sync"),
         ink=True,
     )
+    shell.sync_bar = bar
+    return bar

@@ -39,14 +39,19 @@ def build(shell) -> ft.View:
         ft.Container(height=6, expand=True, border_radius=3,
                      bgcolor=ft.Colors.BLUE_700 if i <= wiz.step_index else ft.Colors.GREY_300)
         for i in range(len(STEPS))], spacing=4)
+    # The step's buttons stay at the bottom of the screen, under the scrolling form: the thumb
+    # finds "next" in the same place on every step, however long the village list is.
+    nav = body.pop() if body and getattr(body[-1], "data", None) == "nav" else None
+    scroller = ft.Column([progress, ft.Text(t("wizard.saved_hint"), size=13, color=ft.Colors.GREY_700)] + body,
+                         scroll=ft.ScrollMode.AUTO, expand=True, spacing=12,
+                         horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
     return ft.View(
         route="/new",
         appbar=w.app_bar(shell, t("wizard.title") + " · " + t(f"wizard.step.{step}"), back=True),
-        scroll=ft.ScrollMode.AUTO,
         padding=ft.Padding.all(14),
-        spacing=12,
+        spacing=8,
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
-        controls=[progress, ft.Text(t("wizard.saved_hint"), size=13, color=ft.Colors.GREY_700)] + body,
+        controls=[scroller] + ([nav] if nav is not None else []),
     )
 
 
@@ -69,7 +74,7 @@ def _nav(shell, wiz, next_label: str | None = None, on_next=None) -> ft.Control:
         buttons.append(w.big_button(t("common.previous"), "wizard-prev", prev, filled=False, expand=True))
     buttons.append(w.big_button(next_label or t("common.next"), "wizard-next", on_next or nxt,
                                 icon=ft.Icons.ARROW_FORWARD, expand=True))
-    return ft.Row(buttons, spacing=12)
+    return ft.Row(buttons, spacing=12, data="nav")
 
 
 # -- step 1 ---------------------------------------------------------------------------------
@@ -86,25 +91,24 @@ def _coverage_step(shell, wiz) -> list[ft.Control]:
     tiles = []
     for opt in reference.coverage_options(ctx.language):
         selected = wiz.s.coverage == opt.code
-        tiles.append(ft.Container(
+        fg = ft.Colors.WHITE if selected else ft.Colors.BLACK
+        # A button (not a tappable container): announced as one, named by its coverage.
+        tiles.append(ft.Button(
             key=f"coverage-{opt.code}",
             content=ft.Row([
                 ft.Icon(getattr(ft.Icons, opt.icon or "SHIELD"), size=30,
                         color=ft.Colors.WHITE if selected else ft.Colors.BLUE_800),
-                ft.Text(opt.label, size=17, expand=True,
-                        color=ft.Colors.WHITE if selected else ft.Colors.BLACK),
+                ft.Text(opt.label, size=17, expand=True, color=fg),
             ], spacing=12),
-            padding=ft.Padding.symmetric(horizontal=14, vertical=12),
-            bgcolor=ft.Colors.BLUE_800 if selected else ft.Colors.BLUE_50,
-            border_radius=10,
+            style=ft.ButtonStyle(
+                padding=ft.Padding.symmetric(horizontal=14, vertical=12),
+                bgcolor=ft.Colors.BLUE_800 if selected else ft.Colors.BLUE_50,
+                shape=ft.RoundedRectangleBorder(radius=10), elevation=0),
+            height=60,
             on_click=choose(opt.code),
-            ink=True,
         ))
     err = _err(ctx, wiz, "coverage")
-    # Each tile is announced as a button named by its coverage (screen readers, e2e tests).
-    return [ft.Text(ctx.t("wizard.choose_coverage"), size=16)] + [
-        ft.Semantics(tile, button=True, label=tile.content.controls[1].value) for tile in tiles
-    ] + ([w.error_text(err)] if err else [])
+    return [ft.Text(ctx.t("wizard.choose_coverage"), size=16)] + tiles + ([w.error_text(err)] if err else [])
 
 
 async def _take_place_fix(shell, wiz) -> None:
@@ -140,14 +144,16 @@ def _place_step(shell, wiz) -> list[ft.Control]:
         shell.page.run_task(_refix, shell, wiz)
 
     village_chips = [
-        ft.Semantics(ft.Container(
-            ft.Text(o.label, size=15, color=ft.Colors.WHITE if s.village_code == o.code else ft.Colors.BLACK),
+        ft.Button(
             key=f"village-{o.code}",
-            padding=ft.Padding.symmetric(horizontal=12, vertical=10),
-            bgcolor=ft.Colors.BLUE_800 if s.village_code == o.code else ft.Colors.GREY_100,
-            border=ft.Border.all(1, ft.Colors.GREY_400), border_radius=18,
-            on_click=village(o.code), ink=True,
-        ), button=True, label=o.label, selected=s.village_code == o.code)
+            content=ft.Text(o.label, size=15, color=ft.Colors.WHITE if s.village_code == o.code else ft.Colors.BLACK),
+            style=ft.ButtonStyle(
+                padding=ft.Padding.symmetric(horizontal=12, vertical=8),
+                bgcolor=ft.Colors.BLUE_800 if s.village_code == o.code else ft.Colors.GREY_100,
+                side=ft.BorderSide(1, ft.Colors.GREY_400), elevation=0),
+            height=w.TOUCH - 8,
+            on_click=village(o.code),
+        )
         for o in reference.village_options(s.township_code)
     ]
     if s.lat is not None:
@@ -166,15 +172,19 @@ def _place_step(shell, wiz) -> list[ft.Control]:
         w.error_text(_err(ctx, wiz, "village"), key="village-error"),
         ft.TextField(key="wizard-time", label=t("wizard.incident_at"), value=local_time,
                      hint_text="2026-07-01 08:30", on_blur=on_time, on_submit=on_time,
-                     error_text=_err(ctx, wiz, "incident_at"), text_size=17),
+                     error=_err(ctx, wiz, "incident_at"), text_size=17),
         ft.TextField(key="wizard-place", label=t("wizard.place"), value=s.place, multiline=True,
-                     min_lines=1, max_lines=3, on_blur=lambda e: wiz.set_place(e.control.value or ""),
+                     min_lines=1, max_lines=3,
+                     on_change=lambda e: wiz.set_place(e.control.value or "", persist=False),
+                     on_blur=lambda e: wiz.set_place(e.control.value or ""),
                      text_size=17),
         ft.Row([ft.Icon(ft.Icons.MY_LOCATION, color=ft.Colors.BLUE_800),
                 ft.Text(gps_text, size=14, expand=True, key="wizard-gps"),
                 ft.TextButton(t("wizard.gps_refresh"), key="wizard-gps-refresh", on_click=refix)]),
         ft.TextField(key="wizard-description", label=t("wizard.description"), value=s.description,
+                     error=_err(ctx, wiz, "description"),
                      multiline=True, min_lines=2, max_lines=5,
+                     on_change=lambda e: wiz.set_description(e.control.value or "", persist=False),
                      on_blur=lambda e: wiz.set_description(e.control.value or ""), text_size=16),
         _nav(shell, wiz),
     ]
@@ -212,12 +222,23 @@ def _people_step(shell, wiz) -> list[ft.Control]:
         w.error_text(_err(ctx, wiz, "loss_types"), key="loss-error"),
     ]
     for i, v in enumerate(s.victims):
-        def setter(name, i=i):
+        def typed(name, i=i):
+            # Every keystroke: kept in memory; the field's own message is updated in place. No
+            # redraw of the screen here: replacing controls under the user's thumb loses focus
+            # and keystrokes.
             def handler(e):
-                wiz.set_victim(i, name, e.control.value or "")
-                # Redraw only for the fields validated as typed, so the message follows the input.
+                err = wiz.set_victim(i, name, e.control.value or "", persist=False)
+                if name == "id_number":
+                    e.control.error = t(err) if err else None
+                    e.control.update()
+            return handler
+
+        def left(name, i=i):
+            def handler(e):
+                err = wiz.set_victim(i, name, e.control.value or "")
                 if name in ("id_number", "phone"):
-                    shell.render()
+                    e.control.error = t(err) if err else None
+                    e.control.update()
             return handler
 
         def remove(e, i=i):
@@ -230,21 +251,21 @@ def _people_step(shell, wiz) -> list[ft.Control]:
                                   tooltip=t("wizard.remove_victim"), on_click=remove)
                     if len(s.victims) > 1 else ft.Container()]),
             ft.TextField(key=f"victim{i}-name", label=t("wizard.victim_name"), value=v.name,
-                         on_blur=setter("name"), on_submit=setter("name"),
-                         error_text=_err(ctx, wiz, f"victim{i}.name"), text_size=17),
+                         on_change=typed("name"), on_blur=left("name"), on_submit=left("name"),
+                         error=_err(ctx, wiz, f"victim{i}.name"), text_size=17),
             ft.TextField(key=f"victim{i}-id", label=t("wizard.victim_id"), value=v.id_number,
-                         on_change=setter("id_number"), max_length=18,
-                         error_text=_err(ctx, wiz, f"victim{i}.id_number"), text_size=17,
+                         on_change=typed("id_number"), on_blur=left("id_number"), max_length=18,
+                         error=_err(ctx, wiz, f"victim{i}.id_number"), text_size=17,
                          capitalization=ft.TextCapitalization.CHARACTERS, autocorrect=False),
             ft.TextField(key=f"victim{i}-phone", label=t("wizard.victim_phone"), value=v.phone,
-                         on_blur=setter("phone"), on_submit=setter("phone"),
+                         on_change=typed("phone"), on_blur=left("phone"), on_submit=left("phone"),
                          keyboard_type=ft.KeyboardType.PHONE,
-                         error_text=_err(ctx, wiz, f"victim{i}.phone"), text_size=17),
+                         error=_err(ctx, wiz, f"victim{i}.phone"), text_size=17),
             ft.Dropdown(key=f"victim{i}-relation", label=t("wizard.relation"), value=v.relation,
                         options=[ft.DropdownOption(key=r, text=t(f"relation.{r}")) for r in RELATIONS],
                         on_select=lambda e, i=i: wiz.set_victim(i, "relation", e.control.value or "self"),
                         text_size=16),
-        ], spacing=10), padding=ft.Padding.all(12))))
+        ], spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH), padding=ft.Padding.all(12))))
 
     def add(e):
         wiz.add_victim()
@@ -347,5 +368,5 @@ def _photos_step(shell, wiz) -> list[ft.Control]:
                          filled=False, expand=True),
             w.big_button(t("wizard.submit"), "wizard-submit", finish, icon=ft.Icons.SEND, expand=True,
                          disabled=busy),
-        ], spacing=12),
+        ], spacing=12, data="nav"),
     ]

@@ -1,0 +1,229 @@
+"""End-to-end fixtures: the real sync server and the real field app (Flet web, no CDN) as
+subprocesses on loopback, and Debian's Chromium driven by Playwright at phone size (412×915).
+
+Skipped with a clear reason when Chromium is missing (tests/run_all.py also prints a banner).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("DAZU_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+PHONE = {"width": 412, "height": 915}
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# A point in 龙水镇, inside the district's extent (WGS-84).
+LONGSHUI_FIX = {"latitude": 29.5990, "longitude": 105.7560, "accuracy": 12}
+
+pytestmark = pytest.mark.e2e
+
+
+def _have_chromium() -> bool:
+    return os.path.exists(CHROMIUM) or shutil.which("chromium") is not None
+
+
+def pytest_collection_modifyitems(config, items):
+    if _have_chromium():
+        return
+    skip = pytest.mark.skip(reason=f"Chromium not found at {CHROMIUM}: end-to-end UI tests skipped "
+                                   "(apt-get install chromium)")
+    for item in items:
+        if "tests/e2e" in str(item.fspath):
+            item.add_marker(skip)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+class Proc:
+    """A child process in its own process group, stopped by its own pid only."""
+
+    def __init__(self, args: list[str], env: dict, log: Path):
+        self.args, self.env, self.log = args, env, log
+        self.p: subprocess.Popen | None = None
+
+    def start(self) -> "Proc":
+        fh = open(self.log, "ab")
+        self.p = subprocess.Popen(self.args, env=self.env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+        return self
+
+    def stop(self) -> None:
+        if self.p is None or self.p.poll() is not None:
+            return
+        os.killpg(self.p.pid, signal.SIGTERM)
+        try:
+            self.p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.p.pid, signal.SIGKILL)
+            self.p.wait(timeout=5)
+
+
+class SyncServer:
+    def __init__(self, workdir: Path):
+        self.data = workdir / "server"
+        self.data.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = dict(os.environ, DAZU_DATA_DIR=str(self.data), DAZU_PUBLIC_URL=self.url)
+        self.log = workdir / "server.log"
+        self.proc: Proc | None = None
+        seed = subprocess.run([sys.executable, "-m", "sync_server", "admin", "demo-seed", "--json"],
+                              env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+        assert seed.returncode == 0, seed.stderr
+        self.seed = json.loads(seed.stdout)
+
+    def code_for(self, role: str, township: str | None = None) -> tuple[str, dict]:
+        for entry in self.seed["enrollment"]:
+            user = entry["user"]
+            if user["role"] == role and (township is None or user.get("township_code") == township):
+                return entry["code"], user
+        raise LookupError(role)
+
+    def start(self) -> None:
+        self.proc = Proc([sys.executable, "-m", "sync_server", "serve", "--host", "127.0.0.1",
+                          "--port", str(self.port), "--public-url", self.url], self.env, self.log).start()
+        wait_http(self.url + "/healthz")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.stop()
+
+
+class FieldApp:
+    def __init__(self, workdir: Path, name: str, server_url: str):
+        self.data = workdir / name
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.proc = Proc([sys.executable, "-m", "fieldapp", "--web", "--port", str(self.port),
+                          "--data", str(self.data), "--server", server_url],
+                         dict(os.environ), workdir / f"{name}.log").start()
+        wait_http(self.url)
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+
+@pytest.fixture(scope="module")
+def workdir():
+    d = Path(tempfile.mkdtemp(prefix="dazu-e2e-"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server(workdir):
+    s = SyncServer(workdir)
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
+                               headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Screen:
+    """One phone: a browser context at 412×915 with a GPS position, Flutter semantics switched on,
+    a tap counter and a screenshot per screen visited."""
+
+    def __init__(self, browser, url: str, prefix: str):
+        self.ctx = browser.new_context(viewport=PHONE, locale="zh-CN", geolocation=LONGSHUI_FIX,
+                                       permissions=["geolocation"], device_scale_factor=1)
+        self.page = self.ctx.new_page()
+        self.prefix = prefix
+        self.taps = 0
+        self.shots: list[Path] = []
+        self.page.goto(url)
+        self.page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=90_000)
+        self.page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
+
+    def button(self, name: str, exact: bool = False):
+        return self.page.get_by_role("button", name=name, exact=exact).first
+
+    def labelled(self, name: str):
+        """A tappable semantics node named only by aria-label (chips, tiles)."""
+        return self.page.locator(f'flt-semantics[aria-label="{name}"]').first
+
+    def back(self) -> None:
+        """The app bar's back arrow (an icon button whose name sits on a non-tappable wrapper)."""
+        self.page.locator('flt-semantics[aria-label="返回"], flt-semantics[aria-label="Back"]').first.wait_for(
+            state="attached", timeout=30_000)
+        self.page.mouse.click(28, 28)
+        self.taps += 1
+        self.page.wait_for_timeout(500)
+
+    def appbar_action(self, name: str) -> None:
+        """The app bar's first action icon (named by its tooltip on a non-tappable wrapper)."""
+        box = self.page.locator(f'flt-semantics[aria-label="{name}"]').first.bounding_box()
+        self.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        self.taps += 1
+        self.page.wait_for_timeout(500)
+
+    def field(self, name: str):
+        return self.page.get_by_role("textbox", name=name).first
+
+    def tap(self, locator, timeout: float = 30_000) -> None:
+        locator.wait_for(state="visible", timeout=timeout)
+        locator.click()
+        self.taps += 1
+        self.page.wait_for_timeout(300)  # the tap's round trip to the app before the next one
+
+    def type_into(self, name: str, text: str, tap: bool = True) -> None:
+        box = self.field(name)
+        box.wait_for(state="visible", timeout=30_000)
+        box.click()
+        if tap:
+            self.taps += 1
+        box.fill(text)
+
+    def see(self, text: str, timeout: float = 30_000):
+        loc = self.page.get_by_text(text).first
+        loc.wait_for(state="attached", timeout=timeout)
+        return loc
+
+    def shot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.wait_for_timeout(600)  # let the frame settle
+        path = SCREENSHOTS / f"{self.prefix}-{len(self.shots) + 1:02d}-{name}.png"
+        self.page.screenshot(path=str(path))
+        self.shots.append(path)
+        return path
+
+    def close(self) -> None:
+        self.ctx.close()
