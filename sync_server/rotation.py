@@ -342,17 +342,26 @@ def dispatch_ordinary(state: RotationState, claim_id: str, at: datetime,
     return entries
 
 
-def dispatch_event(state: RotationState, event_id: str, at: datetime,
-                   ids: Iterable[str] | None = None) -> list[LogEntry]:
-    """Assign every co-insurer available at ``at`` to the event; standings are untouched."""
+def dispatch_event(state: RotationState, event_id: str, claims: Sequence[tuple[str, str]],
+                   at: datetime, ids: Iterable[str] | None = None) -> list[LogEntry]:
+    """Central dispatch of a major disaster: the event's claims, given as (claim_id,
+    township_code), are shared among *every* co-insurer available at ``at`` in contiguous
+    blocks of township order (so each surveyor works neighbouring places). Standings are
+    untouched: event work is not an ordinary turn. Claims already held or pending are left out.
+    """
     ids = iter(ids) if ids is not None else None
+    busy = set(state.held_by) | {p.claim_id for p in state.pending.values() if p.claim_id}
+    todo = sorted(((t, c) for c, t in claims if c not in busy), key=lambda x: (x[0] or "", x[1]))
+    people = [i.code for i in sorted(state.insurers, key=lambda i: i.position) if not i.on_leave(at)]
+    if not people or not todo:
+        return []
     seq = state.last_seq
     entries = []
-    for ins in sorted(state.insurers, key=lambda i: i.position):
-        if ins.on_leave(at):
-            continue
+    n, k = len(todo), len(people)
+    for index, (_township, claim_id) in enumerate(todo):
+        code = people[index * k // n]  # block index: contiguous, sizes differ by at most 1
         seq += 1
-        entries.append(LogEntry(seq, at, ASSIGNED, ins.code, None, EVENT,
+        entries.append(LogEntry(seq, at, ASSIGNED, code, claim_id, EVENT,
                                 next(ids) if ids is not None else _new_id(), event_id))
     return entries
 

@@ -96,14 +96,21 @@ def test_on_leave_skipped_without_losing_turn_and_first_when_back():
     assert s.turns == {"C1": 2, "C2": 3, "C3": 3, "C4": 3}
 
 
-def test_event_dispatch_assigns_everyone_available_and_leaves_turns_alone():
+def test_event_dispatch_shares_claims_among_everyone_available_and_leaves_turns_alone():
     away = r.LeaveWindow(T0, T0 + timedelta(days=1))
     s = r.new_state(insurers(4, {"C3": [away]}))
     run(s, r.dispatch_ordinary(s, "x", T0))
     before = dict(s.turns)
-    out = run(s, r.dispatch_event(s, "flood", T0 + timedelta(hours=1)))
-    assert sorted(e.insurer_code for e in out) == ["C1", "C2", "C4"]
-    assert all(e.dispatch == r.EVENT for e in out)
+    claims = [(f"e{k}", "T2" if k % 2 else "T1") for k in range(7)] + [("x", "T1")]
+    out = run(s, r.dispatch_event(s, "flood", claims, T0 + timedelta(hours=1)))
+    assert all(e.dispatch == r.EVENT and e.event_id == "flood" for e in out)
+    got = {}
+    for e in out:
+        got.setdefault(e.insurer_code, []).append(e.claim_id)
+    # "x" already has its co-insurer; 7 claims over C1, C2, C4 in blocks of township order
+    assert sorted(got) == ["C1", "C2", "C4"]
+        # township order T1: e0 e2 e4 e6, T2: e1 e3 e5 -> blocks of 3, 2, 2
+    assert got == {"C1": ["e0", "e2", "e4"], "C2": ["e6", "e1"], "C4": ["e3", "e5"]}
     assert s.turns == before
     (e,) = run(s, r.dispatch_ordinary(s, "y", T0 + timedelta(days=2)))
     assert e.insurer_code == "C2"
@@ -111,7 +118,7 @@ def test_event_dispatch_assigns_everyone_available_and_leaves_turns_alone():
 
 def test_event_acceptance_counts_for_the_month_floor():
     s = r.new_state(insurers(3), r.RotationSettings(month_floor=2))
-    out = run(s, r.dispatch_event(s, "flood", T0))
+    out = run(s, r.dispatch_event(s, "flood", [("a", "T"), ("b", "T"), ("c", "T")], T0))
     for e in out[:2]:
         run(s, r.respond(s, e.assignment_id, r.ACCEPTED, T0 + timedelta(minutes=1)))
     assert s.floor_state(T0)["met"]

@@ -56,7 +56,11 @@ class Sim:
             self.claims += 1
             self.append(r.dispatch_ordinary(self.state, f"claim{self.claims}", self.now))
         elif kind == "event":
-            self.append(r.dispatch_event(self.state, f"event{self.claims}", self.now))
+            claims = []
+            for k in range(3):
+                self.claims += 1
+                claims.append((f"claim{self.claims}", f"T{k}"))
+            self.append(r.dispatch_event(self.state, f"event{self.claims}", claims, self.now))
         elif kind in ("answer", "complete"):
             status = r.ASSIGNED if kind == "answer" else r.ACCEPTED
             ids = [a for a, rec in self.state.assignments.items() if rec["status"] == status]
@@ -179,7 +183,7 @@ def best_fair_participants(standing, participants, willing, n_claims):
 CODES = ["C1", "C2", "C3", "C4"]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     june=st.lists(st.booleans(), max_size=7),
     early=st.lists(st.booleans(), max_size=5),
