@@ -25,6 +25,7 @@ import random
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,6 +41,7 @@ MISSING_CHUNK = 1000
 PULL_LIMIT = 1000
 READ_CHUNK = 256 * 1024
 MAX_PATCH_BYTES = 8 * 1024 * 1024  # one PATCH carries at most this; bigger blobs take several
+RESUME_FIRST_BYTES = 256 * 1024  # first PATCH body after a cut (then doubling)
 _CONFLICT_NS = uuid.UUID("6f1c2a9e-2d43-4e0b-9a39-5d0b6c7e3a11")
 
 S_USER = "sync.user"
@@ -75,8 +77,11 @@ class SyncReport:
     bytes_resent: int = 0
     photo_errors: int = 0
     requests: int = 0
+    push_s: float = 0.0
+    pull_s: float = 0.0
+    photos_s: float = 0.0
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, float]:
         return asdict(self)
 
 
@@ -153,6 +158,7 @@ class SyncClient:
         self.last_progress: Progress | None = None
         self._lock = threading.Lock()
         self._offsets: dict[str, int | None] = {}  # sha -> server offset if known, None = ask (HEAD)
+        self._caps: dict[str, int] = {}  # sha -> PATCH body cap while resuming after a cut
         self._report = SyncReport()
 
     # ------------------------------------------------------------------------------ plumbing
@@ -260,9 +266,15 @@ class SyncClient:
             self.syncing = True
             try:
                 self._auth()
+                t0 = time.perf_counter()
                 self.push()
+                t1 = time.perf_counter()
+                self._report.push_s = round(t1 - t0, 3)
                 self.pull()
+                t2 = time.perf_counter()
+                self._report.pull_s = round(t2 - t1, 3)
                 self.upload_photos()
+                self._report.photos_s = round(time.perf_counter() - t2, 3)
             except SyncError as exc:
                 exc.report = self._report
                 self.store.sync_state.set(last_error=exc.code)
@@ -411,8 +423,9 @@ class SyncClient:
                     or not isinstance(body.get("cursor"), str) or not isinstance(body.get("has_more"), bool):
                 raise Offline("not_acknowledged", "pull reply lacks changes/cursor/has_more")
             changes = [wire.to_store(c) for c in body["changes"] if isinstance(c, dict)]
-            self._fill_report_numbers(changes)
-            self.store.apply_remote_changes(changes, body["cursor"])
+            if changes or body["cursor"] != cursor:
+                self._fill_report_numbers(changes)
+                self.store.apply_remote_changes(changes, body["cursor"])
             pages += 1
             self._report.pulled += len(changes)
             self._report.pull_pages = pages
@@ -498,24 +511,33 @@ class SyncClient:
         total_bytes = sum(s for s in sizes.values() if s is not None)
         done_items = 0
         done_bytes = 0
-        for sha, kind, path, photo_sha in blobs:
-            if sha not in missing:
-                self.store.photos.mark_uploaded(photo_sha, kind)
-                continue
-            if sizes.get(sha) is None:
-                self._photo_failed(photo_sha, "photo_file_missing")
-                continue
+        # Recording "uploaded" is a durable (fsync'ed) store write; it runs on one helper thread,
+        # in order, while the next photo is on the wire. If the phone dies before a mark lands,
+        # the next sync's blobs/missing says the server has the blob and marks it then.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-mark") as marker:
+            marks = []
             try:
-                self._upload_blob(sha, path, lambda n: self._emit(Progress(
-                    "photos", done_items, len(todo), done_bytes + n, total_bytes)))
-            except _Damaged:
-                self._photo_failed(photo_sha, "photo_damaged")
-                continue
-            self.store.photos.mark_uploaded(photo_sha, kind)
-            done_items += 1
-            done_bytes += sizes[sha] or 0
-            self._report.blobs_uploaded += 1
-            self._emit(Progress("photos", done_items, len(todo), done_bytes, total_bytes))
+                for sha, kind, path, photo_sha in blobs:
+                    if sha not in missing:
+                        marks.append(marker.submit(self.store.photos.mark_uploaded, photo_sha, kind))
+                        continue
+                    if sizes.get(sha) is None:
+                        self._photo_failed(photo_sha, "photo_file_missing")
+                        continue
+                    try:
+                        self._upload_blob(sha, path, lambda n: self._emit(Progress(
+                            "photos", done_items, len(todo), done_bytes + n, total_bytes)))
+                    except _Damaged:
+                        self._photo_failed(photo_sha, "photo_damaged")
+                        continue
+                    marks.append(marker.submit(self.store.photos.mark_uploaded, photo_sha, kind))
+                    done_items += 1
+                    done_bytes += sizes[sha] or 0
+                    self._report.blobs_uploaded += 1
+                    self._emit(Progress("photos", done_items, len(todo), done_bytes, total_bytes))
+            finally:
+                for f in marks:
+                    f.result()
 
     def _photo_failed(self, sha: str, code: str) -> None:
         self._report.photo_errors += 1
@@ -546,7 +568,11 @@ class SyncClient:
                 offset = self._head_offset(sha)
             if offset >= size:
                 offset = size
-            length = min(size - offset, self.max_patch_bytes)
+            # After a cut the server may still be writing what arrived, so the offset HEAD gave
+            # can be stale and the PATCH answered 409 - after its whole body went out. Resume
+            # with a small body and double it on every success: a stale guess wastes little.
+            cap = self._caps.get(sha, self.max_patch_bytes)
+            length = min(size - offset, cap)
             sent = [0]
 
             def body() -> Iterator[bytes]:
@@ -569,15 +595,19 @@ class SyncClient:
             except Offline:
                 # The server may hold part of what was sent: ask next time instead of guessing.
                 self._offsets[sha] = None
+                self._caps[sha] = RESUME_FIRST_BYTES
                 self._report.bytes_uploaded += sent[0]
                 raise
             self._report.bytes_uploaded += sent[0]
             new = resp.headers.get("upload-offset", "")
             if resp.status_code == 204:
+                if sha in self._caps:
+                    self._caps[sha] = min(self.max_patch_bytes, cap * 2)
                 held = int(new) if new.isdigit() else offset + length
                 self._offsets[sha] = held
                 if held >= size:
                     self._offsets.pop(sha, None)
+                    self._caps.pop(sha, None)
                     return
                 continue
             if resp.status_code == 409:
