@@ -295,8 +295,13 @@ class NewReportWizard:
     def _store_victim(self, v: Victim) -> None:
         if not self.s.claim_created:
             return
-        fields = {"name": v.name.strip() or None, "id_number": v.id_number.strip() or None,
-                  "phone": v.phone.strip() or None, "relation": v.relation or None}
+        # The store refuses an invalid ID or phone number (it would fail at payout); a half-typed
+        # one stays on screen with its message and is stored once it is valid.
+        fields = {"name": v.name.strip() or None, "relation": v.relation or None}
+        if check_id_number(v.id_number) is None:
+            fields["id_number"] = v.id_number.strip() or None
+        if check_phone(v.phone) is None:
+            fields["phone"] = v.phone.strip().replace(" ", "") or None
         if v.person_id is None:
             if not any(fields[k] for k in ("name", "id_number", "phone")):
                 return

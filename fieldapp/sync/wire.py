@@ -7,12 +7,14 @@ contract, so every mutation goes through :func:`to_server` on the way out and ev
 through :func:`to_store` on the way in. Keeping the mapping in one table here means a renamed
 field is a one-line change and the round trip is tested (tests/sync/test_wire.py).
 
-What cannot travel (the server has no field for it) is listed in ``LOCAL_ONLY``: it stays on the
-phone and is never silently sent under another name.
+What does not travel is listed in ``LOCAL_ONLY``: bookkeeping the server keeps itself (who
+created a record and when, its own timestamps) and the phone's local-only draft flag. Nothing of
+the claim's content stays behind (tests/sync/test_wire.py checks every store column is either
+sent or listed here).
 
-Timeline entries (``transition``) have no entity on the server. They travel as an append-only
-``note`` whose text is readable by the office and ends with a machine line
-(``#transition {json}``) from which other phones rebuild the timeline entry on pull.
+Timeline entries (``transition``) travel as their own append-only entity; the user who made
+them is the pushing device's user on the server (``by_user`` is not taken from the phone).
+``medical`` is text on the server: structured values are sent as JSON text.
 """
 from __future__ import annotations
 
@@ -34,15 +36,16 @@ _OUT_RENAMES: dict[str, dict[str, str]] = {
 }
 _IN_RENAMES: dict[str, dict[str, str]] = {e: {v: k for k, v in m.items()} for e, m in _OUT_RENAMES.items()}
 _IN_RENAMES["note"]["created_by"] = "author"
+_IN_RENAMES["transition"] = {"created_by": "by_user"}
 
-# Phone fields the server contract has no place for; they stay on the phone only.
+# Phone fields that do not travel: server-side bookkeeping and local-only flags.
 LOCAL_ONLY: dict[str, frozenset[str]] = {
-    "claim": frozenset({"report_no", "accuracy_m", "created_by", "created_at", "updated_at", "is_draft"}),
-    "person": frozenset({"created_at", "updated_at", "medical"}),
-    "document": frozenset({"scan_ref", "updated_by", "updated_at"}),
-    "photo": frozenset({"fix_alt", "fix_accuracy_m", "fix_at", "flags", "exif_gps", "exif_replaced",
-                        "converted_from", "created_by", "created_at"}),
+    "claim": frozenset({"created_by", "created_at", "updated_at", "is_draft"}),
+    "person": frozenset({"created_at", "updated_at"}),
+    "document": frozenset({"updated_by", "updated_at"}),
+    "photo": frozenset({"created_by", "created_at"}),
     "note": frozenset({"author"}),
+    "transition": frozenset({"by_user"}),
 }
 # Required-on-create claim fields: None means "not filled in yet", never "clear it" (the server
 # refuses None for them), so a None is left out rather than sent.
@@ -50,41 +53,7 @@ _NONE_DROPPED: dict[str, frozenset[str]] = {
     "claim": frozenset({"coverage", "township_code", "incident_at", "description", "status"}),
 }
 # Entities the server of issue 4 accepts directly.
-SERVER_ENTITIES = frozenset({"claim", "person", "document", "photo", "note"})
-
-TRANSITION_MARK = "#transition "
-
-
-def transition_note_text(fields: dict[str, Any]) -> str:
-    """Readable line for the office plus the machine line the phones parse back."""
-    parts = [f"状态变更 / status: {fields.get('from_status') or '—'} → {fields.get('to_status')}"]
-    if fields.get("role"):
-        parts.append(f"角色 role: {fields['role']}")
-    if fields.get("by_user"):
-        parts.append(f"用户 user: {fields['by_user']}")
-    if fields.get("at"):
-        parts.append(f"时间 at: {fields['at']}")
-    if fields.get("lat") is not None and fields.get("lon") is not None:
-        parts.append(f"位置 GPS: {fields['lat']:.6f},{fields['lon']:.6f}")
-    if fields.get("reason"):
-        parts.append(f"原因 reason: {fields['reason']}")
-    machine = {k: fields.get(k) for k in ("claim_id", "from_status", "to_status", "by_user", "role", "at",
-                                          "lat", "lon", "reason")}
-    return "\n".join(parts) + "\n" + TRANSITION_MARK + json.dumps(machine, ensure_ascii=False,
-                                                                   separators=(",", ":"))
-
-
-def parse_transition_note(text: Any) -> dict[str, Any] | None:
-    if not isinstance(text, str):
-        return None
-    idx = text.rfind("\n" + TRANSITION_MARK)
-    if idx < 0:
-        return None
-    try:
-        data = json.loads(text[idx + 1 + len(TRANSITION_MARK):])
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) and data.get("to_status") else None
+SERVER_ENTITIES = frozenset({"claim", "person", "document", "photo", "note", "transition"})
 
 
 def to_server(mutation: dict[str, Any], *, preview_sha: Callable[[str], str | None] | None = None) -> dict[str, Any]:
@@ -97,12 +66,6 @@ def to_server(mutation: dict[str, Any], *, preview_sha: Callable[[str], str | No
     fields = dict(mutation.get("fields") or {})
     out = {"seq": mutation["seq"], "entity": entity, "id": mutation["id"], "op": mutation["op"],
            "base_version": mutation.get("base_version")}
-    if entity == "transition":
-        note = {"claim_id": fields.get("claim_id"), "text": transition_note_text(fields)}
-        if fields.get("at"):
-            note["written_at"] = fields["at"]
-        out.update(entity="note", op="upsert", fields=note, base_version=None)
-        return out
     if entity not in SERVER_ENTITIES:
         out["fields"] = fields
         return out
@@ -124,6 +87,8 @@ def to_server(mutation: dict[str, Any], *, preview_sha: Callable[[str], str | No
         sha = preview_sha(wire["sha256"])
         if sha:
             wire["preview_sha256"] = sha
+    if entity == "person" and wire.get("medical") is not None and not isinstance(wire["medical"], str):
+        wire["medical"] = json.dumps(wire["medical"], ensure_ascii=False, sort_keys=True)
     if entity == "person" and mutation["op"] == "delete":
         wire = {"claim_id": fields.get("claim_id")} if fields.get("claim_id") else {}
     out["fields"] = wire
@@ -136,12 +101,6 @@ def to_store(change: dict[str, Any]) -> dict[str, Any]:
     fields = dict(change.get("fields") or {})
     out = {"entity": entity, "id": change.get("id"), "version": change.get("version"),
            "op": change.get("op", "upsert"), "fields": fields}
-    if entity == "note":
-        parsed = parse_transition_note(fields.get("text"))
-        if parsed is not None:
-            out["entity"] = "transition"
-            out["fields"] = {k: v for k, v in parsed.items()}
-            return out
     renames = _IN_RENAMES.get(entity or "", {})
     if renames:
         out["fields"] = {renames.get(k, k): v for k, v in fields.items()}

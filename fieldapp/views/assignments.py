@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import flet as ft
 
+from fieldapp.state import reference
 from fieldapp.state.assignments import COST_KINDS, OPEN, AssignmentError, Assignments
 from fieldapp.views import widgets as w
 
@@ -39,8 +40,19 @@ def _decline(shell, a) -> None:
 
 
 def _summary(shell, a) -> str:
+    """Report number, place and coverage of the assignment's claim (pulled with it when in scope)."""
+    ctx = shell.ctx
     f = a.fields or {}
-    parts = [f.get("report_no"), f.get("township_name") or shell.ctx.township_name(f.get("township_code")),
+    report_no, township, coverage = f.get("report_no"), f.get("township_code"), None
+    if a.claim_id:
+        try:
+            claim = ctx.store.claims.get(a.claim_id)
+            report_no, township, coverage = claim.report_no, claim.township_code, claim.coverage
+        except LookupError:
+            pass
+    parts = [report_no, ctx.township_name(township) if township else None,
+             reference.coverage_name(coverage, ctx.language) if coverage else None,
+             ctx.t(f"assign.kind.{f['kind']}") if f.get("kind") in ("ordinary", "central") else None,
              f.get("note")]
     return " · ".join(str(p) for p in parts if p) or (a.claim_id or a.id)[:8]
 

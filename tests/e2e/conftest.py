@@ -212,8 +212,12 @@ class Screen:
             self.taps += 1
         box.fill(text)
 
-    def see(self, text: str, timeout: float = 30_000):
-        loc = self.page.get_by_text(text).first
+    def see(self, text, timeout: float = 30_000):
+        """Wait until `text` is on screen: as text, or inside a tappable node's merged label."""
+        if isinstance(text, str):
+            loc = self.page.get_by_text(text).or_(self.page.locator(f'[aria-label*="{text}"]')).first
+        else:
+            loc = self.page.get_by_text(text).first
         loc.wait_for(state="attached", timeout=timeout)
         return loc
 

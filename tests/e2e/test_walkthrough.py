@@ -154,3 +154,51 @@ def test_liaison_reports_offline_and_syncs(server, workdir, browser):
         phone.close()
         app.stop()
     assert record.get("report_taps", 99) <= 12
+
+
+def test_surveyor_second_phone_works_an_assignment(server, workdir, browser):
+    """A second app instance (its own data folder = another phone) enrols a co-insurer surveyor,
+    receives the survey assignment the server's demo data gives its insurer (through the real
+    pull), accepts it in place on the home screen, records arrival (GPS) and completion.
+
+    The server's assignment answer endpoints (co-insurance module) have not landed: the answers
+    are recorded in the phone's store and outbox (asserted here), not yet applied by the server."""
+    app = FieldApp(workdir, "phone-surveyor", server.url)
+    phone = Screen(browser, app.url, "surveyor")
+    try:
+        phone.button("登记").wait_for(timeout=90_000)
+        code, user = server.code_for("surveyor", None)
+        phone.type_into("登记码", code)
+        phone.tap(phone.button("登记", exact=True))
+        phone.see(user["name"])
+        phone.shot("enrol-confirm")
+        phone.tap(phone.button("确认并开始"))
+        phone.see("查勘任务")
+        phone.see("新任务", timeout=60_000)  # arrives with the first pull
+        phone.shot("home-assignment-new")
+        phone.tap(phone.button("接受"))
+        phone.see("已接受")
+        phone.shot("home-assignment-accepted")
+        phone.tap(phone.page.get_by_text("已接受").first)
+        phone.tap(phone.button("已到达现场"))
+        phone.see("查勘完成")
+        phone.shot("assignment-arrived")
+        phone.tap(phone.button("查勘完成"))
+        phone.see("已完成")
+        phone.shot("assignment-done")
+    except Exception:
+        phone.shot("FAILED")
+        raise
+    finally:
+        phone.close()
+        app.stop()
+    from fieldapp.store import open_store
+
+    with open_store(app.data) as store:
+        items = store.assignments.list()
+        assert [a.status for a in items] == ["done"]
+        notes = store.notes.list_for_claim(items[0].claim_id)
+        assert any(n.body.startswith("[arrived] 29.5") for n in notes)  # the GPS fix at arrival
+    (ROOT / "test-output" / "e2e_surveyor.json").write_text(json.dumps(
+        {"screenshots": [p.name for p in phone.shots], "rejections": _rejections(app.data),
+         "outbox_left": _outbox_count(app.data)}, ensure_ascii=False, indent=1))
