@@ -1,0 +1,459 @@
+"""HTTP routes of the co-insurance rules (issue 5); documented in docs/coinsurance.md.
+
+The sync core's app factory includes ``router`` by itself, its CLI calls ``configure_admin`` (the
+``admin insurer …`` commands) and ``demo_seed`` (shares, contacts, premiums of the demo pool), and
+importing this module registers the claim-authority guard (hooks.set_authority_guard).
+
+Roles: only the lead's adjusters and the coordinator dispatch and declare events; a surveyor
+answers only its own insurer's assignments (others answer 404 like missing ones).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field, StrictInt
+from sqlalchemy import select
+
+from claimcore import authority as ca
+
+from . import coinsurance as co
+from . import fund as fundlib
+from . import hooks, reports
+from .api import CallerDep, DbDep, refuse
+from .coinsurance_models import AssignmentDetails, CoinsuranceEvent
+from .errors import ApiError
+from .models import Assignment, Claim, Insurer, utcnow
+
+router = APIRouter(prefix="/api/v1", tags=["co-insurance"])
+OFFICE = ("coordinator", "adjuster")
+
+
+def _now(request: Request) -> dt.datetime:
+    clock = request.app.state.settings.extra.get("clock")  # tests move time; production: utcnow
+    return co.to_utc(clock() if clock else utcnow())
+
+
+def _rules(request: Request) -> co.RuleSettings:
+    return co.rule_settings(request.app.state.settings.extra)
+
+
+def _require(caller, roles, request: Request) -> None:
+    if caller.user.role not in roles:
+        refuse(caller, "role", request.url.path)
+        raise ApiError(403, "forbidden", f"this needs one of the roles: {', '.join(roles)}")
+
+
+def _run(db, fn, *args, **kwargs):
+    try:
+        with db.write() as session:
+            return fn(session, *args, **kwargs)
+    except co.RuleError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
+
+
+# ----------------------------------------------------------------------------------- schemas
+
+class AssignmentOut(BaseModel):
+    id: str
+    claim_id: str
+    insurer_code: str
+    surveyor_id: str | None
+    status: str
+    kind: str
+    event_id: str | None = None
+    assigned_at: str | None = None
+    answered_at: str | None = None
+    decline_reason: str | None = None
+    arrived_at: str | None = None
+    arrived_lat: float | None = None
+    arrived_lon: float | None = None
+    completed_at: str | None = None
+
+
+class AssignmentsOut(BaseModel):
+    assignments: list[AssignmentOut]
+
+
+class AnswerOut(BaseModel):
+    assignment: AssignmentOut
+    handed_over: list[AssignmentOut] = Field(description="the assignment a decline passed the survey to")
+
+
+class DeclineIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ArriveIn(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class HistoryOut(BaseModel):
+    at: str
+    insurer_code: str
+    claim_id: str | None
+    kind: Literal["assigned", "accepted", "declined", "timed_out", "skipped_on_leave", "completed"]
+    dispatch: str
+    assignment_id: str | None
+    event_id: str | None
+
+
+class OrderOut(BaseModel):
+    insurer_code: str
+    turns_used: int
+    extra_surveys: int
+    forgiven: int
+    standing: int
+    on_leave: bool
+    participated_this_month: bool
+
+
+class RotationOut(BaseModel):
+    order: list[OrderOut]
+    next: str | None
+    month: str
+    participants: list[str]
+    floor: dict[str, Any]
+    history: list[HistoryOut]
+    settings: dict[str, int]
+
+
+class EventIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    coverage: str = Field(max_length=40)
+    township_codes: list[str] = Field(min_length=1, max_length=40)
+    started_at: dt.datetime
+
+
+class EventOut(BaseModel):
+    id: str
+    name: str
+    coverage: str
+    township_codes: list[str]
+    started_at: str
+    declared_by: str | None
+    claims: int
+
+
+class OpinionIn(BaseModel):
+    vote: Literal["approve", "reject", "abstain"]
+    opinion: str = Field(default="", max_length=5000)
+
+
+class FundEntryIn(BaseModel):
+    kind: Literal["spending"] = "spending"
+    on: dt.date
+    amount_fen: StrictInt = Field(gt=0, le=10**13)
+    category: Literal["publicity", "survey", "communication", "project_work"]
+    note: str = Field(default="", max_length=2000)
+    receipt_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    insurer_code: str | None = Field(default=None, max_length=32)
+    assignment_id: str | None = Field(default=None, max_length=36)
+
+
+class PremiumIn(BaseModel):
+    policy_year: int = Field(ge=2000, le=2100)
+    insurer_code: str = Field(max_length=32)
+    premium_ex_tax_fen: StrictInt = Field(gt=0, le=10**13)
+    received_on: dt.date
+
+
+# ---------------------------------------------------------------------------------- dispatch
+
+@router.post("/claims/{claim_id}/dispatch", response_model=AssignmentsOut)
+def dispatch(claim_id: str, caller: CallerDep, db: DbDep, request: Request) -> dict:
+    """The lead's adjuster and the next co-insurer in turn survey the claim's site."""
+    _require(caller, OFFICE, request)
+    got = _run(db, co.dispatch_claim, _rules(request), claim_id, caller.user, _now(request))
+    return {"assignments": got}
+
+
+def _answer(assignment_id, action, caller, db, request, **kw) -> dict:
+    return _run(db, co.answer, _rules(request), assignment_id, action, caller.user, _now(request), **kw)
+
+
+@router.post("/assignments/{assignment_id}/accept", response_model=AnswerOut)
+def accept(assignment_id: str, caller: CallerDep, db: DbDep, request: Request) -> dict:
+    return _answer(assignment_id, "accept", caller, db, request)
+
+
+@router.post("/assignments/{assignment_id}/decline", response_model=AnswerOut)
+def decline(assignment_id: str, body: DeclineIn, caller: CallerDep, db: DbDep, request: Request) -> dict:
+    """Declining uses the insurer's turn; the survey passes to the next co-insurer at once."""
+    return _answer(assignment_id, "decline", caller, db, request, reason=body.reason)
+
+
+@router.post("/assignments/{assignment_id}/arrive", response_model=AnswerOut)
+def arrive(assignment_id: str, body: ArriveIn, caller: CallerDep, db: DbDep, request: Request) -> dict:
+    return _answer(assignment_id, "arrive", caller, db, request, lat=body.lat, lon=body.lon)
+
+
+@router.post("/assignments/{assignment_id}/complete", response_model=AnswerOut)
+def complete(assignment_id: str, caller: CallerDep, db: DbDep, request: Request) -> dict:
+    return _answer(assignment_id, "complete", caller, db, request)
+
+
+@router.get("/assignments", response_model=AssignmentsOut)
+def list_assignments(caller: CallerDep, db: DbDep, request: Request,
+                     claim_id: str | None = None) -> dict:
+    """Office roles see every assignment; a surveyor only its insurer's."""
+    _require(caller, (*OFFICE, "surveyor"), request)
+    with db.read() as session:
+        q = select(Assignment, AssignmentDetails).join(
+            AssignmentDetails, AssignmentDetails.assignment_id == Assignment.id, isouter=True)
+        if caller.user.role == "surveyor":
+            q = q.where(Assignment.insurer_code == (caller.user.insurer_code or ""))
+        if claim_id:
+            q = q.where(Assignment.claim_id == claim_id)
+        rows = session.execute(q.order_by(Assignment.created_at)).all()
+        return {"assignments": [co.assignment_dict(a, d) for a, d in rows]}
+
+
+@router.get("/rotation", response_model=RotationOut)
+def rotation(caller: CallerDep, db: DbDep, request: Request,
+             history: Annotated[int | None, Query(ge=0, le=100000)] = None) -> dict:
+    """The rotation's state, recomputed from the log on every call (time-outs applied first)."""
+    _require(caller, (*OFFICE, "surveyor"), request)
+    return _run(db, co.rotation_view, _rules(request), _now(request), history)
+
+
+# ------------------------------------------------------------------------------------ events
+
+@router.post("/events", response_model=EventOut, status_code=201)
+def declare_event(body: EventIn, caller: CallerDep, db: DbDep, request: Request) -> dict:
+    _require(caller, OFFICE, request)
+    from . import domain
+
+    try:
+        domain.check_coverage(body.coverage)
+        for t in body.township_codes:
+            domain.check_township(t)
+    except domain.DomainError as exc:
+        raise ApiError(422, exc.code, exc.message) from None
+    if body.started_at.tzinfo is None:
+        raise ApiError(422, "invalid_datetime", "started_at needs a UTC offset")
+    return _run(db, co.declare_event, caller.user, body.name, body.coverage, body.township_codes,
+                body.started_at)
+
+
+@router.get("/events", response_model=list[EventOut])
+def list_events(caller: CallerDep, db: DbDep, request: Request) -> list:
+    _require(caller, (*OFFICE, "surveyor"), request)
+    with db.read() as session:
+        evs = session.execute(select(CoinsuranceEvent).order_by(CoinsuranceEvent.started_at)).scalars()
+        return [co.event_dict(session, e) for e in evs]
+
+
+@router.post("/events/{event_id}/dispatch", response_model=AssignmentsOut)
+def dispatch_event(event_id: str, caller: CallerDep, db: DbDep, request: Request) -> dict:
+    """Every available co-insurer gets a block of the event's claims; no ordinary turn is used."""
+    _require(caller, OFFICE, request)
+    return {"assignments": _run(db, co.dispatch_event, _rules(request), event_id, caller.user, _now(request))}
+
+
+# --------------------------------------------------------------------------------- authority
+
+def _authority_scope(session, caller, claim_id: str) -> None:
+    if caller.user.role in OFFICE:
+        return
+    if caller.user.role == "surveyor":
+        claim = session.get(Claim, claim_id)
+        if claim is not None and claim.adjusted_amount_fen is not None and ca.tier_for_amount(
+                claim.adjusted_amount_fen) is not ca.Tier.LEAD_ALONE:
+            return  # every co-insurer is informed of (and may weigh in on) reviewed amounts
+    raise co.RuleError(404, "not_found", "not found")
+
+
+@router.get("/claims/{claim_id}/authority")
+def get_authority(claim_id: str, caller: CallerDep, db: DbDep, request: Request) -> dict:
+    """The claim's tier, what it needs before approval, the opinions, and the vote's arithmetic."""
+    def run(session):
+        _authority_scope(session, caller, claim_id)
+        return co.authority_view(session, _rules(request), claim_id, _now(request))
+    return _run(db, run)
+
+
+@router.post("/claims/{claim_id}/opinions")
+def post_opinion(claim_id: str, body: OpinionIn, caller: CallerDep, db: DbDep, request: Request) -> dict:
+    def run(session):
+        _authority_scope(session, caller, claim_id)
+        return co.add_opinion(session, _rules(request), claim_id, caller.user, body.vote, body.opinion,
+                              _now(request))
+    return _run(db, run)
+
+
+# -------------------------------------------------------------------------------------- fund
+
+@router.post("/fund/premiums", status_code=201)
+def set_premium(body: PremiumIn, caller: CallerDep, db: DbDep, request: Request) -> dict:
+    _require(caller, OFFICE, request)
+    return _run(db, co.set_premium, _rules(request), body.policy_year, body.insurer_code,
+                body.premium_ex_tax_fen, body.received_on, caller.user)
+
+
+@router.post("/fund/entries", status_code=201)
+def add_fund_entry(body: FundEntryIn, caller: CallerDep, db: DbDep, request: Request) -> dict:
+    """Spending. A surveyor may log only its own survey costs (vehicle, meals) with a receipt."""
+    user = caller.user
+    insurer = body.insurer_code
+    if user.role == "surveyor":
+        if body.category != fundlib.SURVEY or not body.receipt_sha256:
+            raise ApiError(403, "forbidden", "surveyors log survey costs with a receipt photo only")
+        insurer = user.insurer_code
+    elif user.role not in OFFICE:
+        raise ApiError(403, "forbidden", "this needs the coordinator, an adjuster or a surveyor")
+
+    def run(session):
+        if body.assignment_id is not None:
+            a = session.get(Assignment, body.assignment_id)
+            if a is None or (user.role == "surveyor" and a.insurer_code != user.insurer_code):
+                raise co.RuleError(404, "not_found", "no such assignment")
+        if insurer is not None and session.get(Insurer, insurer) is None:
+            raise co.RuleError(422, "invalid_insurer", f"no insurer {insurer}")
+        try:
+            entry = fundlib.FundEntry(fundlib.SPENDING, body.on, body.amount_fen, insurer, body.category,
+                                      body.note, body.receipt_sha256)
+        except fundlib.FundError as exc:
+            raise co.RuleError(422, "invalid_fund_entry", str(exc)) from None
+        return co.add_fund_entry(session, entry, user, assignment_id=body.assignment_id)
+    return _run(db, run)
+
+
+@router.get("/fund/entries")
+def list_fund_entries(caller: CallerDep, db: DbDep, request: Request) -> dict:
+    _require(caller, (*OFFICE, "surveyor"), request)
+    with db.read() as session:
+        from .coinsurance_models import FundEntryRow
+
+        rows = session.execute(select(FundEntryRow).order_by(FundEntryRow.on, FundEntryRow.created_at)).scalars()
+        return {"entries": [co.fund_entry_dict(r) for r in rows]}
+
+
+@router.get("/fund/disclosure")
+def fund_disclosure(caller: CallerDep, db: DbDep, request: Request,
+                    year: Annotated[int, Query(ge=2000, le=2100)],
+                    quarter: Annotated[int, Query(ge=1, le=4)]) -> dict:
+    """The quarterly publication every co-insurer has the right to see (知情权)."""
+    _require(caller, (*OFFICE, "surveyor"), request)
+    return _run(db, co.fund_disclosure, year, quarter)
+
+
+@router.get("/fund/settlement")
+def fund_settlement(caller: CallerDep, db: DbDep, request: Request,
+                    year: Annotated[int, Query(ge=2000, le=2100)]) -> dict:
+    """Year-end 多退少补: positive = refund to the insurer, negative = it tops up."""
+    _require(caller, (*OFFICE, "surveyor"), request)
+
+    def run(session):
+        try:
+            return {"year": year, "settlement": fundlib.year_end_settlement(
+                co.fund_entries(session), co.shares(session), year)}
+        except fundlib.FundError as exc:
+            raise co.RuleError(409, "fund_error", str(exc)) from None
+    return _run(db, run)
+
+
+@router.get("/fund/recoveries")
+def fund_recoveries(caller: CallerDep, db: DbDep, request: Request) -> dict:
+    _require(caller, (*OFFICE, "surveyor"), request)
+    return _run(db, co.recoveries)
+
+
+# ----------------------------------------------------------------------------------- reports
+
+def _report_claims(session) -> list[dict]:
+    firsts: dict[str, dt.datetime] = {}
+    for a, d in session.execute(select(Assignment, AssignmentDetails).join(
+            AssignmentDetails, AssignmentDetails.assignment_id == Assignment.id)).all():
+        moment = co.aware(d.arrived_at or d.completed_at)
+        if moment and (a.claim_id not in firsts or moment < firsts[a.claim_id]):
+            firsts[a.claim_id] = moment
+
+    def moment(value):
+        if not value:
+            return None
+        try:
+            return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+
+    out = []
+    for c in session.execute(select(Claim)).scalars():
+        data = c.data or {}
+        out.append({
+            "id": c.id, "coverage": c.coverage, "township_code": c.township_code, "status": c.status,
+            "claimed_amount_fen": c.claimed_amount_fen, "paid_amount_fen": c.paid_amount_fen,
+            "reported_at": moment(data.get("reported_at")) or co.aware(c.created_at),
+            "surveyed_at": firsts.get(c.id),
+            "documents_complete_at": moment(data.get("submitted_at")),
+            "paid_at": moment(data.get("paid_at")),
+        })
+    return out
+
+
+def build_report(session, kind: str, year: int, quarter: int | None) -> dict:
+    from . import domain
+
+    insurers = {r["code"]: r["name"] for r in co.insurer_rows(session) if not r["is_lead"]}
+    history = [{"at": e.at, "insurer_code": e.insurer_code, "claim_id": e.claim_id, "kind": e.kind}
+               for e in co.log_entries(session)]
+    entries, sh = co.fund_entries(session), co.shares(session)
+    quarters = [quarter] if kind == "quarterly" else [1, 2, 3, 4]
+    fund = None
+    if sh and sum(sh.values()) == fundlib.TOTAL_BP:
+        fund = {"quarters": [fundlib.quarterly_disclosure(entries, sh, year, q).as_dict() for q in quarters]}
+    return reports.build_report(kind, year, quarter, _report_claims(session), history, fund, insurers,
+                                domain.townships())
+
+
+@router.get("/reports/{kind}")
+def report(kind: Literal["quarterly", "annual"], caller: CallerDep, db: DbDep, request: Request,
+           year: Annotated[int, Query(ge=2000, le=2100)],
+           quarter: Annotated[int | None, Query(ge=1, le=4)] = None,
+           format: Literal["json", "xlsx", "pdf"] = "json") -> Any:
+    """The quarterly review (needs ``quarter``) or the annual report, as JSON, XLSX or PDF."""
+    _require(caller, OFFICE, request)
+    if kind == "quarterly" and quarter is None:
+        raise ApiError(422, "invalid_request", "a quarterly report needs quarter=1..4")
+    with db.read() as session:
+        data = build_report(session, kind, year, quarter if kind == "quarterly" else None)
+    name = f"dazu-{kind}-{year}" + (f"-q{quarter}" if kind == "quarterly" else "")
+    if format == "xlsx":
+        return Response(reports.to_xlsx(data),
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+    if format == "pdf":
+        return Response(reports.to_pdf(data), media_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})
+    return data
+
+
+@router.get("/insurers")
+def insurers(caller: CallerDep, db: DbDep, request: Request) -> dict:
+    """Insurers with share, lead flag, contacts and leave (contacts' phones for office roles only)."""
+    with db.read() as session:
+        rows = co.insurer_rows(session)
+    if caller.user.role not in OFFICE:
+        for r in rows:
+            r["contacts"] = [{"name": c["name"]} for c in r["contacts"]]
+    return {"insurers": rows}
+
+
+# ------------------------------------------------------------------------- plug-in entry points
+
+hooks.set_authority_guard(co.authority_guard)
+
+
+def configure_admin(subparsers) -> None:  # noqa: ANN001
+    from .admin_insurer import configure
+
+    configure(subparsers)
+
+
+def demo_seed(db) -> dict:  # noqa: ANN001
+    from .admin_insurer import demo_seed as seed
+
+    return seed(db)

@@ -1,0 +1,599 @@
+"""The co-insurance rules on the database: the glue between the pure modules (rotation, fund,
+reports, claimcore.authority) and the tables (coinsurance_models). Used by the HTTP routes
+(api_coinsurance) and the admin CLI (admin_insurer).
+
+Serialising the rotation: every action that appends to ``assignment_log`` first calls
+:func:`lock_rotation`. On PostgreSQL that is ``pg_advisory_xact_lock`` (held to the end of the
+transaction, so two server processes dispatching at once take turns); on SQLite the write
+session's ``BEGIN IMMEDIATE`` already makes writers take turns. Under the lock the log is read,
+replayed, the decision made and the new entries written with explicit ``seq`` numbers
+(last + 1 …): the primary key would refuse a second writer that somehow computed the same ones.
+
+Time-outs are evaluated lazily: before any dispatch or answer, and on GET /rotation, the overdue
+assignments are timed out (dated at their deadline) and their surveys passed on. No timer thread.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from claimcore import authority as ca
+
+from . import fund as fundlib
+from . import rotation as rot
+from .changelog import record_change
+from .coinsurance_models import (
+    AssignmentDetails,
+    AssignmentLog,
+    AuthorityReview,
+    CoinsuranceEvent,
+    FundEntryRow,
+    InsurerContact,
+    InsurerLeave,
+    InsurerTerms,
+    Opinion,
+    Premium,
+)
+from .models import Assignment, Claim, Insurer, User, utcnow
+
+ROTATION_LOCK_KEY = 4_207_113_005  # any constant shared by every server process
+LEAD_KIND = "lead"
+ACTIVE = ("assigned", "accepted", "arrived")
+
+
+class RuleError(Exception):
+    """A refusal with a stable code and an HTTP status (turned into the API's error shape)."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def aware(moment: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; everything here is stored in UTC."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def to_utc(moment: dt.datetime) -> dt.datetime:
+    """Store instants in UTC: SQLite keeps the wall-clock text and drops the offset."""
+    return moment.astimezone(dt.timezone.utc)
+
+
+# ---------------------------------------------------------------------------------- settings
+
+@dataclass(frozen=True)
+class RuleSettings:
+    rotation: rot.RotationSettings
+    opinion_window: dt.timedelta
+    fund_rate_bp: int
+    thresholds: ca.Thresholds
+
+
+def rule_settings(extra: dict | None = None) -> RuleSettings:
+    """From ``Settings.extra`` (tests) or the environment:
+    DAZU_ROTATION_TIMEOUT_MINUTES (120), DAZU_MONTH_FLOOR (2), DAZU_FLOOR_FROM_DAY (20),
+    DAZU_OPINION_WINDOW_HOURS (72), DAZU_FUND_RATE_BP (200)."""
+    extra = extra or {}
+
+    def num(key: str, env: str, default: int) -> int:
+        if key in extra:
+            return int(extra[key])
+        raw = os.environ.get(env, "")
+        try:
+            return int(raw) if raw else default
+        except ValueError:
+            raise SystemExit(f"setting {env} must be an integer, got {raw!r}") from None
+
+    return RuleSettings(
+        rotation=rot.RotationSettings(
+            timeout=dt.timedelta(minutes=num("rotation_timeout_minutes", "DAZU_ROTATION_TIMEOUT_MINUTES", 120)),
+            month_floor=num("month_floor", "DAZU_MONTH_FLOOR", 2),
+            floor_from_day=num("floor_from_day", "DAZU_FLOOR_FROM_DAY", 20),
+        ),
+        opinion_window=dt.timedelta(hours=num("opinion_window_hours", "DAZU_OPINION_WINDOW_HOURS", 72)),
+        fund_rate_bp=num("fund_rate_bp", "DAZU_FUND_RATE_BP", fundlib.DEFAULT_RATE_BP),
+        thresholds=extra.get("authority_thresholds") or ca.DEFAULT_THRESHOLDS,
+    )
+
+
+# ---------------------------------------------------------------------------------- insurers
+
+def insurer_rows(session: Session) -> list[dict]:
+    insurers = session.execute(select(Insurer).order_by(Insurer.code)).scalars().all()
+    terms = {t.insurer_code: t for t in session.execute(select(InsurerTerms)).scalars()}
+    contacts: dict[str, list[dict]] = {}
+    for c in session.execute(select(InsurerContact).order_by(InsurerContact.created_at)).scalars():
+        contacts.setdefault(c.insurer_code, []).append(
+            {"id": c.id, "name": c.name, "phone": c.phone, "user_id": c.user_id})
+    leave: dict[str, list[dict]] = {}
+    for lv in session.execute(select(InsurerLeave).order_by(InsurerLeave.starts_at)).scalars():
+        leave.setdefault(lv.insurer_code, []).append(
+            {"id": lv.id, "from": aware(lv.starts_at).isoformat(), "to": aware(lv.ends_at).isoformat(),
+             "note": lv.note})
+    out = []
+    for ins in insurers:
+        t = terms.get(ins.code)
+        out.append({
+            "code": ins.code, "name": ins.name,
+            "share_bp": t.share_bp if t else 0, "is_lead": bool(t and t.is_lead),
+            "position": t.position if t else 0,
+            "contacts": contacts.get(ins.code, []), "leave": leave.get(ins.code, []),
+        })
+    out.sort(key=lambda r: (not r["is_lead"], r["position"], r["code"]))
+    return out
+
+
+def shares(session: Session) -> dict[str, int]:
+    return {r.insurer_code: r.share_bp for r in session.execute(select(InsurerTerms)).scalars()
+            if r.share_bp > 0}
+
+
+def lead_code(session: Session) -> str:
+    code = session.execute(select(InsurerTerms.insurer_code).where(InsurerTerms.is_lead)).scalar()
+    if code is None:
+        raise RuleError(409, "no_lead_insurer", "no lead insurer is set (admin insurer set-lead)")
+    return code
+
+
+def co_insurers(session: Session) -> list[rot.CoInsurer]:
+    rows = [r for r in insurer_rows(session) if not r["is_lead"] and r["share_bp"] > 0]
+    return [
+        rot.CoInsurer(
+            r["code"], r["position"],
+            tuple(rot.LeaveWindow(dt.datetime.fromisoformat(w["from"]), dt.datetime.fromisoformat(w["to"]))
+                  for w in r["leave"]),
+        )
+        for r in rows
+    ]
+
+
+# ---------------------------------------------------------------------------------- rotation
+
+def lock_rotation(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROTATION_LOCK_KEY})
+
+
+def log_entries(session: Session) -> list[rot.LogEntry]:
+    rows = session.execute(select(AssignmentLog).order_by(AssignmentLog.seq)).scalars()
+    return [rot.LogEntry(r.seq, aware(r.at), r.kind, r.insurer_code, r.claim_id, r.dispatch,
+                         r.assignment_id, r.event_id) for r in rows]
+
+
+def load_state(session: Session, settings: RuleSettings) -> rot.RotationState:
+    return rot.replay(log_entries(session), co_insurers(session), settings.rotation)
+
+
+def _surveyor_for(session: Session, insurer_code: str) -> str | None:
+    contact_user = session.execute(
+        select(InsurerContact.user_id).where(InsurerContact.insurer_code == insurer_code,
+                                             InsurerContact.user_id.is_not(None))
+        .order_by(InsurerContact.created_at)).scalar()
+    if contact_user:
+        return contact_user
+    return session.execute(
+        select(User.id).where(User.insurer_code == insurer_code, User.role == "surveyor", User.active)
+        .order_by(User.created_at)).scalar()
+
+
+def assignment_dict(a: Assignment, d: AssignmentDetails | None) -> dict[str, Any]:
+    def iso(x):
+        return aware(x).isoformat() if x else None
+
+    return {
+        "id": a.id, "claim_id": a.claim_id, "insurer_code": a.insurer_code,
+        "surveyor_id": a.surveyor_id, "status": a.status, "kind": a.kind,
+        "event_id": d.event_id if d else None,
+        "assigned_at": iso(d.assigned_at) if d else iso(a.created_at),
+        "answered_at": iso(d.answered_at) if d else None,
+        "decline_reason": d.decline_reason if d else None,
+        "arrived_at": iso(d.arrived_at) if d else None,
+        "arrived_lat": d.arrived_lat if d else None, "arrived_lon": d.arrived_lon if d else None,
+        "completed_at": iso(d.completed_at) if d else None,
+    }
+
+
+def _publish(session: Session, a: Assignment, d: AssignmentDetails) -> dict:
+    fields = assignment_dict(a, d)
+    record_change(session, "assignment", a.id, {k: v for k, v in fields.items() if k != "id"},
+                  version=d.version, claim_id=a.claim_id, insurer_code=a.insurer_code)
+    return fields
+
+
+def _persist(session: Session, state: rot.RotationState, entries: Iterable[rot.LogEntry],
+             actor_id: str | None, note: str = "") -> list[dict]:
+    """Write log entries and their effect on assignment rows; return the assignments created."""
+    created = []
+    for e in entries:
+        rot.apply(state, e)  # refuses anything the log does not allow, before it is written
+        session.add(AssignmentLog(seq=e.seq, at=to_utc(e.at), kind=e.kind, insurer_code=e.insurer_code,
+                                  claim_id=e.claim_id, dispatch=e.dispatch, assignment_id=e.assignment_id,
+                                  event_id=e.event_id, actor_user_id=actor_id,
+                                  note=note if e.kind == rot.DECLINED else ""))
+        if e.kind == rot.ASSIGNED:
+            a = Assignment(id=e.assignment_id, claim_id=e.claim_id, insurer_code=e.insurer_code,
+                           surveyor_id=_surveyor_for(session, e.insurer_code), status="assigned",
+                           kind=e.dispatch, created_at=e.at)
+            d = AssignmentDetails(assignment_id=e.assignment_id, version=1, event_id=e.event_id,
+                                  assigned_at=e.at)
+            session.add(a)
+            session.flush()  # the details row's foreign key needs the assignment first
+            session.add(d)
+            session.flush()
+            created.append(_publish(session, a, d))
+        elif e.kind in (rot.ACCEPTED, rot.DECLINED, rot.TIMED_OUT, rot.COMPLETED):
+            a = session.get(Assignment, e.assignment_id)
+            d = session.get(AssignmentDetails, e.assignment_id)
+            a.status = e.kind
+            d.version += 1
+            if e.kind in (rot.ACCEPTED, rot.DECLINED, rot.TIMED_OUT):
+                d.answered_at = e.at
+            if e.kind == rot.DECLINED:
+                d.decline_reason = note
+            if e.kind == rot.COMPLETED:
+                d.completed_at = e.at
+            _publish(session, a, d)
+    session.flush()
+    return created
+
+
+def expire_overdue(session: Session, state: rot.RotationState, now: dt.datetime) -> list[dict]:
+    """Lazy time-outs (call under the rotation lock)."""
+    return _persist(session, state, rot.expire(state, now), None)
+
+
+def _claim(session: Session, claim_id: str) -> Claim:
+    claim = session.get(Claim, claim_id)
+    if claim is None:
+        raise RuleError(404, "not_found", "not found")
+    return claim
+
+
+def _lead_assignment(session: Session, claim_id: str, lead: str, actor: User, now: dt.datetime) -> dict:
+    existing = session.execute(
+        select(Assignment).where(Assignment.claim_id == claim_id, Assignment.kind == LEAD_KIND)
+    ).scalar()
+    if existing is not None:
+        return assignment_dict(existing, session.get(AssignmentDetails, existing.id))
+    a = Assignment(id=str(uuid.uuid4()), claim_id=claim_id, insurer_code=lead,
+                   surveyor_id=actor.id if actor.role == "adjuster" else None, status="assigned",
+                   kind=LEAD_KIND, created_at=now)
+    d = AssignmentDetails(assignment_id=a.id, version=1, assigned_at=now)
+    session.add(a)
+    session.flush()
+    session.add(d)
+    session.flush()
+    return _publish(session, a, d)
+
+
+def dispatch_claim(session: Session, settings: RuleSettings, claim_id: str, actor: User,
+                   now: dt.datetime) -> list[dict]:
+    """The lead's adjuster and the co-insurer in turn, for one claim's site survey."""
+    _claim(session, claim_id)
+    lead = lead_code(session)
+    lock_rotation(session)
+    state = load_state(session, settings)
+    expire_overdue(session, state, now)
+    if claim_id in state.held_by or any(
+            p.claim_id == claim_id and p.dispatch in rot.CLAIM_DISPATCHES for p in state.pending.values()):
+        raise RuleError(409, "already_dispatched",
+                        "this claim already has a co-insurer assigned or holding its survey")
+    if state.offered.get(claim_id):
+        raise RuleError(409, "already_dispatched",
+                        "this claim went round every co-insurer already; the lead surveys it alone")
+    out = [_lead_assignment(session, claim_id, lead, actor, now)]
+    out += _persist(session, state, rot.dispatch_ordinary(state, claim_id, now), actor.id)
+    return out
+
+
+def _assignment_for(session: Session, assignment_id: str, user: User) -> Assignment:
+    a = session.get(Assignment, assignment_id)
+    if a is None:
+        raise RuleError(404, "not_found", "not found")
+    if a.kind == LEAD_KIND:
+        allowed = user.role in ("adjuster", "coordinator")
+    else:
+        allowed = user.role == "surveyor" and user.insurer_code == a.insurer_code
+    if not allowed:
+        raise RuleError(404, "not_found", "not found")  # out of scope answers like missing
+    return a
+
+
+def answer(session: Session, settings: RuleSettings, assignment_id: str, action: str, user: User,
+           now: dt.datetime, *, reason: str | None = None, lat: float | None = None,
+           lon: float | None = None) -> dict:
+    """accept | decline | arrive | complete, by the assignment's own insurer."""
+    a = _assignment_for(session, assignment_id, user)
+    d = session.get(AssignmentDetails, a.id)
+    if a.kind == LEAD_KIND:
+        return _answer_lead(session, a, d, action, now, lat, lon)
+    lock_rotation(session)
+    state = load_state(session, settings)
+    expire_overdue(session, state, now)
+    session.refresh(a)
+    session.refresh(d)
+    if a.status == "timed_out":
+        raise RuleError(409, "timed_out",
+                        f"the assignment timed out at {aware(d.answered_at).isoformat()}; "
+                        "the survey has passed to the next co-insurer")
+    if action == "arrive":
+        if a.status not in ("accepted", "arrived"):
+            raise RuleError(409, "invalid_state", f"assignment is {a.status}; accept it before arriving")
+        a.status = "arrived"
+        d.arrived_at, d.arrived_lat, d.arrived_lon = now, lat, lon
+        d.version += 1
+        return {"assignment": _publish(session, a, d), "handed_over": []}
+    kind = {"accept": rot.ACCEPTED, "decline": rot.DECLINED, "complete": rot.COMPLETED}[action]
+    if kind == rot.DECLINED and not (reason or "").strip():
+        raise RuleError(422, "reason_required", "a decline needs a reason")
+    try:
+        entries = rot.respond(state, a.id, kind, now)
+    except rot.RotationError as exc:
+        raise RuleError(409, "invalid_state", str(exc)) from None
+    created = _persist(session, state, entries, user.id, note=(reason or "").strip())
+    session.refresh(a)
+    return {"assignment": assignment_dict(a, session.get(AssignmentDetails, a.id)), "handed_over": created}
+
+
+def _answer_lead(session, a, d, action, now, lat, lon) -> dict:
+    flow = {"accept": ("assigned", "accepted"), "arrive": ("accepted", "arrived"),
+            "complete": ("arrived", "completed")}
+    if action == "decline":
+        raise RuleError(409, "invalid_state", "the lead insurer surveys every claim; it cannot decline")
+    before, after = flow[action]
+    ok = a.status == before or (action == "complete" and a.status == "accepted") or (
+        action == "arrive" and a.status == "arrived")
+    if not ok:
+        raise RuleError(409, "invalid_state", f"assignment is {a.status}, cannot {action}")
+    a.status = after
+    d.version += 1
+    if action == "accept":
+        d.answered_at = now
+    elif action == "arrive":
+        d.arrived_at, d.arrived_lat, d.arrived_lon = now, lat, lon
+    else:
+        d.completed_at = now
+    return {"assignment": _publish(session, a, d), "handed_over": []}
+
+
+def rotation_view(session: Session, settings: RuleSettings, now: dt.datetime,
+                  history_limit: int | None = None) -> dict:
+    lock_rotation(session)
+    state = load_state(session, settings)
+    expire_overdue(session, state, now)
+    out = rot.summary(state, now, history_limit)
+    out["settings"] = {
+        "timeout_minutes": int(settings.rotation.timeout.total_seconds() // 60),
+        "month_floor": settings.rotation.month_floor,
+        "floor_from_day": settings.rotation.floor_from_day,
+    }
+    return out
+
+
+# ------------------------------------------------------------------------------------ events
+
+def declare_event(session: Session, actor: User, name: str, coverage: str, township_codes: list[str],
+                  started_at: dt.datetime) -> dict:
+    ev = CoinsuranceEvent(id=str(uuid.uuid4()), name=name, coverage=coverage,
+                          township_codes=list(township_codes), started_at=to_utc(started_at),
+                          declared_by=actor.id)
+    session.add(ev)
+    session.flush()
+    data = event_dict(session, ev)
+    record_change(session, "event", ev.id, {k: v for k, v in data.items() if k != "id"}, version=1)
+    return data
+
+
+def event_dict(session: Session, ev: CoinsuranceEvent) -> dict:
+    n = session.execute(select(func.count()).select_from(Claim).where(Claim.event_id == ev.id)).scalar()
+    return {"id": ev.id, "name": ev.name, "coverage": ev.coverage, "township_codes": ev.township_codes,
+            "started_at": aware(ev.started_at).isoformat(), "declared_by": ev.declared_by, "claims": n}
+
+
+def event_claims(session: Session, ev: CoinsuranceEvent) -> list[tuple[str, str]]:
+    """The event's claims: those grouped under it (claims.event_id)."""
+    rows = session.execute(select(Claim.id, Claim.township_code).where(Claim.event_id == ev.id)).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def dispatch_event(session: Session, settings: RuleSettings, event_id: str, actor: User,
+                   now: dt.datetime) -> list[dict]:
+    ev = session.get(CoinsuranceEvent, event_id)
+    if ev is None:
+        raise RuleError(404, "not_found", "not found")
+    lock_rotation(session)
+    state = load_state(session, settings)
+    expire_overdue(session, state, now)
+    return _persist(session, state, rot.dispatch_event(state, ev.id, event_claims(session, ev), now), actor.id)
+
+
+# --------------------------------------------------------------------------------- authority
+
+def _review(session: Session, claim: Claim, settings: RuleSettings, now: dt.datetime) -> AuthorityReview | None:
+    """The review of the claim's current adjusted amount, opened (co-insurers informed) on first
+    sight of that amount. A changed amount opens a new review: opinions were about the old one."""
+    amount = claim.adjusted_amount_fen
+    if amount is None:
+        return None
+    review = session.get(AuthorityReview, claim.id)
+    tier = ca.tier_for_amount(amount, settings.thresholds)
+    if review is not None and review.amount_fen == amount:
+        return review
+    if review is None:
+        review = AuthorityReview(claim_id=claim.id)
+        session.add(review)
+    review.amount_fen, review.tier, review.opened_at, review.result = amount, tier.value, now, None
+    review.window_ends_at = now + settings.opinion_window if tier is ca.Tier.INFORM_COINSURERS else None
+    session.flush()
+    if tier is not ca.Tier.LEAD_ALONE:
+        # Informing every co-insurer: a public feed entry (amount and tier only, no personal data).
+        record_change(session, "authority_review", claim.id,
+                      {"claim_id": claim.id, "amount_fen": amount, "tier": tier.value,
+                       "opened_at": now.isoformat(),
+                       "window_ends_at": review.window_ends_at.isoformat() if review.window_ends_at else None},
+                      version=int(now.timestamp()))
+    return review
+
+
+def authority_view(session: Session, settings: RuleSettings, claim_id: str, now: dt.datetime) -> dict:
+    claim = _claim(session, claim_id)
+    review = _review(session, claim, settings, now)
+    if review is None:
+        return {"claim_id": claim_id, "amount_fen": None, "tier": None, "cleared": False,
+                "reason": "no adjusted amount yet", "opinions": [], "vote": None}
+    tier = ca.Tier(review.tier)
+    lead = lead_code(session)
+    sh = shares(session)
+    opinions = session.execute(
+        select(Opinion).where(Opinion.claim_id == claim_id, Opinion.amount_fen == review.amount_fen)
+        .order_by(Opinion.created_at)).scalars().all()
+    latest: dict[str, Opinion] = {}
+    for o in opinions:
+        latest[o.insurer_code] = o  # the latest opinion of each insurer counts
+    co = sorted(c for c in sh if c != lead)
+    missing = [c for c in co if c not in latest]
+    vote = None
+    if tier is ca.Tier.LEAD_ALONE:
+        cleared, reason = True, "lead insurer decides alone"
+    elif tier is ca.Tier.INFORM_COINSURERS:
+        window_over = now >= aware(review.window_ends_at)
+        cleared = not missing or window_over
+        reason = ("every co-insurer gave its opinion" if not missing else
+                  "opinion window closed; the lead's opinion stands" if window_over else
+                  f"waiting for opinions from {', '.join(missing)} until {aware(review.window_ends_at).isoformat()}")
+    else:
+        votes = {c: o.vote for c, o in latest.items()}
+        agreed = not missing and len({v for c, v in votes.items() if c != lead and v != ca.ABSTAIN}) <= 1 and \
+            all(v == "approve" for c, v in votes.items() if c != lead and v != ca.ABSTAIN)
+        result = ca.weighted_vote(votes, sh, lead_code=lead)
+        vote = {"outcome": result.outcome, "decided_by": result.decided_by, "totals_bp": result.totals_bp,
+                "ballots": result.ballots, "abstained": list(result.abstained), "basis_bp": result.basis_bp,
+                "threshold_bp": result.threshold_bp, "explain": result.explain("zh")}
+        if agreed:
+            cleared, reason = True, "all co-insurers agreed in consultation"
+        elif result.outcome == "approve":
+            cleared, reason = True, "share-weighted vote approved"
+        else:
+            cleared = False
+            reason = ("share-weighted vote: " + result.decided_by) if result.decided else (
+                f"consultation: waiting for {', '.join(missing)}" if missing else "vote undecided")
+    result_doc = {"cleared": cleared, "reason": reason, "vote": vote}
+    if review.result != result_doc:
+        review.result = result_doc  # stored with its arithmetic, shown as stored
+    return {
+        "claim_id": claim_id, "amount_fen": review.amount_fen, "tier": tier.value,
+        "tier_label": tier.label("zh"), "opened_at": aware(review.opened_at).isoformat(),
+        "window_ends_at": aware(review.window_ends_at).isoformat() if review.window_ends_at else None,
+        "cleared": cleared, "reason": reason, "missing": missing,
+        "opinions": [{"insurer_code": o.insurer_code, "vote": o.vote, "opinion": o.opinion,
+                      "user_id": o.user_id, "at": aware(o.created_at).isoformat()} for o in latest.values()],
+        "vote": vote,
+    }
+
+
+def add_opinion(session: Session, settings: RuleSettings, claim_id: str, user: User, vote: str,
+                opinion: str, now: dt.datetime) -> dict:
+    claim = _claim(session, claim_id)
+    review = _review(session, claim, settings, now)
+    if review is None or review.tier == ca.Tier.LEAD_ALONE.value:
+        raise RuleError(409, "no_review", "this claim has no co-insurer review open")
+    if user.role == "surveyor":
+        insurer = user.insurer_code
+    elif user.role == "adjuster":
+        insurer = lead_code(session)
+    else:
+        raise RuleError(403, "forbidden", "only co-insurers' surveyors and the lead's adjusters give opinions")
+    if insurer not in shares(session):
+        raise RuleError(403, "forbidden", "your insurer has no share in the pool")
+    if vote not in ("approve", "reject", ca.ABSTAIN):
+        raise RuleError(422, "invalid_vote", "vote must be approve, reject or abstain")
+    session.add(Opinion(id=str(uuid.uuid4()), claim_id=claim_id, amount_fen=review.amount_fen,
+                        insurer_code=insurer, user_id=user.id, vote=vote, opinion=opinion, created_at=now))
+    session.flush()
+    return authority_view(session, settings, claim_id, now)
+
+
+def authority_guard(session: Session, claim: Claim) -> bool:
+    """hooks.set_authority_guard: may the claim go adjusted -> approved?"""
+    try:
+        return bool(authority_view(session, rule_settings(), claim.id, utcnow())["cleared"])
+    except RuleError:
+        return False
+
+
+# -------------------------------------------------------------------------------------- fund
+
+def fund_entries(session: Session) -> list[fundlib.FundEntry]:
+    rows = session.execute(select(FundEntryRow).order_by(FundEntryRow.on, FundEntryRow.created_at)).scalars()
+    return [fundlib.FundEntry(r.kind, r.on, r.amount_fen, r.insurer_code, r.category, r.note,
+                              r.receipt_sha256, r.id) for r in rows]
+
+
+def add_fund_entry(session: Session, entry: fundlib.FundEntry, actor: User, *,
+                   assignment_id: str | None = None, policy_year: int | None = None) -> dict:
+    row = FundEntryRow(id=str(uuid.uuid4()), kind=entry.kind, on=entry.on, amount_fen=entry.amount_fen,
+                       insurer_code=entry.insurer_code, category=entry.category, note=entry.note,
+                       receipt_sha256=entry.receipt_sha256, assignment_id=assignment_id,
+                       policy_year=policy_year, created_by=actor.id if actor else None)
+    session.add(row)
+    session.flush()
+    return fund_entry_dict(row)
+
+
+def fund_entry_dict(r: FundEntryRow) -> dict:
+    return {"id": r.id, "kind": r.kind, "on": r.on.isoformat(), "amount_fen": r.amount_fen,
+            "insurer_code": r.insurer_code, "category": r.category, "note": r.note,
+            "receipt_sha256": r.receipt_sha256, "assignment_id": r.assignment_id,
+            "policy_year": r.policy_year}
+
+
+def set_premium(session: Session, settings: RuleSettings, year: int, insurer_code: str,
+                premium_ex_tax_fen: int, received_on: dt.date, actor: User | None) -> dict:
+    """Enter an insurer's premium (excl. tax) for a policy year and book its 2% contribution.
+    Entering it again replaces the contribution booked for that year (nothing doubles)."""
+    if session.get(Insurer, insurer_code) is None:
+        raise RuleError(404, "not_found", f"no insurer {insurer_code}")
+    if isinstance(premium_ex_tax_fen, bool) or not isinstance(premium_ex_tax_fen, int) or premium_ex_tax_fen <= 0:
+        raise RuleError(422, "invalid_amount", "premium_ex_tax_fen must be a positive integer (fen)")
+    row = session.get(Premium, (year, insurer_code))
+    if row is None:
+        row = Premium(policy_year=year, insurer_code=insurer_code, premium_ex_tax_fen=premium_ex_tax_fen)
+        session.add(row)
+    row.premium_ex_tax_fen = premium_ex_tax_fen
+    for old in session.execute(select(FundEntryRow).where(
+            FundEntryRow.kind == fundlib.CONTRIBUTION, FundEntryRow.insurer_code == insurer_code,
+            FundEntryRow.policy_year == year)).scalars():
+        session.delete(old)
+    amount = fundlib.contribution_fen(premium_ex_tax_fen, settings.fund_rate_bp)
+    entry = fundlib.FundEntry(fundlib.CONTRIBUTION, received_on, amount, insurer_code,
+                              note=f"{year}保单年度保费（不含税）{premium_ex_tax_fen}分 × {settings.fund_rate_bp / 100:g}%")
+    booked = add_fund_entry(session, entry, actor, policy_year=year)
+    return {"policy_year": year, "insurer_code": insurer_code, "premium_ex_tax_fen": premium_ex_tax_fen,
+            "contribution": booked}
+
+
+def fund_disclosure(session: Session, year: int, quarter: int) -> dict:
+    try:
+        return fundlib.quarterly_disclosure(fund_entries(session), shares(session), year, quarter).as_dict()
+    except fundlib.FundError as exc:
+        raise RuleError(409, "fund_error", str(exc)) from None
+
+
+def recoveries(session: Session) -> dict:
+    """Claims the lead paid on behalf of all (claims with a paid amount) and each co-insurer's part."""
+    lead = lead_code(session)
+    sh = shares(session)
+    rows = session.execute(select(Claim.id, Claim.paid_amount_fen).where(
+        Claim.paid_amount_fen.is_not(None), Claim.paid_amount_fen > 0).order_by(Claim.id)).all()
+    recs = [fundlib.recovery_for(cid, paid, sh, lead) for cid, paid in rows]
+    return {"lead": lead, "claims": [{"claim_id": r.claim_id, "paid_fen": r.paid_fen, "parts": r.parts}
+                                     for r in recs],
+            "to_recover_by_insurer": fundlib.recoveries_by_insurer(recs)}

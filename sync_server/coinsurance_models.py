@@ -1,0 +1,142 @@
+"""Tables of the co-insurance rules (issue 5), on top of the sync core's ``Base``.
+
+Nothing here is a counter: the rotation is recomputed from ``assignment_log`` (see rotation.py),
+fund balances from ``fund_entries`` (fund.py), authority results from ``opinions``.
+
+- ``insurer_terms``     share (basis points), lead flag and base rotation position per insurer
+- ``insurer_contacts``  the named surveyor contact(s) of an insurer
+- ``insurer_leave``     a contact's leave (from, to): the rotation skips the insurer meanwhile
+- ``assignment_log``    the append-only rotation log; ``seq`` is its order
+- ``assignment_details`` what the sync core's ``assignments`` row does not hold: event, reason,
+                        arrival GPS, answer and completion times, a version for sync
+- ``coinsurance_events`` major disasters declared by the lead or the coordinator
+- ``opinions``          co-insurers' recorded opinions and votes on a claim's amount
+- ``authority_reviews`` the tier decided when the adjusted amount was set, and the stored result
+- ``premiums``          each insurer's premium excluding tax per policy year
+- ``fund_entries``      contributions, spending (with category and receipt), year-end settlements
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .models import Base, BigId, Json, utcnow
+
+
+class InsurerTerms(Base):
+    __tablename__ = "insurer_terms"
+    insurer_code: Mapped[str] = mapped_column(String(32), ForeignKey("insurers.code"), primary_key=True)
+    share_bp: Mapped[int] = mapped_column(Integer, default=0)
+    is_lead: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class InsurerContact(Base):
+    __tablename__ = "insurer_contacts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    insurer_code: Mapped[str] = mapped_column(String(32), ForeignKey("insurers.code"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    user_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class InsurerLeave(Base):
+    __tablename__ = "insurer_leave"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    insurer_code: Mapped[str] = mapped_column(String(32), ForeignKey("insurers.code"), index=True)
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AssignmentLog(Base):
+    __tablename__ = "assignment_log"
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(20))
+    insurer_code: Mapped[str] = mapped_column(String(32), index=True)
+    claim_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    dispatch: Mapped[str] = mapped_column(String(20))
+    assignment_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    event_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    actor_user_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class AssignmentDetails(Base):
+    __tablename__ = "assignment_details"
+    assignment_id: Mapped[str] = mapped_column(String(36), ForeignKey("assignments.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    event_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    assigned_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decline_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    arrived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    arrived_lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    arrived_lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class CoinsuranceEvent(Base):
+    __tablename__ = "coinsurance_events"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    coverage: Mapped[str] = mapped_column(String(40))
+    township_codes: Mapped[list[str]] = mapped_column(Json, default=list)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    declared_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuthorityReview(Base):
+    __tablename__ = "authority_reviews"
+    claim_id: Mapped[str] = mapped_column(String(36), ForeignKey("claims.id"), primary_key=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    tier: Mapped[str] = mapped_column(String(40))
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    window_ends_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
+
+
+class Opinion(Base):
+    __tablename__ = "opinions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    claim_id: Mapped[str] = mapped_column(String(36), ForeignKey("claims.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # the amount the opinion is about
+    insurer_code: Mapped[str] = mapped_column(String(32), ForeignKey("insurers.code"))
+    user_id: Mapped[str] = mapped_column(String(36), ForeignKey("users.id"))
+    vote: Mapped[str] = mapped_column(String(16))
+    opinion: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Premium(Base):
+    __tablename__ = "premiums"
+    policy_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    insurer_code: Mapped[str] = mapped_column(String(32), ForeignKey("insurers.code"), primary_key=True)
+    premium_ex_tax_fen: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FundEntryRow(Base):
+    __tablename__ = "fund_entries"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    on: Mapped[dt.date] = mapped_column(Date, index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    insurer_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    category: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    receipt_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    assignment_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    policy_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
