@@ -28,8 +28,12 @@ def test_round_trip_claim_person_document_photo_note(server, phones):
     photo = server_records(server, "photo")[0]
     assert photo["fields"]["sha256"] == sha and blob_exists(server, photo["fields"]["preview_sha256"])
     counts = server_counts(server)
-    # claim, person, document, photo, note + the "reported" timeline entry as a note
-    assert counts == {"claim": 1, "person": 1, "document": 1, "photo": 1, "note": 2}
+    assert counts == {"claim": 1, "person": 1, "document": 1, "photo": 1, "note": 1, "transition": 1}
+    # The phone's report number and the photo's evidence reach the office.
+    assert claim["report_no"] == phone.store.claims.get(cid).report_no
+    assert photo["fields"]["fix_accuracy_m"] == 5 and photo["fields"]["flags"] == []
+    timeline = server_records(server, "transition")[0]
+    assert timeline["fields"]["to_status"] == "reported" and timeline["fields"]["role"] == "liaison"
     detail = phone.store.claims.get(cid)
     assert detail.version == claim["version"]
     assert detail.report_no.startswith("DZ-")  # the phone's own number survives the echo
@@ -49,7 +53,8 @@ def test_second_phone_receives_everything(server, phones):
     assert got.description == "房屋被洪水冲毁" and got.township_code == TOWNSHIP_A
     assert [p.name for p in got.persons] == ["李四"]
     assert len(got.timeline) == 1 and got.timeline[0].to_status == "reported"
-    assert got.notes == [] or all("#transition" not in n.body for n in got.notes)
+    assert got.notes == []
+    assert got.report_no == a.store.claims.get(cid).report_no
 
 
 def test_bad_enrolment_code_is_refused_and_changes_nothing(server, phones):

@@ -33,8 +33,8 @@ def _fill(phone, claims: int, seed: int = 0) -> dict[str, list[str]]:
 def _assert_server_holds_exactly(server, phone, made: dict[str, list[str]]) -> None:
     counts = server_counts(server)
     n = len(made["claim"])
-    # one note per claim: the "reported" timeline entry
-    assert counts == {"claim": n, "person": n, "document": n, "note": n}, counts
+    # one timeline entry per claim: "reported"
+    assert counts == {"claim": n, "person": n, "document": n, "transition": n}, counts
     persons = {p["id"]: p for p in server_records(server, "person")}
     assert set(persons) == set(made["person"])
     for cid in made["claim"]:

@@ -40,7 +40,7 @@ def _reenroll_and_finish(phone, server, claims: int) -> None:
     assert phone.client.status().needs_reenroll is False
     phone.sync_until_quiet()
     assert phone.store.outbox.count() == 0
-    assert server_counts(server) == {"claim": claims, "person": claims, "document": claims, "note": claims}
+    assert server_counts(server) == {"claim": claims, "person": claims, "document": claims, "transition": claims}
 
 
 def test_revoked_just_before_the_batch_arrives(server, phones):

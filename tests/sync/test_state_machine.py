@@ -143,8 +143,8 @@ class SyncMachine(RuleBasedStateMachine):
         counts = server_counts(self.server)
         assert counts.get("claim", 0) == len(self.claims)
         assert counts.get("person", 0) == len(self.persons)
-        # notes = free notes + one timeline note per claim
-        assert counts.get("note", 0) == len(self.notes) + len(self.claims)
+        assert counts.get("note", 0) == len(self.notes)
+        assert counts.get("transition", 0) == len(self.claims)  # "reported", once per claim
         conflicts = server_conflicts(self.server)
         for cid in self.claims:
             remote = server_claim(self.server, cid)

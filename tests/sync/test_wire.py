@@ -32,17 +32,25 @@ def test_store_mutations_map_into_the_contract(tmp_path):
     store.close()
 
 
-def test_transition_travels_as_a_note_and_comes_back_as_a_transition():
-    m = {"seq": 3, "entity": "transition", "id": "t1", "op": "upsert", "base_version": None,
-         "fields": {"claim_id": "c1", "from_status": "reported", "to_status": "registered", "by_user": "u",
-                    "role": "adjuster", "at": "2026-07-01T00:00:00+00:00", "lat": 29.7, "lon": 105.7,
-                    "reason": "已登记"}}
-    out = wire.to_server(m)
-    assert out["entity"] == "note" and "reported → registered" in out["fields"]["text"]
-    back = wire.to_store({"entity": "note", "id": "t1", "version": 1, "op": "upsert",
-                          "fields": {"claim_id": "c1", "text": out["fields"]["text"]}})
-    assert back["entity"] == "transition"
-    assert {k: back["fields"][k] for k in m["fields"]} == m["fields"]
+def test_every_store_column_is_sent_or_deliberately_local():
+    """Nothing of a record's content silently stays on the phone: each column of the store's
+    synced tables is sent (under the server's name) or listed in LOCAL_ONLY with a reason."""
+    from fieldapp.store import schema
+
+    specs = {"claim": policy.CLAIM_FIELDS, **policy.RECORD_ENTITIES}
+    tables = {"claim": schema.Claim, "person": schema.Person, "document": schema.Document,
+              "photo": schema.Photo, "note": schema.Note, "transition": schema.Transition}
+    sealed = {"id_number_enc": "id_number", "phone_enc": "phone", "bank_account_enc": "bank_account",
+              "medical_enc": "medical"}
+    for entity, model in tables.items():
+        for col in model.__table__.columns:
+            name = sealed.get(col.key, col.key)
+            if name in ("id", "version", "upload_state", "claim_id"):
+                continue  # identity, server version, local upload bookkeeping, parent reference
+            if name in wire.LOCAL_ONLY.get(entity, ()):
+                continue
+            server_name = wire._OUT_RENAMES.get(entity, {}).get(name, name)
+            assert server_name in specs[entity], f"{entity}.{name} is neither sent nor listed as local"
 
 
 def test_pulled_claim_maps_back_to_store_names():
