@@ -8,14 +8,16 @@ import base64
 import binascii
 import logging
 import os
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import func, select
 from starlette.requests import ClientDisconnect
 
@@ -35,6 +37,58 @@ bearer = HTTPBearer(auto_error=False, description="Device token from POST /api/v
 
 # ------------------------------------------------------------------------------------ schemas
 
+# Every integer that reaches a database column must fit a signed 64-bit INTEGER/BIGINT: a bigger
+# one made SQLite raise OverflowError (and PostgreSQL "out of range"), i.e. a 500.
+MAX_INT64 = 2**63 - 1
+# Integers a client sends (seq, base_version, ids) stop at 2**53 - 1: every JSON parser (and the
+# OpenAPI schema's own numbers, often read as doubles) holds them exactly, and no device will
+# ever count that far.
+MAX_WIRE_INT = 2**53 - 1
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+# NUL cannot be stored in PostgreSQL text, and a lone surrogate (valid JSON: "\ud800") cannot be
+# encoded as UTF-8 by either database driver: both ended in a 500 after parts of a request ran.
+_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def _first_unstorable(value: Any) -> str | None:
+    """Where in a parsed JSON value a string (or key) holds NUL or a lone surrogate, else None.
+
+    Iterative, so a deeply nested body cannot exhaust the stack here.
+    """
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE_TEXT.search(item):
+                return where or "body"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                path = f"{where}.{key}" if where else str(key)
+                if isinstance(key, str) and _UNSTORABLE_TEXT.search(key):
+                    return (where or "body") + " (a key)"
+                stack.append((path, child))
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{i}]", child) for i, child in enumerate(item))
+    return None
+
+
+class StorableText(BaseModel):
+    """Base of request bodies: refuses text no database can store, before anything runs."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        where = _first_unstorable(data)
+        if where is not None:
+            # Its own error type, so sync_server.errors answers 422 invalid_text rather than a
+            # generic invalid_request.
+            raise PydanticCustomError(
+                "invalid_text", "{where}: text must not contain NUL characters or unpaired UTF-16 surrogates",
+                {"where": where})
+        return data
+
+
 class UserOut(BaseModel):
     id: str
     name: str
@@ -49,9 +103,9 @@ class DeviceOut(BaseModel):
     created_at: str
 
 
-class EnrollIn(BaseModel):
+class EnrollIn(StorableText):
     code: str = Field(max_length=64, description="one-time enrollment code, e.g. ABCD-EFGH-JKMN")
-    device_name: str = Field(max_length=200)
+    device_name: str = Field(min_length=1, max_length=200)
 
 
 class EnrollOut(BaseModel):
@@ -65,16 +119,33 @@ class MeOut(BaseModel):
     device: DeviceOut
 
 
+def _integral(value: Any) -> Any:
+    """JSON has one number type: 7.0 is the integer 7 (and valid for an "integer" schema)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_WIRE_INT:
+        return int(value)
+    return value
+
+
 class MutationIn(BaseModel):
-    seq: StrictInt = Field(ge=1, description="the device's own increasing number")
+    seq: StrictInt = Field(ge=1, le=MAX_WIRE_INT, description="the device's own increasing number")
     entity: str = Field(max_length=32, description="claim, person, document, photo, note")
     id: str = Field(max_length=64, description="UUID made on the device")
     op: Literal["upsert", "delete"]
     fields: dict[str, Any] = Field(default_factory=dict, description="changed fields only")
-    base_version: StrictInt | None = Field(default=None, description="server version the edit was based on")
+    # The bounds inside Annotated: on the union they reached the schema as "ge"/"le" (not JSON
+    # Schema), so the documented type had no bounds at all.
+    base_version: Annotated[StrictInt, Field(ge=0, le=MAX_WIRE_INT)] | None = Field(
+        default=None, description="server version the edit was based on")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integral_numbers(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = {**data, **{k: _integral(data[k]) for k in ("seq", "base_version") if k in data}}
+        return data
 
 
-class PushIn(BaseModel):
+class PushIn(StorableText):
     device_id: str
     mutations: list[MutationIn]
 
@@ -107,7 +178,8 @@ class PullOut(BaseModel):
 
 
 class MissingIn(BaseModel):
-    sha256: list[str] = Field(max_length=1000)
+    sha256: list[Annotated[str, StringConstraints(pattern=SHA256_PATTERN)]] = Field(
+        max_length=1000, description="64 lower-case hex digits each, at most 1000")
 
 
 class MissingOut(BaseModel):
@@ -144,13 +216,47 @@ class PingOut(BaseModel):
     device_id: str
 
 
+class ErrorDetail(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
 class ErrorOut(BaseModel):
+    """Every refusal. ``error`` is a stable code (docs/api.md lists them); ``message`` is English."""
+
     model_config = ConfigDict(extra="allow")
     error: str
     message: str
+    detail: list[ErrorDetail] | None = Field(default=None, description="invalid_request only: what was wrong where")
+    offset: int | None = Field(default=None, description="blob uploads: where to resume")
 
 
-E401 = {401: {"model": ErrorOut, "description": "missing, unknown or revoked token"}}
+def _err(description: str) -> dict:
+    """A declared refusal: ``"code[, code...]: what it means"``.
+
+    The codes also go into the response's ``x-error-codes``, so the schema names every ``error``
+    a client can get with that status (tests/sync_server/test_openapi_schemathesis.py holds the
+    server and docs/api.md to it).
+    """
+    codes = [c.strip() for c in description.split(":", 1)[0].split(",")]
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", c) for c in codes), description
+    return {"model": ErrorOut, "description": description, "x-error-codes": codes}
+
+
+E401 = {401: _err("unauthorized: missing, unknown or revoked token")}
+# The refusals any route with a JSON body can give before its own code runs.
+JSON_BODY = {
+    400: _err("malformed_json: the body is not JSON (or not UTF-8, or nested too deeply)"),
+    413: _err("body_too_large: the body is over DAZU_MAX_JSON_BYTES"),
+    415: _err("unsupported_media_type: the body is not sent as application/json"),
+    422: _err("invalid_request, invalid_text: the body does not have the documented shape (see detail), "
+              "or text in it holds NUL or an unpaired surrogate"),
+}
+E422 = {422: _err("invalid_request: a parameter does not have the documented shape (see detail)")}
+# Blob names: the pattern is documented, the routes check it themselves (HEAD and PATCH answer
+# 400 invalid_sha256, GET answers 404 like any blob the caller may not see).
+Sha256Path = Annotated[str, Path(description="64 lower-case hex digits", json_schema_extra={"pattern": SHA256_PATTERN})]
 
 
 # ------------------------------------------------------------------------------ dependencies
@@ -211,7 +317,7 @@ def healthz(db: DbDep) -> dict:
 
 
 @router.post("/api/v1/enroll", response_model=EnrollOut, tags=["devices"],
-             responses={401: {"model": ErrorOut, "description": "unknown, used or expired code"}})
+             responses={**JSON_BODY, 401: _err("invalid_code: unknown, used or expired code")})
 def enroll(body: EnrollIn, db: DbDep, request: Request) -> dict:
     with db.write() as session:
         enrolled = accounts.enroll(session, body.code, body.device_name)
@@ -244,7 +350,14 @@ def ping(caller: CallerDep) -> dict:
     "/api/v1/sync/push",
     response_model=PushOut,
     tags=["sync"],
-    responses={**E401, 403: {"model": ErrorOut}, 413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses={
+        **JSON_BODY,
+        **E401,
+        403: _err("device_mismatch: device_id is not the token's device"),
+        413: _err("body_too_large, too_many_mutations: over DAZU_MAX_JSON_BYTES, or over DAZU_MAX_PUSH_MUTATIONS mutations"),
+        422: _err("invalid_request, invalid_text, seq_order: not the documented shape (see detail), "
+                  "text holding NUL or an unpaired surrogate, or seqs not strictly increasing"),
+    },
 )
 def push(body: PushIn, caller: CallerDep, db: DbDep, request: Request) -> dict:
     settings: Settings = request.app.state.settings
@@ -271,25 +384,30 @@ def _encode_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(f"v1:{seq}".encode()).decode().rstrip("=")
 
 
+# What _encode_cursor makes: "v1:" and a change seq (a BIGINT). Anything else was not issued here;
+# str.isdigit() let "v1:١٢" (Arabic-Indic digits) through and 40-digit numbers overflowed the query.
+_CURSOR = re.compile(r"v1:(0|[1-9][0-9]{0,18})\Z")
+
+
 def _decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, number = raw.partition(":")
-        if prefix != "v1" or not number.isdigit():
+        found = _CURSOR.match(raw)
+        if found is None or int(found.group(1)) > MAX_INT64:
             raise ValueError
-        return int(number)
+        return int(found.group(1))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ApiError(400, "invalid_cursor", "cursor was not issued by this server") from None
 
 
 @router.get("/api/v1/sync/pull", response_model=PullOut, tags=["sync"],
-            responses={**E401, 400: {"model": ErrorOut}})
+            responses={**E401, **E422, 400: _err("invalid_cursor: the cursor was not issued by this server")})
 def pull(
     caller: CallerDep,
     db: DbDep,
     request: Request,
     cursor: Annotated[str | None, Query(max_length=100, description="from the previous pull; none on the first")] = None,
-    limit: Annotated[int | None, Query(ge=1, description="page size, capped by the server")] = None,
+    limit: Annotated[int | None, Query(ge=1, description="page size, capped by DAZU_PULL_LIMIT_MAX")] = None,
 ) -> dict:
     settings: Settings = request.app.state.settings
     after = _decode_cursor(cursor) if cursor else 0
@@ -319,12 +437,10 @@ def pull(
 
 
 @router.post("/api/v1/blobs/missing", response_model=MissingOut, tags=["blobs"],
-             responses={**E401, 422: {"model": ErrorOut}})
+             responses={**JSON_BODY, **E401})
 def blobs_missing(body: MissingIn, caller: CallerDep, request: Request) -> dict:
+    # The names' shape and the 1000 cap are checked by MissingIn (422 invalid_request).
     store: BlobStore = request.app.state.blobs
-    bad = [h for h in body.sha256 if not SHA256_RE.match(h)]
-    if bad:
-        raise ApiError(422, "invalid_sha256", f"{len(bad)} entries are not 64 lower-case hex digits")
     seen: set[str] = set()
     missing = []
     for h in body.sha256:
@@ -340,9 +456,13 @@ def _check_sha(sha256: str) -> None:
         raise ApiError(400, "invalid_sha256", "blob names are 64 lower-case hex digits")
 
 
-@router.head("/api/v1/blobs/{sha256}", tags=["blobs"], status_code=200,
-             responses={**E401, 200: {"description": "Upload-Offset: bytes durably held"}})
-def blob_head(sha256: str, caller: CallerDep, request: Request) -> Response:
+@router.head("/api/v1/blobs/{sha256}", tags=["blobs"], status_code=200, response_class=Response,
+             responses={**E401, **E422,
+                        200: {"description": "Upload-Offset: bytes durably held (and Upload-Length when complete)",
+                              "headers": {"Upload-Offset": {"schema": {"type": "string", "pattern": "^[0-9]+$"}},
+                                          "Upload-Length": {"schema": {"type": "string", "pattern": "^[0-9]+$"}}}},
+                        400: _err("invalid_sha256: the name is not 64 lower-case hex digits")})
+def blob_head(sha256: Sha256Path, caller: CallerDep, request: Request) -> Response:
     _check_sha(sha256)
     store: BlobStore = request.app.state.blobs
     headers = {"Upload-Offset": str(store.offset(sha256)), "Cache-Control": "no-store"}
@@ -352,8 +472,11 @@ def blob_head(sha256: str, caller: CallerDep, request: Request) -> Response:
     return Response(status_code=200, headers=headers)
 
 
+_DIGITS = re.compile(r"[0-9]{1,40}\Z")  # ASCII only: str.isdigit() also accepts "²" and "١", which int() then refuses or misreads
+
+
 def _int_header(value: str | None, name: str) -> int:
-    if value is None or not value.isdigit():
+    if value is None or not _DIGITS.match(value):
         raise ApiError(400, "missing_header", f"header {name} must be a non-negative integer")
     return int(value)
 
@@ -364,20 +487,25 @@ def _int_header(value: str | None, name: str) -> int:
     status_code=204,
     responses={
         **E401,
-        204: {"description": "appended; Upload-Offset says how many bytes are held"},
-        400: {"model": ErrorOut},
-        409: {"model": ErrorOut, "description": "wrong Upload-Offset; the header has the right one"},
-        413: {"model": ErrorOut},
-        422: {"model": ErrorOut, "description": "complete but the SHA-256 did not match: discarded"},
+        204: {"description": "appended; Upload-Offset says how many bytes are held",
+              "headers": {"Upload-Offset": {"schema": {"type": "string", "pattern": "^[0-9]+$"}}}},
+        400: _err("invalid_sha256, missing_header: the name is not 64 lower-case hex digits, or Upload-Offset/Upload-Length is absent or not digits"),
+        409: _err("offset_mismatch, upload_in_progress: wrong Upload-Offset, or another upload of this blob is running; header Upload-Offset and `offset` say where to resume"),
+        413: _err("blob_too_large, body_too_large: Upload-Length over DAZU_MAX_BLOB_BYTES, or the body runs past Upload-Length"),
+        422: _err("sha256_mismatch: complete but the bytes did not hash to the name; discarded (offset 0)"),
     },
     openapi_extra={"requestBody": {"content": {"application/offset+octet-stream": {"schema": {"type": "string", "format": "binary"}}}, "required": True}},
 )
 async def blob_patch(
-    sha256: str,
+    sha256: Sha256Path,
     request: Request,
     caller: CallerDep,
-    upload_offset: Annotated[str | None, Header(alias="Upload-Offset")] = None,
-    upload_length: Annotated[str | None, Header(alias="Upload-Length")] = None,
+    # Required and digits-only in the schema; a missing or malformed one is answered 400
+    # missing_header (sync_server.errors maps header validation errors to that code).
+    upload_offset: Annotated[str, Header(alias="Upload-Offset", pattern=r"^[0-9]+$", max_length=40,
+                                         description="where this body starts")],
+    upload_length: Annotated[str, Header(alias="Upload-Length", pattern=r"^[0-9]+$", max_length=40,
+                                         description="the blob's total size")],
 ) -> Response:
     _check_sha(sha256)
     settings: Settings = request.app.state.settings
@@ -387,7 +515,7 @@ async def blob_patch(
     if length > settings.max_blob_bytes:
         raise ApiError(413, "blob_too_large", f"blobs are at most {settings.max_blob_bytes} bytes")
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and offset + int(declared) > length:
+    if declared is not None and _DIGITS.match(declared) and offset + int(declared) > length:
         raise ApiError(413, "body_too_large", "body runs past Upload-Length")
 
     size = store.size(sha256)
@@ -445,9 +573,12 @@ def _ensure_blob_row(db: Database, sha256: str, size: int) -> None:
 
 
 @router.get("/api/v1/blobs/{sha256}", tags=["blobs"],
-            responses={**E401, 200: {"content": {"image/jpeg": {}, "application/octet-stream": {}}},
-                       404: {"model": ErrorOut}})
-def blob_get(sha256: str, caller: CallerDep, db: DbDep, request: Request) -> FileResponse:
+            responses={**E401, **E422,
+                       200: {"description": "the blob's bytes",
+                             "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                                         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                       404: _err("not_found: unknown, incomplete or out of scope (identical answers)")})
+def blob_get(sha256: Sha256Path, caller: CallerDep, db: DbDep, request: Request) -> FileResponse:
     store: BlobStore = request.app.state.blobs
     if not SHA256_RE.match(sha256) or not store.exists(sha256):
         raise not_found()
@@ -482,12 +613,12 @@ def _conflict_dict(c: Conflict) -> dict:
 
 
 @router.get("/api/v1/conflicts", response_model=ConflictsOut, tags=["sync"],
-            responses={**E401, 403: {"model": ErrorOut}})
+            responses={**E401, **E422, 403: _err("forbidden: only adjusters and the coordinator")})
 def conflicts(
     caller: CallerDep,
     db: DbDep,
     request: Request,
-    claim_id: Annotated[str | None, Query(max_length=36)] = None,
+    claim_id: Annotated[str | None, Query(max_length=36, pattern=UUID_PATTERN)] = None,
     include_resolved: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict:
@@ -503,8 +634,10 @@ def conflicts(
 
 
 @router.post("/api/v1/conflicts/{conflict_id}/resolve", response_model=ConflictOut, tags=["sync"],
-             responses={**E401, 403: {"model": ErrorOut}, 404: {"model": ErrorOut}})
-def resolve_conflict(conflict_id: int, caller: CallerDep, db: DbDep, request: Request) -> dict:
+             responses={**E401, **E422, 403: _err("forbidden: only adjusters and the coordinator"),
+                        404: _err("not_found: no such conflict"),
+                        413: _err("body_too_large: any body over DAZU_MAX_JSON_BYTES")})
+def resolve_conflict(conflict_id: Annotated[int, Path(ge=1, le=MAX_WIRE_INT)], caller: CallerDep, db: DbDep, request: Request) -> dict:
     """Mark a conflict reviewed. To restore the other value, push it as a normal edit."""
     _require_office(caller, request.url.path)
     with db.write() as session:

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 
 class ApiError(Exception):
@@ -41,29 +42,84 @@ def unauthorized() -> ApiError:
     )
 
 
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _validation_response(request: Request, errors: list[dict[str, Any]]) -> JSONResponse:
+    """One clear refusal for what FastAPI's request validation found."""
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return JSONResponse(error_body("malformed_json", "the request body is not valid JSON"), status_code=400)
+    body_level = [e for e in errors if tuple(e.get("loc", ())) == ("body",)]
+    if body_level and not _is_json(request.headers.get("content-type")):
+        # FastAPI reads a body sent without a JSON content type as bytes, then says "Input should be a
+        # valid dictionary": true but useless to the sender.
+        return JSONResponse(
+            error_body("unsupported_media_type", "send the body as JSON with Content-Type: application/json"),
+            status_code=415,
+        )
+    text = [e for e in errors if e.get("type") == "invalid_text"]
+    if text:
+        return JSONResponse(error_body("invalid_text", str(text[0].get("msg"))), status_code=422)
+    locations = {e.get("loc", ("",))[0] for e in errors}
+    if locations == {"header"}:
+        names = sorted({str(e["loc"][1]) for e in errors if len(e.get("loc", ())) > 1})
+        return JSONResponse(
+            error_body("missing_header", f"header {', '.join(names)} must be a non-negative integer"),
+            status_code=400,
+        )
+    parts = []
+    for e in errors[:10]:
+        loc = [str(p) for p in e.get("loc", ())]
+        if loc[:1] == ["body"]:
+            loc = loc[1:]
+        where = ".".join(loc)
+        if not where and e.get("type") in ("dict_type", "model_attributes_type"):
+            parts.append("the body must be a JSON object")
+        else:
+            parts.append(f"{where or 'body'}: {e.get('msg')}")
+    detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors[:50]]
+    return JSONResponse(
+        error_body("invalid_request", "; ".join(parts) or "invalid request", detail=detail),
+        status_code=422,
+    )
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves for this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.message, **exc.extra), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        if any(e.get("type") == "json_invalid" for e in errors):
-            return JSONResponse(error_body("malformed_json", "the request body is not valid JSON"), status_code=400)
-        parts = []
-        for e in errors[:10]:
-            where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
-            parts.append(f"{where}: {e.get('msg')}")
-        detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors[:50]]
-        return JSONResponse(
-            error_body("invalid_request", "; ".join(parts) or "invalid request", detail=detail),
-            status_code=422,
-        )
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _validation_response(request, list(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 400:
+            # FastAPI's answer when the body cannot be decoded at all: not UTF-8, or JSON nested so
+            # deep that the parser gives up.
+            return JSONResponse(
+                error_body("malformed_json", "the request body is not valid JSON (UTF-8, not nested too deeply)"),
+                status_code=400,
+            )
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
         code = codes.get(exc.status_code, "http_error")
         message = "not found" if exc.status_code == 404 else str(exc.detail)
-        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=headers or None)

@@ -21,7 +21,8 @@ FIELD_ROLES = frozenset({"coordinator", "adjuster", "liaison"})  # who works a c
 LOSS_TYPES = frozenset({"death", "disability", "medical", "house", "resettlement"})
 DOCUMENT_STATUSES = ("missing", "collected", "verified", "not_applicable")
 PERSON_ROLES = frozenset({"victim", "claimant", "payee", "heir", "agent", "household_head"})
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+# \Z, not $: "$" also matches before a trailing newline, which would let "<hash>\n" through.
+SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 def is_uuid(value: object) -> bool:
