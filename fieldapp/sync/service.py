@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from typing import Callable
 
 from .client import Backoff, SyncClient, SyncStatus
@@ -47,12 +48,14 @@ class SyncService:
         self._done = threading.Condition()
         self._status: SyncStatus | None = None
         self.last_error: SyncError | None = None
+        self.progress_interval = 0.25
+        self._last_progress_at = float("-inf")
         previous = client.progress_callback
 
         def on_progress(p) -> None:  # noqa: ANN001
             if previous is not None:
                 previous(p)
-            self._notify()
+            self._notify_progress(p)
 
         client.progress_callback = on_progress
 
@@ -71,8 +74,22 @@ class SyncService:
         self._status = st
         return st
 
+    def _notify_progress(self, progress) -> None:  # noqa: ANN001
+        """Progress arrives per chunk; observers get at most a few updates a second, built from
+        the last full status (counting pending photos stats every file: too slow per chunk)."""
+        now = self._clock()
+        if progress.phase != "done" and now - self._last_progress_at < self.progress_interval:
+            return
+        self._last_progress_at = now
+        if self._status is None:
+            self._status = self.client.status()
+        st = replace(self._status, syncing=True, progress=progress, online=self.client.online)
+        self._deliver(st)
+
     def _notify(self) -> None:
-        st = self.status()
+        self._deliver(self.status())
+
+    def _deliver(self, st: SyncStatus) -> None:
         for fn in list(self._observers):
             try:
                 fn(st)

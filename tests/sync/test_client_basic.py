@@ -66,3 +66,22 @@ def test_bad_enrolment_code_is_refused_and_changes_nothing(server, phones):
     else:
         raise AssertionError("an unknown code must be refused")
     assert phone.store.sync_state.get().token is None
+
+
+def test_progress_reports_items_and_bytes(server, phones):
+    phone = phones()
+    phone.enroll("liaison", township_code=TOWNSHIP_A)
+    cid = phone.new_claim()
+    shas = [phone.add_photo(cid, size=300_000, seed=60 + i) for i in range(3)]
+    seen = []
+    phone.client.progress_callback = seen.append
+    phone.client.sync_once()
+    photos = [p for p in seen if p.phase == "photos"]
+    last = photos[-1]
+    expected = sum(phone.files.path(s, k).stat().st_size for s in shas for k in ("original", "preview"))
+    assert (last.items_done, last.items_total) == (6, 6)
+    assert last.bytes_done == last.bytes_total == expected
+    assert all(a.bytes_done <= b.bytes_done for a, b in zip(photos, photos[1:])), "bytes only go up"
+    pushes = [p for p in seen if p.phase == "push"]
+    assert pushes[-1].items_done == pushes[-1].items_total > 0
+    assert seen[-1].phase == "done"
