@@ -290,12 +290,27 @@ class SyncClient:
         state = self.store.sync_state.get()
         total = self.store.outbox.count()
         done = 0
+        size = self.push_batch
         while True:
-            batch = self.store.outbox.pending(self.push_batch)
+            batch = self.store.outbox.pending(size)
             if not batch:
                 return
             sent = [wire.to_server(m, preview_sha=self._preview_sha) for m in batch]
             resp = self._send("POST", "/api/v1/sync/push", json={"device_id": state.device_id, "mutations": sent})
+            if resp.status_code == 422:
+                # The server refused the request as a whole (a malformed entry, e.g. from an
+                # older app version): it applied nothing. Find the entry by sending one at a
+                # time; that one is shown as refused and cleared, so it does not block the rest
+                # forever.
+                if len(batch) > 1:
+                    size = 1
+                    continue
+                self._record_outcomes(batch, [{"seq": batch[0]["seq"], "status": "rejected",
+                                               "error": self._refused(resp).detail}])
+                self.store.outbox.ack(batch[0]["seq"])
+                done += 1
+                size = self.push_batch
+                continue
             if resp.status_code != 200:
                 if resp.status_code < 500:
                     raise self._refused(resp)
@@ -306,6 +321,8 @@ class SyncClient:
             done += sum(1 for m in batch if m["seq"] <= acked)
             self._report.pushed += sum(1 for m in batch if m["seq"] <= acked)
             self._emit(Progress("push", done, max(total, done)))
+            if size == 1 and done % 50 == 0:
+                size = self.push_batch  # isolate a malformed entry without crawling for long
             if acked < batch[-1]["seq"]:
                 # The server acknowledged only part of the batch (it should not): send the rest
                 # again next time instead of looping here.

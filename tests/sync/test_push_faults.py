@@ -206,3 +206,26 @@ def test_rejection_whose_reply_was_lost_is_still_shown(server, phones):
         phone.client.sync_once()
     phone.client.sync_once()
     assert [p["id"] for p in phone.client.rejections() if p["entity"] == "claim"] == [bad]
+
+
+def test_a_malformed_entry_refused_as_a_whole_batch_does_not_block_the_rest(server, phones, monkeypatch):
+    phone = phones()
+    phone.enroll("liaison", township_code=TOWNSHIP_A)
+    made = _fill(phone, 5)
+    poisoned = phone.store.outbox.pending(100)[5]
+    real = wire.to_server
+
+    def to_server(m, **kw):  # noqa: ANN001, ANN003, ANN202 - an entry an older app wrote wrongly
+        out = real(m, **kw)
+        if m["seq"] == poisoned["seq"]:
+            out["op"] = "merge"
+        return out
+
+    monkeypatch.setattr(wire, "to_server", to_server)
+    report = phone.client.sync_once()
+    assert report.rejected == 1
+    assert [(p["seq"], p["entity"]) for p in phone.client.rejections()] == [(poisoned["seq"], poisoned["entity"])]
+    assert phone.store.outbox.count() == 0
+    counts = server_counts(server)
+    assert counts["claim"] == 5 and counts["transition"] + counts["person"] + counts["document"] == 14
+    assert {p["id"] for p in server_records(server, "person")} | {poisoned["id"]} >= set(made["person"])
