@@ -446,6 +446,43 @@ def insurers(caller: CallerDep, db: DbDep, request: Request) -> dict:
 
 hooks.set_authority_guard(co.authority_guard)
 
+# A phone answers offline: its outbox holds ``assignment`` upserts with the new ``status`` (the
+# field app's names: accepted, declined, arrived, done). They take the same path as the HTTP
+# routes, so the rotation sees one kind of answer however it arrived.
+_PHONE_STATUS = {"accepted": "accept", "declined": "decline", "arrived": "arrive",
+                 "done": "complete", "completed": "complete"}
+
+
+def _push_assignment(session, user, device, m):  # noqa: ANN001
+    from .sync_apply import Rejected
+
+    if m.op != "upsert":
+        raise Rejected("invalid_op", "assignments are answered, never deleted")
+    status = (m.fields or {}).get("status")
+    action = _PHONE_STATUS.get(status)
+    if action is None:
+        raise Rejected("invalid_value", f"status must be one of {', '.join(sorted(_PHONE_STATUS))}")
+    current = session.get(Assignment, m.id)
+    details = session.get(AssignmentDetails, m.id)
+    target = "completed" if action == "complete" else status
+    if current is not None and details is not None and current.status == target:
+        try:
+            co._assignment_for(session, m.id, user)
+        except co.RuleError as exc:
+            raise Rejected(exc.code, exc.message) from None
+        return "applied", details.version  # the same answer again (another queue): nothing changes
+    reason = (m.fields.get("decline_reason") or m.fields.get("reason")
+              or "在手机上拒绝（原因见案件备注）")
+    try:
+        co.answer(session, co.rule_settings(), m.id, action, user, utcnow(), reason=reason,
+                  lat=m.fields.get("lat"), lon=m.fields.get("lon"))
+    except co.RuleError as exc:
+        raise Rejected(exc.code, exc.message) from None
+    return "applied", session.get(AssignmentDetails, m.id).version
+
+
+hooks.register_entity_handler("assignment", _push_assignment)
+
 
 def configure_admin(subparsers) -> None:  # noqa: ANN001
     from .admin_insurer import configure

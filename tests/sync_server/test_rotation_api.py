@@ -243,3 +243,28 @@ def test_the_log_replays_to_the_state_the_server_shows(world):
         o["insurer_code"]: o["turns_used"] for o in shown["order"]}
     assert rot.next_co_insurer(mine, world.clock.now) == shown["next"]
 
+
+
+def test_a_phone_answers_offline_through_push(world):
+    from .conftest import Phone
+
+    # pushes are dated by the server's real clock: run this one at the real time
+    world.clock.now = dt.datetime.now(dt.timezone.utc)
+    a, b = add_claims(world.harness, 2)
+    first = dispatch(world, a)[1]
+    phone = Phone(world.client, world.p.s1)
+    result = phone.push_one("assignment", first["id"], {"status": "declined", "updated_by": "x"})
+    assert result["status"] == "applied", result
+    hist = world.client.get("/api/v1/rotation", headers=world.p.adjuster.headers).json()["history"]
+    assert [(h["kind"], h["insurer_code"]) for h in hist] == [("assigned", "co1"), ("declined", "co1"),
+                                                             ("assigned", "co2")]
+    # the same answer from another queue changes nothing; an answer for another insurer is refused
+    again = Phone(world.client, world.harness.enroll(world.p.s1.user["id"]))
+    assert again.push_one("assignment", first["id"], {"status": "declined"})["status"] == "applied"
+    s3 = Phone(world.client, world.p.s3)
+    assert s3.push_one("assignment", first["id"], {"status": "accepted"})["status"] == "rejected"
+    second = dispatch(world, b)[1]
+    assert second["insurer_code"] == "co3"
+    assert s3.push_one("assignment", second["id"], {"status": "accepted"})["status"] == "applied"
+    assert s3.push_one("assignment", second["id"], {"status": "lost"})["status"] == "rejected"
+    assert len(world.client.get("/api/v1/rotation", headers=world.p.adjuster.headers).json()["history"]) == 5
