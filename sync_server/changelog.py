@@ -170,13 +170,17 @@ def change_visibility_clause(user: User):
     if user.role in OFFICE_ROLES:
         return true()
     public = and_(Change.claim_id.is_(None), Change.insurer_code.is_(None))
+    # ``claim_id || ''`` keeps the planner off ix_changes_claim_id: a pull must walk the (small)
+    # sequence range after the cursor, not every change of every claim in scope, or an empty
+    # pull would grow with the township's claims (SQLite otherwise prefers the IN-list index).
+    feed_claim = Change.claim_id.concat("")
     if user.role == "liaison":
         in_township = select(Claim.id).where(Claim.township_code == (user.township_code or ""))
-        return or_(public, and_(Change.insurer_code.is_(None), Change.claim_id.in_(in_township)))
+        return or_(public, and_(Change.insurer_code.is_(None), feed_claim.in_(in_township)))
     if user.role == "surveyor":
         own = Change.insurer_code == (user.insurer_code or "")
         claims = and_(
-            Change.insurer_code.is_(None), Change.claim_id.in_(assigned_claim_ids(user.insurer_code))
+            Change.insurer_code.is_(None), feed_claim.in_(assigned_claim_ids(user.insurer_code))
         )
         return or_(public, own, claims)
     return false()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sqlite3
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
@@ -18,10 +17,6 @@ from sync_server.models import Change, User
 from .conftest import TOWNSHIP_A
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "sync_server pull: on SQLite the liaison scope clause (claim_id IN (claims of the township)) "
-    "drives the plan through ix_changes_claim_id for every claim in scope; an empty pull grows "
-    "with the township's claims (bench.sync_noop ratio 2.5 at 5,000 vs 100 claims)"))
 def test_liaison_pull_walks_the_seq_range_not_every_claim(sqlite_url):
     liaison = User(role="liaison", township_code=TOWNSHIP_A, insurer_code=None)
     query = (select(Change).where(Change.seq > 1000, Change.seq <= 1000, change_visibility_clause(liaison))
