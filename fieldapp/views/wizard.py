@@ -111,13 +111,38 @@ def _coverage_step(shell, wiz) -> list[ft.Control]:
     return [ft.Text(ctx.t("wizard.choose_coverage"), size=16)] + tiles + ([w.error_text(err)] if err else [])
 
 
+def _gps_text(shell, wiz) -> str:
+    t = shell.ctx.t
+    s = wiz.s
+    if s.lat is None:
+        return t("wizard.gps_none")
+    acc = f" ±{s.accuracy_m:.0f} m" if s.accuracy_m is not None else ""
+    return t("wizard.gps_fix", lat=f"{s.lat:.5f}", lon=f"{s.lon:.5f}") + acc
+
+
+def _show_fix(shell, wiz, township_before: str | None) -> None:
+    """A fix arrived: redraw the GPS line only (the user may be typing in a field on this step);
+    the whole step only when the fix chose the township."""
+    if wiz.s.township_code != township_before:
+        shell.render()
+        return
+    label = shell.screen_state.get("wizard_gps_label")
+    if label is not None:
+        try:
+            label.value = _gps_text(shell, wiz)
+            label.update()
+        except Exception:  # the step is no longer on screen
+            pass
+
+
 async def _take_place_fix(shell, wiz) -> None:
     if wiz.s.lat is not None:
         return
     fix = await shell.current_fix()
     if fix:
+        before = wiz.s.township_code
         wiz.set_fix(fix)
-        shell.render()
+        _show_fix(shell, wiz, before)
 
 
 # -- step 2 ---------------------------------------------------------------------------------
@@ -156,20 +181,20 @@ def _place_step(shell, wiz) -> list[ft.Control]:
         )
         for o in reference.village_options(s.township_code)
     ]
-    if s.lat is not None:
-        acc = f" ±{s.accuracy_m:.0f} m" if s.accuracy_m is not None else ""
-        gps_text = t("wizard.gps_fix", lat=f"{s.lat:.5f}", lon=f"{s.lon:.5f}") + acc
-    else:
-        gps_text = t("wizard.gps_none")
+    gps_label = ft.Text(_gps_text(shell, wiz), size=14, expand=True, key="wizard-gps")
+    shell.screen_state["wizard_gps_label"] = gps_label
     local_time = ctx.format_time(s.incident_at)
+    # Text fields first, the (long) village list last: the keyboard covers the lower half of a
+    # phone screen, and a field typed into should not sit below a list that moves.
     return [
         ft.Dropdown(key="wizard-township", label=t("wizard.township"), value=s.township_code,
                     options=[ft.DropdownOption(key=o.code, text=o.label) for o in reference.township_options()],
                     on_select=on_township, error_text=_err(ctx, wiz, "township"), text_size=17),
-        ft.Text(t("wizard.village"), size=15, weight=ft.FontWeight.W_600),
-        ft.Row(village_chips, wrap=True, spacing=8, run_spacing=8) if village_chips
-        else ft.Text(t("wizard.pick_township_first"), size=14, color=ft.Colors.GREY_700),
-        w.error_text(_err(ctx, wiz, "village"), key="village-error"),
+        ft.TextField(key="wizard-description", label=t("wizard.description"), value=s.description,
+                     error=_err(ctx, wiz, "description"),
+                     multiline=True, min_lines=2, max_lines=5,
+                     on_change=lambda e: wiz.set_description(e.control.value or "", persist=False),
+                     on_blur=lambda e: wiz.set_description(e.control.value or ""), text_size=16),
         ft.TextField(key="wizard-time", label=t("wizard.incident_at"), value=local_time,
                      hint_text="2026-07-01 08:30", on_blur=on_time, on_submit=on_time,
                      error=_err(ctx, wiz, "incident_at"), text_size=17),
@@ -179,13 +204,12 @@ def _place_step(shell, wiz) -> list[ft.Control]:
                      on_blur=lambda e: wiz.set_place(e.control.value or ""),
                      text_size=17),
         ft.Row([ft.Icon(ft.Icons.MY_LOCATION, color=ft.Colors.BLUE_800),
-                ft.Text(gps_text, size=14, expand=True, key="wizard-gps"),
+                gps_label,
                 ft.TextButton(t("wizard.gps_refresh"), key="wizard-gps-refresh", on_click=refix)]),
-        ft.TextField(key="wizard-description", label=t("wizard.description"), value=s.description,
-                     error=_err(ctx, wiz, "description"),
-                     multiline=True, min_lines=2, max_lines=5,
-                     on_change=lambda e: wiz.set_description(e.control.value or "", persist=False),
-                     on_blur=lambda e: wiz.set_description(e.control.value or ""), text_size=16),
+        ft.Text(t("wizard.village"), size=15, weight=ft.FontWeight.W_600),
+        w.error_text(_err(ctx, wiz, "village"), key="village-error"),
+        ft.Row(village_chips, wrap=True, spacing=8, run_spacing=8) if village_chips
+        else ft.Text(t("wizard.pick_township_first"), size=14, color=ft.Colors.GREY_700),
         _nav(shell, wiz),
     ]
 
@@ -193,8 +217,9 @@ def _place_step(shell, wiz) -> list[ft.Control]:
 async def _refix(shell, wiz) -> None:
     fix = await shell.current_fix()
     if fix:
+        before = wiz.s.township_code
         wiz.set_fix(fix)
-        shell.render()
+        _show_fix(shell, wiz, before)
     else:
         shell.toast(shell.ctx.t("wizard.gps_failed"), error=True)
 

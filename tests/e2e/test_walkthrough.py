@@ -66,8 +66,9 @@ def test_liaison_reports_offline_and_syncs(server, workdir, browser):
         phone.page.get_by_text(re.compile(r"定位：29\.5")).first.wait_for(state="attached", timeout=30_000)
         phone.shot("wizard-place")
         village = phone.button("高坑村村民委员会")
-        phone.tap(village)
         phone.type_into("出险经过", "7月1日凌晨暴雨，山体滑坡冲毁房屋，一人遇难。")
+        phone.tap(village)
+        assert phone.page.get_by_role("button", name="高坑村村民委员会").count() == 1
         phone.tap(phone.button("下一步"))
         phone.see("损失类型")
         phone.tap(phone.labelled("身故"))  # a filter chip: labelled, no role
@@ -148,6 +149,8 @@ def test_liaison_reports_offline_and_syncs(server, workdir, browser):
         print((workdir / "phone-liaison.log").read_text(errors="replace")[-4000:])
         raise
     finally:
+        if server.proc is None or server.proc.p.poll() is not None:
+            server.start()  # the next test needs it
         record["screenshots"] = [p.name for p in phone.shots]
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(record, ensure_ascii=False, indent=1))
