@@ -79,6 +79,8 @@ def _validation_response(request: Request, errors: list[dict[str, Any]]) -> JSON
         where = ".".join(loc)
         if not where and e.get("type") in ("dict_type", "model_attributes_type"):
             parts.append("the body must be a JSON object")
+        elif not where and e.get("type") == "missing":
+            parts.append("the body is missing: send a JSON object")
         else:
             parts.append(f"{where or 'body'}: {e.get('msg')}")
     detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors[:50]]
@@ -88,14 +90,22 @@ def _validation_response(request: Request, errors: list[dict[str, Any]]) -> JSON
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed_methods(request: Request) -> str:
-    """Every method some route serves for this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match != Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return ", ".join(sorted(methods))
+    """Every method some route serves for this path.
+
+    Starlette names only the first partially matching route's methods (``Allow: HEAD`` for a blob
+    that also takes GET and PATCH), and FastAPI nests included routers, so ask the app's routes
+    whether each method would be a full match.
+    """
+    allowed = []
+    for method in _METHODS:
+        probe = {**request.scope, "method": method}
+        if any(route.matches(probe)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 def install(app: FastAPI) -> None:
