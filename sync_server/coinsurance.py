@@ -209,11 +209,13 @@ def _publish(session: Session, a: Assignment, d: AssignmentDetails) -> dict:
 
 
 def _persist(session: Session, state: rot.RotationState, entries: Iterable[rot.LogEntry],
-             actor_id: str | None, note: str = "") -> list[dict]:
-    """Write log entries and their effect on assignment rows; return the assignments created."""
+             actor_id: str | None, note: str = "", *, applied: bool = False) -> list[dict]:
+    """Write log entries and their effect on assignment rows; return the assignments created.
+    ``applied``: the entries were made in place on ``state`` already."""
     created = []
     for e in entries:
-        rot.apply(state, e)  # refuses anything the log does not allow, before it is written
+        if not applied:
+            rot.apply(state, e)  # refuses anything the log does not allow, before it is written
         session.add(AssignmentLog(seq=e.seq, at=to_utc(e.at), kind=e.kind, insurer_code=e.insurer_code,
                                   claim_id=e.claim_id, dispatch=e.dispatch, assignment_id=e.assignment_id,
                                   event_id=e.event_id, actor_user_id=actor_id,
@@ -247,7 +249,7 @@ def _persist(session: Session, state: rot.RotationState, entries: Iterable[rot.L
 
 def expire_overdue(session: Session, state: rot.RotationState, now: dt.datetime) -> list[dict]:
     """Lazy time-outs (call under the rotation lock)."""
-    return _persist(session, state, rot.expire(state, now), None)
+    return _persist(session, state, rot.expire(state, now, in_place=True), None, applied=True)
 
 
 def _claim(session: Session, claim_id: str) -> Claim:
@@ -335,10 +337,10 @@ def answer(session: Session, settings: RuleSettings, assignment_id: str, action:
     if kind == rot.DECLINED and not (reason or "").strip():
         raise RuleError(422, "reason_required", "a decline needs a reason")
     try:
-        entries = rot.respond(state, a.id, kind, now)
+        entries = rot.respond(state, a.id, kind, now, in_place=True)
     except rot.RotationError as exc:
         raise RuleError(409, "invalid_state", str(exc)) from None
-    created = _persist(session, state, entries, user.id, note=(reason or "").strip())
+    created = _persist(session, state, entries, user.id, note=(reason or "").strip(), applied=True)
     session.refresh(a)
     return {"assignment": assignment_dict(a, session.get(AssignmentDetails, a.id)), "handed_over": created}
 

@@ -367,7 +367,7 @@ def dispatch_event(state: RotationState, event_id: str, claims: Sequence[tuple[s
 
 
 def respond(state: RotationState, assignment_id: str, kind: str, at: datetime,
-            next_assignment_id: str | None = None) -> list[LogEntry]:
+            next_assignment_id: str | None = None, *, in_place: bool = False) -> list[LogEntry]:
     """Accept, decline or complete an assignment. A decline passes the survey on at once.
 
     Time-outs are evaluated first: answering after the deadline is refused, because the survey
@@ -378,7 +378,8 @@ def respond(state: RotationState, assignment_id: str, kind: str, at: datetime,
     record = state.assignments.get(assignment_id)
     if record is None:
         raise RotationError(f"no assignment {assignment_id}")
-    if record["status"] == ASSIGNED and at >= record["assigned_at"] + state.settings.timeout:
+    if (record["status"] == ASSIGNED and record["dispatch"] in CLAIM_DISPATCHES
+            and at >= record["assigned_at"] + state.settings.timeout):
         raise RotationError(
             f"assignment timed out at {(record['assigned_at'] + state.settings.timeout).isoformat()}"
         )
@@ -387,39 +388,46 @@ def respond(state: RotationState, assignment_id: str, kind: str, at: datetime,
         raise RotationError(f"assignment is {record['status']}, cannot become {kind}")
     entry = LogEntry(state.last_seq + 1, at, kind, record["insurer_code"], record["claim_id"],
                      record["dispatch"], assignment_id, record["event_id"])
+    passes_on = kind == DECLINED and record["dispatch"] in CLAIM_DISPATCHES and record["claim_id"] is not None
+    if not passes_on and not in_place:
+        return [entry]
+    # With ``in_place`` the entries are applied to ``state`` as they are made (the server's
+    # request-local state: one replay per request instead of one per step).
+    trial = state if in_place else _copy(state)
+    apply(trial, entry)
     entries = [entry]
-    if kind == DECLINED and record["dispatch"] in CLAIM_DISPATCHES and record["claim_id"] is not None:
-        entries += _pass_on(state, [entry], record["claim_id"], at, next_assignment_id)
+    if passes_on:
+        more = dispatch_ordinary(trial, record["claim_id"], at, next_assignment_id)
+        for e in more:
+            apply(trial, e)
+        entries += more
     return entries
 
 
-def _pass_on(state: RotationState, so_far: list[LogEntry], claim_id: str, at: datetime,
-             assignment_id: str | None) -> list[LogEntry]:
-    trial = _copy(state)
-    for e in so_far:
-        apply(trial, e)
-    return dispatch_ordinary(trial, claim_id, at, assignment_id)
-
-
-def expire(state: RotationState, now: datetime) -> list[LogEntry]:
+def expire(state: RotationState, now: datetime, *, in_place: bool = False) -> list[LogEntry]:
     """Time-outs due by ``now`` and the hand-overs they cause, as log entries to append.
 
     Evaluated lazily (on read and on dispatch) instead of by a timer: the ``timed_out`` entry is
     dated at the deadline, and the survey passes to the next co-insurer *now*, so the next
     surveyor's own two hours start when it can actually see the assignment.
     """
-    trial = _copy(state)
-    out: list[LogEntry] = []
+    # Only surveys offered in turn time out: an event's assignments are the lead's central
+    # dispatch (统一调度), not an offer that passes on, and must not lose the surveyor its access.
     overdue = sorted(
-        (p for p in state.pending.values() if now >= p.assigned_at + state.settings.timeout),
+        (p for p in state.pending.values()
+         if p.dispatch in CLAIM_DISPATCHES and now >= p.assigned_at + state.settings.timeout),
         key=lambda p: (p.assigned_at, p.assignment_id),
     )
+    if not overdue:
+        return []
+    trial = state if in_place else _copy(state)
+    out: list[LogEntry] = []
     for p in overdue:
         deadline = p.assigned_at + state.settings.timeout
         batch = [LogEntry(trial.last_seq + 1, deadline, TIMED_OUT, p.insurer_code, p.claim_id,
                           p.dispatch, p.assignment_id, p.event_id)]
         apply(trial, batch[0])
-        if p.dispatch in CLAIM_DISPATCHES and p.claim_id is not None:
+        if p.claim_id is not None:
             more = dispatch_ordinary(trial, p.claim_id, now)
             for e in more:
                 apply(trial, e)

@@ -179,3 +179,9 @@ def test_summary_has_the_api_shape():
     assert [o["insurer_code"] for o in out["order"]][:1] == ["C2"]
     assert out["next"] == "C2" and out["month"] == "2026-07"
     assert out["history"][0]["kind"] == "assigned"
+
+
+def test_event_assignments_do_not_time_out():
+    s = r.new_state(insurers(2))
+    run(s, r.dispatch_event(s, "flood", [("a", "T"), ("b", "T")], T0))
+    assert r.expire(s, T0 + timedelta(days=3)) == []

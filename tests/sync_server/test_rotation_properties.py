@@ -32,6 +32,10 @@ op = st.one_of(
 )
 
 
+def _plain(entries):
+    return [(e.seq, e.at, e.kind, e.insurer_code, e.claim_id, e.dispatch) for e in entries]
+
+
 class Sim:
     def __init__(self, floor: int):
         self.codes = [f"C{i}" for i in range(1, N_INSURERS + 1)]
@@ -50,7 +54,11 @@ class Sim:
             r.apply(self.state, e)
 
     def step(self, o):
-        self.append(r.expire(self.state, self.now))  # lazy time-outs, as the server does
+        due = r.expire(self.state, self.now)  # lazy time-outs, as the server does
+        # the server's in-place variant makes the same lines (assignment ids aside)
+        twin = r.replay(self.state.history, self.state.insurers, self.settings)
+        assert _plain(r.expire(twin, self.now, in_place=True)) == _plain(due)
+        self.append(due)
         kind = o[0]
         if kind == "dispatch":
             self.claims += 1
@@ -66,8 +74,11 @@ class Sim:
             ids = [a for a, rec in self.state.assignments.items() if rec["status"] == status]
             if ids:
                 target = ids[o[1] % len(ids)]
-                self.append(r.respond(self.state, target, o[2] if kind == "answer" else r.COMPLETED,
-                                      self.now))
+                answer = o[2] if kind == "answer" else r.COMPLETED
+                made = r.respond(self.state, target, answer, self.now)
+                twin = r.replay(self.state.history, self.state.insurers, self.settings)
+                assert _plain(r.respond(twin, target, answer, self.now, in_place=True)) == _plain(made)
+                self.append(made)
         elif kind == "wait":
             self.now += timedelta(minutes=17 * o[1])
         elif kind == "to_day":
