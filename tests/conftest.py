@@ -27,7 +27,7 @@ _PG_STATE: dict = {}
 # is repeatable; a developer's run explores new examples each time. A failure either way is a bug
 # to fix, never a reason to loosen the property.
 hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("DAZU_REQUIRE_E2E") == "1" or os.environ.get("HYPOTHESIS_PROFILE") == "ci":
+if os.environ.get("HYPOTHESIS_PROFILE") == "ci":
     hypothesis_settings.load_profile("ci")
 
 
