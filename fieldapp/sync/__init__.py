@@ -3,8 +3,8 @@
     client = SyncClient(store, photo_files, httpx.Client(timeout=30), base_url=None, progress=None)
     client.enroll(server_url, code, device_name) -> user dict (id, name, role, township_code,
         insurer_code); keeps device_id, token, server in store.sync_state, the user in settings
-    client.sync_once() -> SyncReport    push (batches of 100), pull (pages), photos (missing
-        query, resumable upload, previews first). Raises Offline (retry later), TokenRevoked
+    client.sync_once() -> SyncReport    push (batches of 100) then pull (pages); at the same
+        time, on a second connection, photos (missing query, resumable upload, previews first). Raises Offline (retry later), TokenRevoked
         (enrol again), Refused (server said no), NotEnrolled; each carries .report and
         .message("zh"|"en")
     client.status() -> SyncStatus       enrolled, needs_reenroll, online, syncing, pending_changes,
