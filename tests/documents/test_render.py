@@ -256,3 +256,13 @@ def test_a_character_outside_the_font_prints_as_a_visible_box(claim, caplog):
         text = all_text(render("claim_application", claim))
     assert "受害人王□" in text
     assert any("U+4DAE" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("template", ["claim_application", "loss_inventory"])
+def test_without_itemised_losses_no_total_is_printed(template):
+    """A claim whose losses are not itemised yet must not carry a printed 0.00 / 零元整: the
+    family would sign a false amount."""
+    claim = {**CLAIM, "losses": []}
+    text = all_text(render(template, claim))
+    assert "0.00" not in text and "零元整" not in text
+    assert REPORT_NO in text and VICTIM in text

@@ -72,8 +72,11 @@ def render(view: ClaimView) -> bytes:
             if len(lines) > 1:
                 emphasised.append(len(rows))
                 rows.append((view.loss_type_name(code), t["subtotal"], "", "", yuan(subtotal)))
+    # No itemised losses yet (a draft, or losses not yet assessed): the total stays blank for the
+    # family or the adjuster to fill in; a printed 0.00 would be a false amount on a signed form.
+    unpriced = view.blank or not rows
     emphasised.append(len(rows))
-    rows.append((t["total"], "", "", "", "" if view.blank else yuan(total)))
+    rows.append((t["total"], "", "", "", "" if unpriced else yuan(total)))
     pdf.data_table(
         [t["col.loss_type"], t["col.item"], t["col.quantity"], t["col.unit_price"], t["col.amount"]],
         rows, col_widths=(1.6, 3.2, 0.9, 1.5, 1.6), align="LLRRR", emphasised_rows=emphasised,
@@ -87,7 +90,7 @@ def render(view: ClaimView) -> bytes:
         other_text += f"（{note}）" if note and view.lang == "zh" else (f" ({note})" if note else "")
     pdf.field_grid(
         [
-            [(t["in_words"], "" if view.blank else amount_in_words(total), 1)],
+            [(t["in_words"], "" if unpriced else amount_in_words(total), 1)],
             [(t["other_compensation"], other_text, 1)],
         ],
         columns=2, col_widths=(3.2, 5.6),

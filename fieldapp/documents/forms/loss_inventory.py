@@ -39,13 +39,15 @@ def render(view: ClaimView) -> bytes:
     blank_rows = max(SPARE_ROWS, MIN_ROWS - len(rows))
     rows += [(str(len(rows) + i + 1) if not view.blank else "", "", "", "", "", "") for i in range(blank_rows)]
     total = sum(loss["amount_fen"] for loss in losses)
-    rows.append(("", t["total"], "", "", "" if view.blank else yuan(total), ""))
+    # Without itemised rows the total is left to be written in, never printed as 0.00.
+    unpriced = view.blank or not losses
+    rows.append(("", t["total"], "", "", "" if unpriced else yuan(total), ""))
     pdf.data_table(
         [t["col.no"], t["col.item"], t["col.quantity"], t["col.unit_price"], t["col.amount"], t["col.note"]],
         rows, col_widths=(0.6, 3.4, 0.8, 1.3, 1.4, 1.8), align="CLRRRL",
         emphasised_rows=(len(rows) - 1,), min_row_height=7,
     )
-    pdf.field_grid([[(t["in_words"], "" if view.blank else amount_in_words(total), 1)]],
+    pdf.field_grid([[(t["in_words"], "" if unpriced else amount_in_words(total), 1)]],
                    columns=2, col_widths=(2.2, 7.1))
     pdf.ln(2)
     pdf.signature_line([(t["sign.applicant"], 40), (t["sign.verifier"], 40)], height=12)
