@@ -267,7 +267,9 @@ def _timeline(shell, view) -> list[ft.Control]:
     out: list[ft.Control] = []
     for step in view.detail.timeline:
         where = f"{step.lat:.5f}, {step.lon:.5f}" if step.lat is not None else t("timeline.no_gps")
-        who = (step.by_user or "—") + (f" · {t('role.' + step.role)}" if step.role else "")
+        me = ctx.user
+        name = me.name if me is not None and step.by_user == me.id else (step.by_user or "—")
+        who = name + (f" · {t('role.' + step.role)}" if step.role else "")
         out.append(ft.Container(ft.Column([
             ft.Text((workflow.state_label(step.from_status, ctx.language) + " → " if step.from_status else "")
                     + workflow.state_label(step.to_status, ctx.language), size=16, weight=ft.FontWeight.W_600),

@@ -67,7 +67,10 @@ def _filters(shell, lst: ClaimsList) -> ft.Control:
             on_select=pick("village_code"), expand=True, text_size=15))
     return ft.ExpansionTile(
         title=ft.Text(t("home.filters") + (" · " + t("home.filters_on") if f.active else ""), size=16),
-        key="filters", controls=controls, expanded=f.active, tile_padding=ft.Padding.symmetric(horizontal=4),
+        key="filters", expanded=f.active, tile_padding=ft.Padding.symmetric(horizontal=4),
+        # A column of its own: full-width search, and room between rows for the floating labels.
+        controls=[ft.Container(ft.Column(controls, spacing=14, horizontal_alignment=ft.CrossAxisAlignment.STRETCH),
+                               padding=ft.Padding.only(top=6, bottom=8))],
     )
 
 

@@ -230,10 +230,17 @@ def _people_step(shell, wiz) -> list[ft.Control]:
     t = ctx.t
     s = wiz.s
 
+    loss_error = w.error_text(_err(ctx, wiz, "loss_types"), key="loss-error")
+
     def toggle(code):
+        # In place, no redraw of the step: the user goes straight on to type names below.
         def handler(e):
             wiz.toggle_loss_type(code)
-            shell.render()
+            e.control.selected = code in wiz.s.loss_types
+            msg = _err(ctx, wiz, "loss_types")
+            loss_error.value, loss_error.visible = msg or "", bool(msg)
+            e.control.update()
+            loss_error.update()
         return handler
 
     loss_chips = [
@@ -244,7 +251,7 @@ def _people_step(shell, wiz) -> list[ft.Control]:
     controls: list[ft.Control] = [
         ft.Text(t("wizard.loss_types"), size=15, weight=ft.FontWeight.W_600),
         ft.Row(loss_chips, wrap=True, spacing=8, run_spacing=8),
-        w.error_text(_err(ctx, wiz, "loss_types"), key="loss-error"),
+        loss_error,
     ]
     for i, v in enumerate(s.victims):
         def typed(name, i=i):

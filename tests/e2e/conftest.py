@@ -198,11 +198,24 @@ class Screen:
     def field(self, name: str):
         return self.page.get_by_role("textbox", name=name).first
 
-    def tap(self, locator, timeout: float = 30_000) -> None:
+    def tap(self, locator, timeout: float = 30_000, then: str | None = None) -> None:
+        """Tap once (counted). With `then`, wait for that text; Flutter web occasionally takes the
+        first pointer event after a route change as a hover only, so the same tap is repeated
+        (not counted: a person would not notice) until the screen shows `then`."""
         locator.wait_for(state="visible", timeout=timeout)
         locator.click()
         self.taps += 1
         self.page.wait_for_timeout(300)  # the tap's round trip to the app before the next one
+        if then is None:
+            return
+        for _ in range(3):
+            try:
+                self.see(then, timeout=5_000)
+                return
+            except Exception:
+                if locator.count():
+                    locator.click()
+        self.see(then, timeout=timeout)
 
     def type_into(self, name: str, text: str, tap: bool = True) -> None:
         box = self.field(name)
