@@ -9,6 +9,7 @@ events and month ends (issue 5's acceptance):
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -98,8 +99,8 @@ class Sim:
         self.snapshots.append(dict(self.state.turns))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ops=st.lists(op, max_size=70), floor=st.integers(0, 3))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=st.lists(op, min_size=10, max_size=80), floor=st.integers(0, 3))
 def test_random_histories_keep_the_rules(ops, floor):
     sim = Sim(floor)
     for o in ops:
@@ -166,35 +167,36 @@ def best_fair_participants(standing, participants, willing, n_claims):
     counts as a turn only if that is the lowest standing of all (else it is out of turn).
     A co-insurer in ``willing`` accepts; any other declines and the claim passes on.
     """
-    codes = sorted(standing)
-    best = len(participants)
+    codes = tuple(sorted(standing))
 
-    def go(standing, participants, claim, tried):
-        nonlocal best
-        best = max(best, len(participants))
+    @functools.lru_cache(maxsize=None)
+    def go(levels: tuple, participants: frozenset, claim: int, tried: frozenset) -> int:
+        # levels[i] is the standing of codes[i]; memoised: the same situation reached by
+        # different choices is searched once
+        best = len(participants)
         if claim >= n_claims:
-            return
-        free = [c for c in codes if c not in tried]
+            return best
+        free = [i for i, c in enumerate(codes) if c not in tried]
         if not free:
-            return go(standing, participants, claim + 1, frozenset())
-        low = min(standing[c] for c in free)
-        in_turn = low == min(standing.values())
-        for c in [c for c in free if standing[c] == low]:
-            s2 = dict(standing)
-            s2[c] += 1 if in_turn else 0
+            return max(best, go(levels, participants, claim + 1, frozenset()))
+        low = min(levels[i] for i in free)
+        in_turn = low == min(levels)
+        for i in [i for i in free if levels[i] == low]:
+            nxt = tuple(v + (1 if (k == i and in_turn) else 0) for k, v in enumerate(levels))
+            c = codes[i]
             if c in willing:
-                go(s2, participants | {c}, claim + 1, frozenset())
+                best = max(best, go(nxt, participants | {c}, claim + 1, frozenset()))
             else:
-                go(s2, participants, claim, tried | {c})
+                best = max(best, go(nxt, participants, claim, tried | {c}))
+        return best
 
-    go(dict(standing), frozenset(participants), 0, frozenset())
-    return best
+    return go(tuple(standing[c] for c in codes), frozenset(participants), 0, frozenset())
 
 
 CODES = ["C1", "C2", "C3", "C4"]
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     june=st.lists(st.booleans(), max_size=7),
     early=st.lists(st.booleans(), max_size=5),
