@@ -475,7 +475,10 @@ def authority_view(session: Session, settings: RuleSettings, claim_id: str, now:
         votes = {c: o.vote for c, o in latest.items()}
         agreed = not missing and len({v for c, v in votes.items() if c != lead and v != ca.ABSTAIN}) <= 1 and \
             all(v == "approve" for c, v in votes.items() if c != lead and v != ca.ABSTAIN)
-        result = ca.weighted_vote(votes, sh, lead_code=lead)
+        try:
+            result = ca.weighted_vote(votes, sh, lead_code=lead)
+        except ca.VoteError as exc:
+            raise RuleError(409, "shares_incomplete", f"the pool's shares cannot carry a vote: {exc}") from None
         vote = {"outcome": result.outcome, "decided_by": result.decided_by, "totals_bp": result.totals_bp,
                 "ballots": result.ballots, "abstained": list(result.abstained), "basis_bp": result.basis_bp,
                 "threshold_bp": result.threshold_bp, "explain": result.explain("zh")}
@@ -595,7 +598,10 @@ def recoveries(session: Session) -> dict:
     sh = shares(session)
     rows = session.execute(select(Claim.id, Claim.paid_amount_fen).where(
         Claim.paid_amount_fen.is_not(None), Claim.paid_amount_fen > 0).order_by(Claim.id)).all()
-    recs = [fundlib.recovery_for(cid, paid, sh, lead) for cid, paid in rows]
+    try:
+        recs = [fundlib.recovery_for(cid, paid, sh, lead) for cid, paid in rows]
+    except fundlib.FundError as exc:
+        raise RuleError(409, "fund_error", str(exc)) from None
     return {"lead": lead, "claims": [{"claim_id": r.claim_id, "paid_fen": r.paid_fen, "parts": r.parts}
                                      for r in recs],
             "to_recover_by_insurer": fundlib.recoveries_by_insurer(recs)}

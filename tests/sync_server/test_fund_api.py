@@ -64,3 +64,20 @@ def test_recoveries_of_claims_the_lead_paid(world):
     assert got["to_recover_by_insurer"] == {"co1": 150_000, "co2": 150_000, "co3": 150_000, "co4": 150_000}
     assert claim["parts"]["lead"] == 400_001
     assert world.client.get("/api/v1/fund/recoveries", headers=world.p.liaison.headers).status_code == 403
+
+
+def test_incomplete_shares_are_a_clear_refusal_not_a_crash(world):
+    from sync_server.coinsurance_models import InsurerTerms
+
+    with world.harness.db.write() as s:
+        s.get(InsurerTerms, "co4").share_bp = 1000  # the pool now adds up to 9,500 bp
+    (cid,) = add_claims(world.harness, 1, paid_amount_fen=100, adjusted_amount_fen=400_000_00)
+    h = world.p.coordinator.headers
+    r = world.client.get(f"/api/v1/claims/{cid}/authority", headers=h)
+    assert r.status_code == 409 and r.json()["error"] == "shares_incomplete"
+    r = world.client.get("/api/v1/fund/recoveries", headers=h)
+    assert r.status_code == 409 and "9500" in r.json()["message"]
+    r = world.client.get("/api/v1/fund/disclosure", params={"year": 2026, "quarter": 1}, headers=h)
+    assert r.status_code == 409
+    claim = world.client.get("/api/v1/assignments", headers=h)  # unrelated reads still work
+    assert claim.status_code == 200
