@@ -1,40 +1,46 @@
-"""Fill a checklist item's template (fieldapp.documents) from a claim in the store."""
+"""A checklist item's template, filled in from a claim on this phone, as a PDF file.
+
+The claim -> form mapping is the documents package's (``fieldapp.documents.from_store``); this
+module only chooses where the file goes and turns its refusals into one sentence for the user.
+The file holds full ID and account numbers (the only place they appear unmasked), so it stays in
+the phone's own data folder (created 0600 by the documents package) until the user saves or
+shares it.
+"""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from fieldapp.documents import TEMPLATES, render
+from fieldapp.documents import UnknownTemplate
+from fieldapp.documents.claim_json import ClaimJsonError
+from fieldapp.documents.from_store import ClaimNotFound, IncompleteClaimError, render_claim_pdf
+from fieldapp.i18n import t
 
-_PERSON_ROLES = ("victim", "claimant", "payee", "agent")
-
-
-def claim_dict(detail: Any) -> dict:
-    """The store's ClaimDetail in the documents' claim JSON shape (docs/claim-json.md)."""
-    persons = []
-    for p in detail.persons:
-        if p.role not in _PERSON_ROLES:
-            continue
-        person = {"role": p.role, "name": p.name or ""}
-        for key in ("id_number", "phone", "relation", "bank_name", "bank_account"):
-            value = getattr(p, key, None)
-            if value:
-                person[key] = value
-        persons.append(person)
-    out: dict[str, Any] = {
-        "claim_id": detail.id, "report_no": detail.report_no, "coverage": detail.coverage,
-        "catalogue_version": detail.catalogue_version, "loss_types": list(detail.loss_types),
-        "persons": persons,
-        "document_statuses": {d.doc_code: d.status for d in detail.documents},
-    }
-    for key, src in (("township_code", "township_code"), ("village_code", "village_code"),
-                     ("address", "place"), ("incident_at", "incident_at"), ("description", "description")):
-        value = getattr(detail, src)
-        if value:
-            out[key] = value
-    return out
+OUT_DIR = "documents"  # inside the phone's data folder
 
 
-def render_template_for_claim(store: Any, claim_id: str, template: str, lang: str = "zh") -> bytes:
-    if template not in TEMPLATES:
-        raise ValueError(f"unknown template {template!r}")
-    return render(template, claim_dict(store.claims.get(claim_id)), lang=lang)
+class TemplateRefused(Exception):
+    """The form could not be made; ``message`` is the sentence shown to the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def template_dir(data_dir: Path | str) -> Path:
+    return Path(data_dir) / OUT_DIR
+
+
+def open_template(store: Any, data_dir: Path | str, claim_id: str, template: str, lang: str = "zh") -> Path:
+    """Write the filled-in ``template`` for the claim and return the file's path.
+
+    Raises TemplateRefused with a message in ``lang``: no such claim here, a checklist without
+    loss types, stored data the form cannot print (each problem named), an unknown template."""
+    try:
+        return render_claim_pdf(store, claim_id, template, lang=lang, out_dir=template_dir(data_dir))
+    except (ClaimNotFound, IncompleteClaimError) as exc:
+        raise TemplateRefused(exc.message(lang)) from None
+    except UnknownTemplate:
+        raise TemplateRefused(t("docs.template_unknown", lang, template=template)) from None
+    except ClaimJsonError as exc:
+        raise TemplateRefused(t("docs.template_bad_data", lang, problems="; ".join(exc.problems))) from None

@@ -242,22 +242,24 @@ def _content_type(name: str) -> str:
 
 
 def _open_template(shell, claim_id: str, template: str) -> None:
-    """Render the item's template pre-filled with this claim and offer it as a file."""
+    """Fill the item's template with this claim (fieldapp.documents) and offer the PDF as a file."""
     ctx = shell.ctx
     t = ctx.t
-    from fieldapp.state.documents_out import render_template_for_claim
+    from fieldapp.state.documents_out import TemplateRefused, open_template
 
     try:
-        pdf = render_template_for_claim(ctx.store, claim_id, template)
-    except Exception as exc:
-        shell.toast(t("docs.template_failed", error=str(exc)), error=True)
+        path = open_template(ctx.store, ctx.data_dir, claim_id, template, lang=ctx.language)
+    except TemplateRefused as refused:
+        shell.toast(t("docs.template_failed", error=refused.message), error=True)
         return
 
     async def save():
         try:
-            await shell.file_picker.save_file(file_name=f"{template}.pdf", src_bytes=pdf)
-        except Exception as exc:
+            await shell.file_picker.save_file(file_name=path.name, src_bytes=path.read_bytes())
+        except Exception as exc:  # no save dialog on this platform: the file stays in the data folder
             shell.toast(t("docs.template_failed", error=str(exc)), error=True)
+            return
+        shell.toast(t("docs.template_saved", name=path.name))
     shell.page.run_task(save)
 
 

@@ -311,3 +311,36 @@ def test_assignment_answers_and_costs(ctx):
     bodies = [n.body for n in ctx.store.notes.list_for_claim(claim_id)]
     assert len(bodies) == notes_before + 1 and bodies[-1].startswith("[cost] vehicle 120.50")
     assert any(b.startswith("[arrived] 29.599000,105.756000") for b in bodies)
+
+
+# -- documents: the item's template ---------------------------------------------------------------
+def test_open_template_writes_the_filled_form_and_explains_refusals(ctx):
+    import pypdf
+
+    from fieldapp.state.documents_out import TemplateRefused, open_template, template_dir
+
+    claim_id = _complete_report(ctx)
+    report_no = ctx.store.claims.get(claim_id).report_no
+    path = open_template(ctx.store, ctx.data_dir, claim_id, "claim_application", lang="zh")
+    assert path.parent == template_dir(ctx.data_dir) and path.is_file()
+    text = "".join(page.extract_text() or "" for page in pypdf.PdfReader(str(path)).pages)
+    assert report_no in text
+    assert "王秀英" in text
+    assert path.stat().st_mode & 0o077 == 0  # full ID number inside: readable by this app only
+
+    before = sorted(template_dir(ctx.data_dir).iterdir())
+    with pytest.raises(TemplateRefused) as refused:
+        open_template(ctx.store, ctx.data_dir, "00000000-0000-4000-8000-000000000000", "claim_application")
+    assert "本机没有这个案件" in refused.value.message
+    w = _wizard(ctx)  # a claim without loss types yet: no checklist can be printed for it
+    w.choose_coverage("natural_disaster")
+    w.set_village(GAOKENG)
+    w.set_description("暴雨")
+    assert w.next(), w.errors
+    with pytest.raises(TemplateRefused) as refused:
+        open_template(ctx.store, ctx.data_dir, w.claim_id, "checklist", lang="en")
+    assert "loss types" in refused.value.message
+    with pytest.raises(TemplateRefused) as refused:
+        open_template(ctx.store, ctx.data_dir, claim_id, "no_such_form")
+    assert "no_such_form" in refused.value.message
+    assert sorted(template_dir(ctx.data_dir).iterdir()) == before  # refusals write nothing
