@@ -297,29 +297,9 @@ def set_premium(body: PremiumIn, caller: CallerDep, db: DbDep, request: Request)
 @router.post("/fund/entries", status_code=201)
 def add_fund_entry(body: FundEntryIn, caller: CallerDep, db: DbDep, request: Request) -> dict:
     """Spending. A surveyor may log only its own survey costs (vehicle, meals) with a receipt."""
-    user = caller.user
-    insurer = body.insurer_code
-    if user.role == "surveyor":
-        if body.category != fundlib.SURVEY or not body.receipt_sha256:
-            raise ApiError(403, "forbidden", "surveyors log survey costs with a receipt photo only")
-        insurer = user.insurer_code
-    elif user.role not in OFFICE:
-        raise ApiError(403, "forbidden", "this needs the coordinator, an adjuster or a surveyor")
-
-    def run(session):
-        if body.assignment_id is not None:
-            a = session.get(Assignment, body.assignment_id)
-            if a is None or (user.role == "surveyor" and a.insurer_code != user.insurer_code):
-                raise co.RuleError(404, "not_found", "no such assignment")
-        if insurer is not None and session.get(Insurer, insurer) is None:
-            raise co.RuleError(422, "invalid_insurer", f"no insurer {insurer}")
-        try:
-            entry = fundlib.FundEntry(fundlib.SPENDING, body.on, body.amount_fen, insurer, body.category,
-                                      body.note, body.receipt_sha256)
-        except fundlib.FundError as exc:
-            raise co.RuleError(422, "invalid_fund_entry", str(exc)) from None
-        return co.add_fund_entry(session, entry, user, assignment_id=body.assignment_id)
-    return _run(db, run)
+    return _run(db, co.log_spending, caller.user, on=body.on, amount_fen=body.amount_fen,
+                category=body.category, note=body.note, receipt_sha256=body.receipt_sha256,
+                insurer_code=body.insurer_code, assignment_id=body.assignment_id)
 
 
 @router.get("/fund/entries")
@@ -482,6 +462,41 @@ def _push_assignment(session, user, device, m):  # noqa: ANN001
 
 
 hooks.register_entity_handler("assignment", _push_assignment)
+
+
+def _push_cost(session, user, device, m):  # noqa: ANN001
+    """A survey cost logged on a surveyor's phone (offline): the same rules as POST /fund/entries.
+    The phone's UUID is the entry's id, so a replayed push never books a cost twice; a booked
+    cost is never changed (spending is published quarterly)."""
+    from .coinsurance_models import FundEntryRow
+    from .sync_apply import Rejected
+
+    if m.op != "upsert":
+        raise Rejected("append_only", "a logged cost is never changed or deleted")
+    f = dict(m.fields or {})
+    if session.get(FundEntryRow, m.id) is not None:
+        return "applied", 1
+    unknown = sorted(set(f) - {"on", "amount_fen", "category", "note", "receipt_sha256",
+                               "assignment_id", "claim_id"})
+    if unknown:
+        raise Rejected("unknown_field", f"unknown cost fields: {', '.join(unknown)}")
+    try:
+        on = dt.date.fromisoformat(str(f.get("on")))
+    except ValueError:
+        raise Rejected("invalid_date", "on must be an ISO date (YYYY-MM-DD)") from None
+    amount = f.get("amount_fen")
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise Rejected("bad_money", "amount_fen must be integer fen")
+    try:
+        co.log_spending(session, user, on=on, amount_fen=amount, category=f.get("category") or "survey",
+                        note=str(f.get("note") or "")[:2000], receipt_sha256=f.get("receipt_sha256"),
+                        assignment_id=f.get("assignment_id"), entry_id=m.id)
+    except co.RuleError as exc:
+        raise Rejected(exc.code, exc.message) from None
+    return "applied", 1
+
+
+hooks.register_entity_handler("cost", _push_cost)
 
 
 def configure_admin(subparsers) -> None:  # noqa: ANN001

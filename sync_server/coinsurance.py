@@ -542,9 +542,43 @@ def fund_entries(session: Session) -> list[fundlib.FundEntry]:
                               r.receipt_sha256, r.id) for r in rows]
 
 
+def log_spending(session: Session, actor: User, *, on: dt.date, amount_fen: int, category: str,
+                 note: str = "", receipt_sha256: str | None = None, insurer_code: str | None = None,
+                 assignment_id: str | None = None, entry_id: str | None = None) -> dict:
+    """Spending from the work fund: the one place for its rules, whether it arrives over HTTP
+    (POST /fund/entries) or from a surveyor's phone through sync (entity ``cost``).
+
+    A surveyor logs only its own insurer's survey costs (vehicle, meals), always with a receipt
+    photo; the coordinator and the lead's adjusters log any category. The receipt becomes a blob
+    reference, so the office and that insurer may download it."""
+    if actor.role == "surveyor":
+        if category != fundlib.SURVEY or not receipt_sha256:
+            raise RuleError(403, "forbidden", "surveyors log survey costs with a receipt photo only")
+        insurer_code = actor.insurer_code
+    elif actor.role not in ("coordinator", "adjuster"):
+        raise RuleError(403, "forbidden", "this needs the coordinator, an adjuster or a surveyor")
+    if assignment_id is not None:
+        a = session.get(Assignment, assignment_id)
+        if a is None or (actor.role == "surveyor" and a.insurer_code != actor.insurer_code):
+            raise RuleError(404, "not_found", "no such assignment")
+    if insurer_code is not None and session.get(Insurer, insurer_code) is None:
+        raise RuleError(422, "invalid_insurer", f"no insurer {insurer_code}")
+    try:
+        entry = fundlib.FundEntry(fundlib.SPENDING, on, amount_fen, insurer_code, category, note,
+                                  receipt_sha256, entry_id)
+    except fundlib.FundError as exc:
+        raise RuleError(422, "invalid_fund_entry", str(exc)) from None
+    booked = add_fund_entry(session, entry, actor, assignment_id=assignment_id)
+    if receipt_sha256:
+        from .sync_apply import add_blob_ref
+
+        add_blob_ref(session, receipt_sha256, "cost", booked["id"], insurer_code=insurer_code)
+    return booked
+
+
 def add_fund_entry(session: Session, entry: fundlib.FundEntry, actor: User, *,
                    assignment_id: str | None = None, policy_year: int | None = None) -> dict:
-    row = FundEntryRow(id=str(uuid.uuid4()), kind=entry.kind, on=entry.on, amount_fen=entry.amount_fen,
+    row = FundEntryRow(id=entry.id or str(uuid.uuid4()), kind=entry.kind, on=entry.on, amount_fen=entry.amount_fen,
                        insurer_code=entry.insurer_code, category=entry.category, note=entry.note,
                        receipt_sha256=entry.receipt_sha256, assignment_id=assignment_id,
                        policy_year=policy_year, created_by=actor.id if actor else None)

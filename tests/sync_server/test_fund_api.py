@@ -81,3 +81,33 @@ def test_incomplete_shares_are_a_clear_refusal_not_a_crash(world):
     assert r.status_code == 409
     claim = world.client.get("/api/v1/assignments", headers=h)  # unrelated reads still work
     assert claim.status_code == 200
+
+
+def test_survey_cost_logged_offline_reaches_the_fund_once(world):
+    """A surveyor's phone pushes a cost (entity ``cost``) with its receipt: it is booked as survey
+    spending of that surveyor's insurer, a replay books nothing twice, and the same rules as the
+    HTTP route refuse what a surveyor may not log."""
+    import uuid as _uuid
+
+    s1 = world.p.s1
+
+    def push(seq, entity_id, fields):
+        r = world.client.post("/api/v1/sync/push", headers=s1.headers, json={
+            "device_id": s1.device_id,
+            "mutations": [{"seq": seq, "entity": "cost", "id": entity_id, "op": "upsert",
+                           "fields": fields, "base_version": None}]})
+        assert r.status_code == 200, r.text
+        return r.json()["results"][0]
+
+    cost = str(_uuid.uuid4())
+    fields = {"on": "2026-03-05", "amount_fen": 8_050, "category": "survey", "note": "车辆使用费",
+              "receipt_sha256": RECEIPT}
+    assert push(1, cost, fields)["status"] == "applied"
+    assert push(2, cost, fields)["status"] == "applied"  # the same cost again from another batch
+    no_receipt = push(3, str(_uuid.uuid4()), {**fields, "receipt_sha256": None})
+    publicity = push(4, str(_uuid.uuid4()), {**fields, "category": "publicity"})
+    assert no_receipt["status"] == publicity["status"] == "rejected"
+    entries = world.client.get("/api/v1/fund/entries", headers=world.p.adjuster.headers).json()["entries"]
+    booked = [e for e in entries if e["kind"] == "spending"]
+    assert [(e["id"], e["amount_fen"], e["insurer_code"], e["category"]) for e in booked] == [
+        (cost, 8_050, "co1", "survey")]
