@@ -62,7 +62,9 @@ Photos (``store.photos``): ``add(claim_id, intake, *, fix=None, captured_at=None
     ``get_by_sha``; ``list_for_claim``.
 Notes (``store.notes``, append-only): ``add(claim_id, body, *, author=None)``; ``list_for_claim``.
 Assignments (``store.assignments``): ``list(status=None)``, ``get(id)``, ``set_status(id, status,
-    user=None)``; they arrive with apply_remote_changes (entity ``assignment``).
+    user=None, reason=None, lat=None, lon=None)`` (decline reason, arrival fix travel with it),
+    ``log_cost(id, *, on, amount_fen, note, receipt_sha256, category="survey") -> cost id`` (entity
+    ``cost`` for the work fund); they arrive with apply_remote_changes (entity ``assignment``).
 Drafts (``store.drafts``, local only, never synced): ``save(draft_id, data, *, step=None,
     kind="claim_wizard")``, ``load(draft_id)``, ``delete(draft_id)``, ``list(kind=None)``.
 Settings (``store.settings``): ``get(key, default)``, ``set(key, value)``.

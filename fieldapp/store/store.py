@@ -1085,9 +1085,12 @@ class AssignmentsRepo(_Repo):
                 raise NotFoundError("assignment", assignment_id)
             return _assignment_record(a)
 
-    def set_status(self, assignment_id: str, status: str, *, user: str | None = None) -> bool:
-        """The surveyor's answer (e.g. accepted, declined, done); sent to the server."""
+    def set_status(self, assignment_id: str, status: str, *, user: str | None = None,
+                   reason: str | None = None, lat: float | None = None, lon: float | None = None) -> bool:
+        """The surveyor's answer (accepted, declined with ``reason``, arrived with the GPS fix,
+        done); sent to the server, where it takes the same path as the assignment routes."""
         status = check_text(status, "status", max_len=24, required=True)
+        reason = check_text(reason, "reason", max_len=2000) if reason is not None else None
         with self._s._write() as session:
             a = session.get(Assignment, assignment_id)
             if a is None:
@@ -1096,9 +1099,32 @@ class AssignmentsRepo(_Repo):
                 return False
             a.status = status
             a.updated_at = now_iso()
-            record_mutation(session, self._c, "assignment", assignment_id,
-                            {"status": status, "updated_by": user}, base_version=a.version)
+            fields: dict[str, Any] = {"status": status, "updated_by": user}
+            if reason is not None:
+                fields["reason"] = reason
+            if lat is not None and lon is not None:
+                fields["lat"], fields["lon"] = float(lat), float(lon)
+            record_mutation(session, self._c, "assignment", assignment_id, fields, base_version=a.version)
             return True
+
+    def log_cost(self, assignment_id: str, *, on: str, amount_fen: int, note: str,
+                 receipt_sha256: str, category: str = "survey") -> str:
+        """A survey cost (vehicle, meals) with its receipt photo's hash, for the co-insurers' work
+        fund. Append-only: the server books it once under this id. Returns the cost id."""
+        if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
+            raise StoreValidationError("金额应为正数（分）", "amount_fen must be a positive integer (fen)")
+        note = check_text(note, "note", max_len=2000) or ""
+        if not (isinstance(receipt_sha256, str) and len(receipt_sha256) == 64):
+            raise StoreValidationError("请附上票据照片", "a receipt photo is required")
+        with self._s._write() as session:
+            a = session.get(Assignment, assignment_id)
+            if a is None:
+                raise NotFoundError("assignment", assignment_id)
+            cost_id = _new_id()
+            record_mutation(session, self._c, "cost", cost_id, {
+                "assignment_id": assignment_id, "on": on, "amount_fen": amount_fen,
+                "category": category, "note": note, "receipt_sha256": receipt_sha256})
+            return cost_id
 
 
 class DraftsRepo(_Repo):

@@ -202,3 +202,33 @@ def test_every_mutation_is_valid_on_the_wire(store):
     assert validate_mutations(batch) == batch
     with pytest.raises(StoreValidationError):
         store.claims.update(cid, event_id="flood-2026")
+
+
+def test_surveyor_answers_and_costs_go_out_with_what_the_server_needs(store):
+    """An assignment answered offline carries the decline reason or the arrival fix; a survey
+    cost carries its receipt hash; bad amounts and a missing receipt write nothing."""
+    import uuid as _uuid
+
+    from fieldapp.store import NotFoundError, StoreValidationError
+
+    aid, cid = str(_uuid.uuid4()), str(_uuid.uuid4())
+    store.apply_remote_changes([{"entity": "assignment", "id": aid, "version": 1, "op": "upsert",
+                                 "fields": {"claim_id": cid, "insurer_code": "cpic", "status": "assigned"}}],
+                               "c1")
+    before = store.outbox.count()
+    assert store.assignments.set_status(aid, "arrived", user="u1", lat=29.6, lon=105.75)
+    cost = store.assignments.log_cost(aid, on="2026-07-12", amount_fen=12_050, note="车辆使用费",
+                                      receipt_sha256="ab" * 32)
+    for bad in ({"amount_fen": 0}, {"amount_fen": 12.5}, {"receipt_sha256": ""}):
+        args = {"on": "2026-07-12", "amount_fen": 100, "note": "误餐", "receipt_sha256": "cd" * 32, **bad}
+        with pytest.raises(StoreValidationError):
+            store.assignments.log_cost(aid, **args)
+    with pytest.raises(NotFoundError):
+        store.assignments.log_cost(str(_uuid.uuid4()), on="2026-07-12", amount_fen=1, note="",
+                                   receipt_sha256="ab" * 32)
+    pending = store.outbox.pending(100)[before:]
+    assert [(m["entity"], m["fields"].get("status")) for m in pending] == [("assignment", "arrived"), ("cost", None)]
+    assert pending[0]["fields"]["lat"] == 29.6 and pending[0]["fields"]["lon"] == 105.75
+    assert pending[1]["id"] == cost
+    assert pending[1]["fields"] == {"assignment_id": aid, "on": "2026-07-12", "amount_fen": 12_050,
+                                    "category": "survey", "note": "车辆使用费", "receipt_sha256": "ab" * 32}
