@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from fieldapp.documents import TEMPLATES, ClaimJsonError, render
+from fieldapp.durable import write_atomic
 
 USAGE_ERROR = 2
 
@@ -56,18 +55,11 @@ def _load_claim(path: Path) -> dict:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Write beside the target and rename, so the target is either the whole PDF or untouched."""
+    """The target is either the whole PDF or untouched; a missing folder is a usage error."""
     folder = path.resolve().parent
     if not folder.is_dir():
         raise _Fail(f"output folder does not exist: {folder}")
-    handle, temp = tempfile.mkstemp(prefix=".render-", suffix=".pdf", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data, make_parents=False)
 
 
 def main(argv: list[str]) -> int:

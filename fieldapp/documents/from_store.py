@@ -24,9 +24,7 @@ coverage): without them it raises ``IncompleteClaimError``.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 from datetime import datetime, timedelta, timezone
 from importlib import import_module
 from pathlib import Path
@@ -37,6 +35,7 @@ from fieldapp.documents import TEMPLATES, UnknownTemplate, render
 from fieldapp.documents import catalogue_view, places
 from fieldapp.documents.claim_json import ClaimJsonError, validate_claim_json
 from fieldapp.store import NotFoundError
+from fieldapp.durable import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +158,7 @@ def render_claim_pdf(store: Any, claim_id: str, template: str, *, lang: str = "z
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     target = out / pdf_file_name(claim["report_no"], template, lang, fallback=claim["claim_id"])
-    _write_atomically(target, pdf)
+    write_atomic(target, pdf)
     return target
 
 
@@ -372,27 +371,3 @@ def _render_incomplete(template: str, claim: dict, lang: str) -> bytes:
     return form.render(ClaimView(template, claim, lang))
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")  # 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # the rename itself survives a power cut only once the folder is synced
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)

@@ -15,11 +15,11 @@ Saving the same photo again writes nothing.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
+
+from fieldapp.durable import write_atomic
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _KINDS = {"original": ("originals", ".jpg"), "preview": ("previews", ".jpg"), "thumb": ("thumbs", ".jpg")}
@@ -30,37 +30,6 @@ def _check_sha(sha: str) -> str:
     if not isinstance(sha, str) or not _SHA.match(sha):
         raise ValueError(f"not a SHA-256 hex digest: {sha!r}")
     return sha
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # some platforms cannot open folders; the rename is still atomic
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(path.parent)
 
 
 class PhotoFiles:

@@ -32,6 +32,8 @@ from typing import Protocol, runtime_checkable
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from fieldapp.durable import fsync_dir
+
 KEY_BYTES = 32
 _FORMAT = b"\x01"
 _NONCE_BYTES = 12
@@ -91,21 +93,8 @@ class FileKeyProvider:
             os.fsync(fd)
         finally:
             os.close(fd)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         return key
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def aad_for(table: str, column: str, row_id: str) -> str:
