@@ -89,6 +89,9 @@ class NewReportWizard:
         self.user_township = user_township
         self.s = state or WizardState(draft_id=str(uuid.uuid4()))
         self.errors: dict[str, str] = {}
+        # The incident time as typed, not yet applied (it is parsed when the field is left, on the
+        # next step, or on any flush): a typed time is never lost to a tap that skips the blur.
+        self.time_text: str | None = None
         if state is None:
             self.s.incident_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
             self.s.township_code = reference.township_for_fix(None, None, user_township)
@@ -220,6 +223,18 @@ class NewReportWizard:
         self.errors.pop("incident_at", None)
         self._save_draft()
 
+    def set_incident_text(self, text: str) -> None:
+        """The time field as typed (every keystroke); applied by apply_incident_text/flush."""
+        self.time_text = text
+
+    def apply_incident_text(self) -> None:
+        """Parse and store the typed time; a bad one stays typed, with its message."""
+        if self.time_text is None:
+            return
+        self.set_incident_at(self.time_text)
+        if "incident_at" not in self.errors:
+            self.time_text = None
+
     def set_place(self, text: str, persist: bool = True) -> None:
         self.s.place = text
         if persist:
@@ -287,6 +302,7 @@ class NewReportWizard:
 
     def flush(self) -> None:
         """Write what was typed but not yet stored (victims, address, description)."""
+        self.apply_incident_text()
         for v in self.s.victims:
             self._store_victim(v)
         self._update_claim(place=self.s.place.strip() or None,
@@ -323,6 +339,8 @@ class NewReportWizard:
                 errs["village"] = "wizard.error.village"
             if not s.incident_at:
                 errs["incident_at"] = "wizard.error.time_invalid"
+            if self.time_text is not None and "incident_at" in self.errors:
+                errs["incident_at"] = self.errors["incident_at"]  # typed, but not a usable time
             # The account of events goes on the claim application; the server requires it.
             if not s.description.strip():
                 errs["description"] = "wizard.error.description"

@@ -36,6 +36,7 @@ class AppShell:
         self.geolocator = None
         self._pick_handler: Callable[[list[ft.FilePickerFile]], None] | None = None
         self._render_pending = False
+        self._drawn_wide: bool | None = None  # the layout last drawn (see _on_resize)
         self.sync_bar: ft.Container | None = None  # the one on screen, redrawn on sync progress
 
     # -- start ---------------------------------------------------------------------------------
@@ -60,7 +61,7 @@ class AppShell:
             self.geolocator = None
         page.on_route_change = lambda e: self.render()
         page.on_view_pop = self._on_view_pop
-        page.on_resize = lambda e: self.render()
+        page.on_resize = self._on_resize
         self._unsubscribe = self.ctx.subscribe(self._on_state_change)
         page.on_disconnect = lambda e: self._unsubscribe and self._unsubscribe()
         route = page.route or "/"
@@ -92,6 +93,12 @@ class AppShell:
     async def _on_view_pop(self, e: ft.ViewPopEvent) -> None:
         self.go("/")
 
+    def _on_resize(self, e) -> None:
+        """Redraw only when the layout changes (phone <-> side by side). A phone's keyboard also
+        resizes the page; a full redraw then would replace the text field being typed into."""
+        if self.wide != self._drawn_wide:
+            self.render()
+
     @property
     def wide(self) -> bool:
         width = self.page.width or 0
@@ -112,6 +119,7 @@ class AppShell:
             except Exception as exc:  # a broken screen must not leave a blank page in the field
                 log.exception("screen %s failed", route)
                 views = [router.error_view(self, route, exc)]
+            self._drawn_wide = self.wide
             self.page.views.clear()
             self.page.views.extend(views)
             self.page.update()

@@ -162,7 +162,8 @@ def _place_step(shell, wiz) -> list[ft.Control]:
         return handler
 
     def on_time(e):
-        wiz.set_incident_at(e.control.value or "")
+        wiz.set_incident_text(e.control.value or "")
+        wiz.apply_incident_text()
         shell.render()
 
     def refix(e):
@@ -183,7 +184,7 @@ def _place_step(shell, wiz) -> list[ft.Control]:
     ]
     gps_label = ft.Text(_gps_text(shell, wiz), size=14, expand=True, key="wizard-gps")
     shell.screen_state["wizard_gps_label"] = gps_label
-    local_time = ctx.format_time(s.incident_at)
+    local_time = wiz.time_text if wiz.time_text is not None else ctx.format_time(s.incident_at)
     # Text fields first, the (long) village list last: the keyboard covers the lower half of a
     # phone screen, and a field typed into should not sit below a list that moves.
     return [
@@ -197,6 +198,7 @@ def _place_step(shell, wiz) -> list[ft.Control]:
                      on_blur=lambda e: wiz.set_description(e.control.value or ""), text_size=16),
         ft.TextField(key="wizard-time", label=t("wizard.incident_at"), value=local_time,
                      hint_text="2026-07-01 08:30", on_blur=on_time, on_submit=on_time,
+                     on_change=lambda e: wiz.set_incident_text(e.control.value or ""),
                      error=_err(ctx, wiz, "incident_at"), text_size=17),
         ft.TextField(key="wizard-place", label=t("wizard.place"), value=s.place, multiline=True,
                      min_lines=1, max_lines=3,

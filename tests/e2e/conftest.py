@@ -158,6 +158,32 @@ def browser():
         b.close()
 
 
+# Flutter web reads typed text only while its text-editing strategy listens for `input` events on
+# the focused <input>/<textarea>. It attaches those listeners a frame or more AFTER the element has
+# DOM focus (the framework must first handle the tap and open its text-input connection), and on
+# attaching it writes the framework's current text back into the element. Text that arrives in
+# between is never seen by the app and is then wiped from the screen: under CPU load that happened
+# in about one run in five (liaison-13-FAILED.png: the ID number typed, "—" stored). A person
+# cannot type before the keyboard is up, so this is a harness problem: this hook marks the
+# elements Flutter listens on, and `Screen.type_into` waits for that mark before typing.
+_LISTEN_HOOK = """
+(() => {
+  const add = EventTarget.prototype.addEventListener;
+  const remove = EventTarget.prototype.removeEventListener;
+  const editable = (t) => t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement;
+  EventTarget.prototype.addEventListener = function (type, fn, opts) {
+    if (type === 'input' && editable(this)) (this.__e2eInput ||= new Set()).add(fn);
+    return add.call(this, type, fn, opts);
+  };
+  EventTarget.prototype.removeEventListener = function (type, fn, opts) {
+    if (type === 'input' && editable(this) && this.__e2eInput) this.__e2eInput.delete(fn);
+    return remove.call(this, type, fn, opts);
+  };
+})();
+"""
+_READY_TO_TYPE = "el => el === document.activeElement && !!el.__e2eInput && el.__e2eInput.size > 0"
+
+
 class Screen:
     """One phone: a browser context at 412×915 with a GPS position, Flutter semantics switched on,
     a tap counter and a screenshot per screen visited."""
@@ -165,6 +191,7 @@ class Screen:
     def __init__(self, browser, url: str, prefix: str):
         self.ctx = browser.new_context(viewport=PHONE, locale="zh-CN", geolocation=LONGSHUI_FIX,
                                        permissions=["geolocation"], device_scale_factor=1)
+        self.ctx.add_init_script(_LISTEN_HOOK)
         self.page = self.ctx.new_page()
         self.prefix = prefix
         self.taps = 0
@@ -218,12 +245,27 @@ class Screen:
         self.see(then, timeout=timeout)
 
     def type_into(self, name: str, text: str, tap: bool = True) -> None:
+        """Tap the field (counted once), wait until Flutter listens on it, type, and check that the
+        text stayed: Flutter rewrites the element when it attaches, so a value that does not stay
+        was not seen by the app and is typed again."""
         box = self.field(name)
         box.wait_for(state="visible", timeout=30_000)
-        box.click()
         if tap:
             self.taps += 1
-        box.fill(text)
+        for attempt in range(4):
+            box.click()
+            try:
+                self.page.wait_for_function(_READY_TO_TYPE, arg=box.element_handle(timeout=10_000),
+                                            timeout=10_000)
+            except Exception:
+                if attempt == 3:
+                    raise
+                continue
+            box.fill(text)
+            self.page.wait_for_timeout(250)  # the round trip to the app, and any late rewrite
+            if box.input_value() == text:
+                return
+        raise AssertionError(f"text typed into {name!r} did not stay: {box.input_value()!r} != {text!r}")
 
     def see(self, text, timeout: float = 30_000):
         """Wait until `text` is on screen: as text, or inside a tappable node's merged label."""

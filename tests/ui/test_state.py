@@ -344,3 +344,20 @@ def test_open_template_writes_the_filled_form_and_explains_refusals(ctx):
         open_template(ctx.store, ctx.data_dir, claim_id, "no_such_form")
     assert "no_such_form" in refused.value.message
     assert sorted(template_dir(ctx.data_dir).iterdir()) == before  # refusals write nothing
+
+
+def test_typed_incident_time_is_kept_without_leaving_the_field(ctx):
+    """A tap on "next" need not blur the field first: what was typed is applied by the step."""
+    w = _wizard(ctx)
+    w.choose_coverage("natural_disaster")
+    w.set_village(GAOKENG)
+    w.set_description("暴雨")
+    before = w.s.incident_at
+    w.set_incident_text("2026-07-01 8:30:xx")  # typed, never left
+    assert not w.next()
+    assert w.errors["incident_at"] == "wizard.error.time_invalid" and w.step == "place"
+    assert w.s.incident_at == before and w.time_text == "2026-07-01 8:30:xx"  # kept on screen
+    w.set_incident_text("2025-07-01 08:30")
+    assert w.next(), w.errors
+    assert ctx.store.claims.get(w.claim_id).incident_at.startswith("2025-07-01")
+    assert w.time_text is None
