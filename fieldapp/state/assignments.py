@@ -1,9 +1,15 @@
 """A surveyor's assignments: accept, decline with a reason, arrived (with GPS), done, costs.
 
 The answer goes through the store's outbox like every other change (offline first: a surveyor at a
-flooded village has no signal). The reason, the arrival fix and cost entries are recorded on the
-claim as notes (append-only, synced), a receipt as an encrypted scan of the claim; the store has no
-separate entity for them.
+flooded village has no signal); the server applies a pushed ``assignment`` status exactly like its
+accept/decline/arrive/complete routes. The store's assignment mutation carries the status only, so
+the decline reason and the arrival fix also go onto the claim as notes (append-only, synced), and
+the server records a generic decline reason pointing at them.
+
+Costs: the store has no cost entity and the server takes none through push, so a cost is a claim
+note ``[cost] KIND AMOUNT NOTE receipt:SHA256`` and its receipt a photo of the claim (intake,
+GPS-stamped, uploaded by content hash like any photo): both reach the server, where the office
+can book the work-fund entry (POST /fund/entries takes exactly that ``receipt_sha256``).
 """
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from claimcore.money import format_fen, parse_yuan
+from fieldapp.state.capture import PhotoCapture
 
 OPEN = ("new", "offered", "assigned")
 NEXT: dict[str, tuple[str, ...]] = {
@@ -18,13 +25,15 @@ NEXT: dict[str, tuple[str, ...]] = {
     "assigned": ("accepted", "declined"), "accepted": ("arrived",), "arrived": ("done",),
 }
 COST_KINDS = ("vehicle", "meals", "other")
-RECEIPT_DOC = "survey_cost_receipt"
 
 
 class AssignmentError(ValueError):
-    def __init__(self, key: str):
+    """``key`` is the i18n key of the message, ``params`` its placeholders."""
+
+    def __init__(self, key: str, **params: str):
         super().__init__(key)
         self.key = key
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -32,12 +41,15 @@ class CostEntry:
     kind: str
     amount_fen: int
     note: str
+    receipt_sha256: str
 
 
 class Assignments:
-    def __init__(self, store: Any, user_id: str):
+    def __init__(self, store: Any, user_id: str, photo_files: Any = None, lang: str = "zh"):
         self.store = store
         self.user_id = user_id
+        self.photo_files = photo_files  # fieldapp.media.PhotoFiles: where receipt photos go
+        self.lang = lang
 
     def list(self) -> list:
         items = self.store.assignments.list()
@@ -80,7 +92,10 @@ class Assignments:
         self._move(assignment_id, "done")
 
     def add_cost(self, assignment_id: str, kind: str, amount_text: str, note: str = "",
-                 receipt: tuple[str, bytes] | None = None) -> CostEntry:
+                 receipt: tuple[str, bytes] | None = None, fix: dict | None = None) -> CostEntry:
+        """One survey cost with its receipt photo (the server's work fund takes no cost without
+        one). Anything refused (kind, amount, no receipt, a receipt the photo intake refuses)
+        raises AssignmentError and records nothing."""
         if kind not in COST_KINDS:
             raise AssignmentError("assign.error.cost_kind")
         try:
@@ -92,10 +107,15 @@ class Assignments:
         a = self.store.assignments.get(assignment_id)
         if not a.claim_id:
             raise AssignmentError("assign.error.no_claim")
-        if receipt is not None:
-            name, data = receipt
-            self.store.documents.attach_scan(a.claim_id, RECEIPT_DOC, data,
-                                             content_type="application/pdf" if name.lower().endswith(".pdf")
-                                             else "image/jpeg", user=self.user_id)
-        self.store.notes.add(a.claim_id, f"[cost] {kind} {format_fen(fen)} {note}".strip(), author=self.user_id)
-        return CostEntry(kind, fen, note)
+        if receipt is None or not receipt[1]:
+            raise AssignmentError("assign.error.receipt_needed")
+        if self.photo_files is None:
+            raise RuntimeError("Assignments needs photo_files to take a receipt photo")
+        capture = PhotoCapture(self.store, self.photo_files, a.claim_id, self.user_id, self.lang)
+        item = capture.add([receipt], fix, wait=True).items[0]
+        if item.state != "stored" or not item.sha256:
+            raise AssignmentError("assign.error.receipt", reason=item.message)
+        note = (note or "").strip()
+        body = " ".join(x for x in ("[cost]", kind, format_fen(fen), note, f"receipt:{item.sha256}") if x)
+        self.store.notes.add(a.claim_id, body, author=self.user_id)
+        return CostEntry(kind, fen, note, item.sha256)

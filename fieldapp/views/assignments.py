@@ -9,14 +9,15 @@ from fieldapp.views import widgets as w
 
 
 def _state(shell) -> Assignments:
-    return Assignments(shell.ctx.store, shell.ctx.user.id)
+    ctx = shell.ctx
+    return Assignments(ctx.store, ctx.user.id, ctx.photo_files, ctx.language)
 
 
 def _run(shell, fn) -> None:
     try:
         fn()
     except AssignmentError as err:
-        shell.toast(shell.ctx.t(err.key), error=True)
+        shell.toast(shell.ctx.t(err.key, **err.params), error=True)
     except ValueError as exc:
         shell.toast(str(exc), error=True)
     shell.render()
@@ -112,11 +113,15 @@ def build(shell, assignment_id: str) -> ft.View:
         shell.render()
 
     def add_cost(e):
-        def do():
-            st.add_cost(a.id, form["kind"], form["amount"], form["note"], form["receipt"])
-            shell.screen_state.pop(("cost", assignment_id), None)
-            shell.toast(t("assign.cost_saved"))
-        _run(shell, do)
+        async def go():
+            fix = await shell.current_fix()  # where the receipt photo was taken
+
+            def do():
+                st.add_cost(a.id, form["kind"], form["amount"], form["note"], form["receipt"], fix=fix)
+                shell.screen_state.pop(("cost", assignment_id), None)
+                shell.toast(t("assign.cost_saved"))
+            _run(shell, do)
+        shell.page.run_task(go)
 
     cost = [
         w.section(t("assign.costs")),

@@ -291,7 +291,7 @@ def test_assignment_answers_and_costs(ctx):
         "entity": "assignment", "id": "a1a1a1a1-0000-4000-8000-000000000001", "version": 1, "op": "upsert",
         "fields": {"claim_id": claim_id, "insurer_code": "cpic", "status": "assigned", "fields": {"kind": "ordinary"},
                    "received_at": "2026-07-01T08:00:00+00:00", "updated_at": "2026-07-01T08:00:00+00:00"}}], None)
-    st = Assignments(ctx.store, "u-surveyor")
+    st = Assignments(ctx.store, "u-surveyor", ctx.photo_files)
     aid = "a1a1a1a1-0000-4000-8000-000000000001"
     with pytest.raises(AssignmentError) as err:
         st.decline(aid, "  ")
@@ -300,16 +300,29 @@ def test_assignment_answers_and_costs(ctx):
         st.done(aid)  # not before accepting and arriving
     st.accept(aid)
     st.arrived(aid, FIX)
-    with pytest.raises(AssignmentError) as err:
-        st.add_cost(aid, "vehicle", "12.345")
-    assert err.value.key == "assign.error.amount"
+    receipt = ("r.jpg", (CORPUS / "jpg_xmp__no_exif.jpg").read_bytes())
     notes_before = len(ctx.store.notes.list_for_claim(claim_id))
-    entry = st.add_cost(aid, "vehicle", "120.50", "往返", receipt=("r.jpg", (CORPUS / "jpg_xmp__no_exif.jpg").read_bytes()))
+    photos_before = len(ctx.store.photos.list_for_claim(claim_id))
+    outbox_before = ctx.store.outbox.count()
+    for amount, rec, key in (("12.345", receipt, "assign.error.amount"), ("0", receipt, "assign.error.amount"),
+                             ("120.50", None, "assign.error.receipt_needed"),
+                             ("120.50", ("r.pdf", b"%PDF-1.4 not a photo"), "assign.error.receipt")):
+        with pytest.raises(AssignmentError) as err:
+            st.add_cost(aid, "vehicle", amount, receipt=rec)
+        assert err.value.key == key
+    assert err.value.params["reason"]  # the intake's own words for the refused receipt
+    # refused costs recorded nothing
+    assert len(ctx.store.notes.list_for_claim(claim_id)) == notes_before
+    assert len(ctx.store.photos.list_for_claim(claim_id)) == photos_before
+    assert ctx.store.outbox.count() == outbox_before
+    entry = st.add_cost(aid, "vehicle", "120.50", "往返", receipt=receipt, fix=FIX)
     assert entry.amount_fen == 12050 and isinstance(entry.amount_fen, int)
+    assert ctx.store.photos.get_by_sha(entry.receipt_sha256).claim_id == claim_id  # uploads like a photo
     st.done(aid)
     assert ctx.store.assignments.get(aid).status == "done"
     bodies = [n.body for n in ctx.store.notes.list_for_claim(claim_id)]
-    assert len(bodies) == notes_before + 1 and bodies[-1].startswith("[cost] vehicle 120.50")
+    assert len(bodies) == notes_before + 1
+    assert bodies[-1] == f"[cost] vehicle 120.50 往返 receipt:{entry.receipt_sha256}"
     assert any(b.startswith("[arrived] 29.599000,105.756000") for b in bodies)
 
 
