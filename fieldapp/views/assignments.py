@@ -135,7 +135,7 @@ def build(shell, assignment_id: str) -> ft.View:
         w.big_button(t("assign.receipt") + (f" ✓ {form['receipt'][0]}" if form["receipt"] else ""), "cost-receipt", None,
                      icon=ft.Icons.RECEIPT_LONG, filled=False, action=shell.pick_action(on_receipt, multiple=False)),
         w.big_button(t("assign.cost_add"), "cost-add", add_cost, icon=ft.Icons.ADD),
-    ] if a.claim_id and a.status in ("accepted", "arrived", "done") else []
+    ] if a.claim_id and a.status in ("accepted", "arrived", "done", "completed") else []
     controls = [assignment_tile(shell, a)] + actions + cost
     if a.claim_id:
         controls.append(w.big_button(t("assign.open_claim"), "assign-open-claim",

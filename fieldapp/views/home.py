@@ -28,8 +28,13 @@ def _filters(shell, lst: ClaimsList) -> ft.Control:
     f = lst.filter
 
     def on_search(e):
+        shell.screen_state.pop("search_typed", None)
         lst.set_filter(search=e.control.value or "")
         shell.render()
+
+    def typed(e):
+        # kept across a redraw (new data pulled while typing); applied on submit or leaving
+        shell.screen_state["search_typed"] = e.control.value or ""
 
     def pick(name):
         def handler(e):
@@ -54,7 +59,8 @@ def _filters(shell, lst: ClaimsList) -> ft.Control:
         options=[all_opt] + [ft.DropdownOption(key=o.code, text=o.label) for o in reference.township_options()],
         on_select=pick("township_code"), expand=True, text_size=15)
     controls = [
-        ft.TextField(key="filter-search", label=t("home.search"), value=f.search,
+        ft.TextField(key="filter-search", label=t("home.search"),
+                     value=shell.screen_state.get("search_typed", f.search), on_change=typed,
                      prefix_icon=ft.Icons.SEARCH, on_submit=on_search, on_blur=on_search, text_size=16),
         ft.Row([status_dd, coverage_dd], spacing=8),
         ft.Row([town_dd], spacing=8),

@@ -37,6 +37,7 @@ class AppShell:
         self._pick_handler: Callable[[list[ft.FilePickerFile]], None] | None = None
         self._render_pending = False
         self._drawn_wide: bool | None = None  # the layout last drawn (see _on_resize)
+        self._drawn_cursor: str | None = None  # the pull cursor the screen was drawn at
         self.sync_bar: ft.Container | None = None  # the one on screen, redrawn on sync progress
 
     # -- start ---------------------------------------------------------------------------------
@@ -120,18 +121,44 @@ class AppShell:
                 log.exception("screen %s failed", route)
                 views = [router.error_view(self, route, exc)]
             self._drawn_wide = self.wide
+            if self.ctx.store is not None:
+                try:
+                    self._drawn_cursor = self.ctx.store.sync_state.get().cursor
+                except Exception:  # store closing
+                    pass
             self.page.views.clear()
             self.page.views.extend(views)
             self.page.update()
 
-    def _on_state_change(self, what: str) -> None:
-        """State changed, maybe on another thread. Sync progress only redraws the sync bar (a full
-        redraw could reset a text field the user is typing in); anything else redraws the screen,
-        coalesced so a burst of progress reports costs one redraw."""
+    # Screens with a form whose typing a redraw would interrupt (focus and caret are lost when a
+    # text field is replaced): pulled data waits for the next navigation there.
+    FORM_ROUTES = ("/new", "/enrol", "/settings")
+
+    def _pulled_new_data(self) -> bool:
+        """True once per pull that applied changes (the pull cursor moved since the last draw)."""
+        store = self.ctx.store
+        if store is None:
+            return False
         try:
-            if what == "sync" and (self.page.route or "/") != "/sync":
-                self.page.run_task(self._refresh_sync_bar)
-                return
+            cursor = store.sync_state.get().cursor
+        except Exception:  # store closing
+            return False
+        if cursor == self._drawn_cursor:
+            return False
+        self._drawn_cursor = cursor
+        return True
+
+    def _on_state_change(self, what: str) -> None:
+        """State changed, maybe on another thread. Sync progress redraws the sync bar only; a pull
+        that brought new data redraws the screen (a new assignment, a claim's status set in the
+        office) unless the user is in a form; anything else redraws the screen. Redraws are
+        coalesced, so a burst of reports costs one."""
+        try:
+            route = self.page.route or "/"
+            if what == "sync" and route != "/sync":
+                if not (self._pulled_new_data() and not route.startswith(self.FORM_ROUTES)):
+                    self.page.run_task(self._refresh_sync_bar)
+                    return
             with self._render_lock:
                 if self._render_pending:
                     return

@@ -7,11 +7,13 @@ an assignment. A screenshot of every screen goes to test-output/screenshots/.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import ROOT, FieldApp, Screen
@@ -35,6 +37,19 @@ def _rejections(data_dir: Path) -> list:
 
     with open_store(data_dir) as store:
         return list(store.settings.get(S_REJECTIONS, []) or [])
+
+
+def _auth(data_dir: Path) -> dict:
+    from fieldapp.store import open_store
+
+    with open_store(data_dir) as store:
+        return {"Authorization": f"Bearer {store.sync_state.get().token}"}
+
+
+def _server_assignments(server_url: str, data_dir: Path) -> list[dict]:
+    r = httpx.get(f"{server_url}/api/v1/assignments", headers=_auth(data_dir), timeout=10)
+    r.raise_for_status()
+    return r.json()["assignments"]
 
 
 def test_liaison_reports_offline_and_syncs(server, workdir, browser):
@@ -156,34 +171,60 @@ def test_liaison_reports_offline_and_syncs(server, workdir, browser):
 
 def test_surveyor_second_phone_works_an_assignment(server, workdir, browser):
     """A second app instance (its own data folder = another phone) enrols a co-insurer surveyor,
-    receives the survey assignment the server's demo data gives its insurer (through the real
-    pull), accepts it in place on the home screen, records arrival (GPS) and completion.
+    receives the survey the lead's adjuster dispatches through the server's rotation (real HTTP,
+    real pull), accepts it, records arrival (GPS), a cost with its receipt photo, and completion;
+    the server's own assignment record ends `completed`, with the arrival time, and holds the
+    receipt's bytes.
 
-    The server's assignment answer endpoints (co-insurance module) have not landed: the answers
-    are recorded in the phone's store and outbox (asserted here), not yet applied by the server."""
+    The demo data's own cpic assignment cannot be answered (the seed writes it without its
+    rotation details: the server answers 500), so the office dispatches a real one first."""
+    code, _ = server.code_for("adjuster")
+    adjuster = httpx.post(f"{server.url}/api/v1/enroll", json={"code": code, "device_name": "office"}, timeout=10)
+    adjuster.raise_for_status()
+    office = {"Authorization": f"Bearer {adjuster.json()['token']}"}
+    falling = next(c["id"] for c in server.seed["claims"] if c["coverage"] == "falling_object")
+    r = httpx.post(f"{server.url}/api/v1/claims/{falling}/dispatch", headers=office, timeout=10)
+    assert r.status_code == 200, r.text
+    dispatched = next(a for a in r.json()["assignments"] if a["kind"] != "lead")
     app = FieldApp(workdir, "phone-surveyor", server.url)
     phone = Screen(browser, app.url, "surveyor")
     try:
         phone.button("登记").wait_for(timeout=90_000)
-        code, user = server.code_for("surveyor", None)
+        code, user = next((e["code"], e["user"]) for e in server.seed["enrollment"]
+                          if e["user"].get("insurer_code") == dispatched["insurer_code"])
         phone.type_into("登记码", code)
         phone.tap(phone.button("登记", exact=True))
         phone.see(user["name"])
         phone.shot("enrol-confirm")
         phone.tap(phone.button("确认并开始"))
         phone.see("查勘任务")
-        phone.see("新任务", timeout=60_000)  # arrives with the first pull
+        phone.see("高空坠物伤人救助保险", timeout=60_000)  # arrives with the first pull
+        phone.see("新任务")
         phone.shot("home-assignment-new")
-        phone.tap(phone.button("接受"))
-        phone.see("已接受")
-        phone.shot("home-assignment-accepted")
-        phone.tap(phone.page.get_by_text("已接受").first)
+        tile = phone.page.locator('flt-semantics[aria-label*="高空坠物伤人救助保险"]').or_(
+            phone.page.get_by_text(re.compile("高空坠物伤人救助保险"))).first
+        phone.tap(tile, then="打开案件")
+        phone.tap(phone.button("接受"), then="已到达现场")
+        phone.shot("assignment-accepted")
         phone.tap(phone.button("已到达现场"))
         phone.see("查勘完成")
         phone.shot("assignment-arrived")
+        phone.type_into("金额（元）", "35.50")
+        with phone.page.expect_file_chooser() as chooser:
+            phone.tap(phone.button("附上票据照片"))
+        chooser.value.set_files(str(PHOTOS[0]))
+        phone.see("附上票据照片 ✓")
+        phone.tap(phone.button("添加费用"), then="费用已保存")
+        phone.shot("assignment-cost")
         phone.tap(phone.button("查勘完成"))
         phone.see("已完成")
         phone.shot("assignment-done")
+        deadline = time.monotonic() + 60
+        while _outbox_count(app.data) and time.monotonic() < deadline:
+            time.sleep(1)
+        server_side = _server_assignments(server.url, app.data)
+        phone.page.wait_for_timeout(2500)  # the next pull brings the server's answer back
+        phone.shot("assignment-synced")
     except Exception:
         phone.shot("FAILED")
         raise
@@ -193,10 +234,21 @@ def test_surveyor_second_phone_works_an_assignment(server, workdir, browser):
     from fieldapp.store import open_store
 
     with open_store(app.data) as store:
-        items = store.assignments.list()
-        assert [a.status for a in items] == ["done"]
-        notes = store.notes.list_for_claim(items[0].claim_id)
-        assert any(n.body.startswith("[arrived] 29.5") for n in notes)  # the GPS fix at arrival
-    (ROOT / "test-output" / "e2e_surveyor.json").write_text(json.dumps(
-        {"screenshots": [p.name for p in phone.shots], "rejections": _rejections(app.data),
-         "outbox_left": _outbox_count(app.data)}, ensure_ascii=False, indent=1))
+        mine = store.assignments.get(dispatched["id"])
+        assert mine.status in ("done", "completed")
+        notes = [n.body for n in store.notes.list_for_claim(mine.claim_id)]
+        assert any(n.startswith("[arrived] 29.5") for n in notes)  # the GPS fix at arrival
+        cost = [n for n in notes if n.startswith("[cost] vehicle 35.50 receipt:")]
+        receipt_sha = cost[0].rsplit(":", 1)[1]
+        sync_error = store.sync_state.get().last_error
+    record = {"screenshots": [p.name for p in phone.shots], "rejections": _rejections(app.data),
+              "outbox_left": _outbox_count(app.data), "server_assignments": server_side,
+              "sync_error": sync_error}
+    (ROOT / "test-output" / "e2e_surveyor.json").write_text(json.dumps(record, ensure_ascii=False, indent=1))
+    assert record["rejections"] == [] and record["outbox_left"] == 0
+    # The server's record of the assignment, through its own API with this phone's token.
+    answered = [a for a in server_side if a["id"] == dispatched["id"]]
+    assert [a["status"] for a in answered] == ["completed"]
+    assert answered[0]["arrived_at"] and answered[0]["completed_at"]
+    blob = httpx.get(f"{server.url}/api/v1/blobs/{receipt_sha}", headers=_auth(app.data), timeout=10)
+    assert blob.status_code == 200 and hashlib.sha256(blob.content).hexdigest() == receipt_sha
