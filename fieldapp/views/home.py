@@ -175,9 +175,11 @@ def build(shell, selected_claim: str | None = None, tab: str = "overview") -> ft
                                     else [ft.Text(t("home.pick_claim"), size=16, color=ft.Colors.GREY_700)])
         body = ft.Row([
             ft.Container(ft.Column(_list_column(shell, selected_claim), scroll=ft.ScrollMode.AUTO,
-                                   spacing=10), width=440),
+                                   spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH),
+                         width=440),
             ft.VerticalDivider(width=1),
-            ft.Container(ft.Column(detail, scroll=ft.ScrollMode.AUTO, spacing=10), expand=True,
+            ft.Container(ft.Column(detail, scroll=ft.ScrollMode.AUTO, spacing=10,
+                                   horizontal_alignment=ft.CrossAxisAlignment.STRETCH), expand=True,
                          padding=ft.Padding.symmetric(horizontal=12)),
         ], expand=True, vertical_alignment=ft.CrossAxisAlignment.START)
         return ft.View(route="/", appbar=w.app_bar(shell, title, actions=actions), controls=[body],

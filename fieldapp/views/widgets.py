@@ -31,9 +31,11 @@ def big_button(text: str, key: str, on_click: Callable[[Any], None] | None = Non
         text_style=ft.TextStyle(size=17, font_family=FONT_FAMILY),
         bgcolor=ft.Colors.RED_700 if (danger and filled) else None,
     )
+    # No fixed height: the padding makes a one-line button TOUCH high, and a label that needs two
+    # lines (English is longer than Chinese) makes the button taller instead of being clipped.
     kwargs: dict[str, Any] = dict(content=ft.Text(text, size=17, text_align=ft.TextAlign.CENTER),
                                   icon=icon, key=key, on_click=on_click,
-                                  disabled=disabled, style=style, height=TOUCH, expand=expand)
+                                  disabled=disabled, style=style, expand=expand)
     if action is not None:
         kwargs["action"] = action
     return cls(**kwargs)

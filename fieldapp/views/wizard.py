@@ -104,7 +104,7 @@ def _coverage_step(shell, wiz) -> list[ft.Control]:
                 padding=ft.Padding.symmetric(horizontal=14, vertical=12),
                 bgcolor=ft.Colors.BLUE_800 if selected else ft.Colors.BLUE_50,
                 shape=ft.RoundedRectangleBorder(radius=10), elevation=0),
-            height=60,
+            # no fixed height: a long (English) name wraps onto a second line instead of clipping
             on_click=choose(opt.code),
         ))
     err = _err(ctx, wiz, "coverage")

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("DAZU_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 PHONE = {"width": 412, "height": 915}
+DESKTOP = {"width": 1280, "height": 800}  # an office browser: list and claim side by side
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # A point in 龙水镇, inside the district's extent (WGS-84).
@@ -188,8 +189,11 @@ class Screen:
     """One phone: a browser context at 412×915 with a GPS position, Flutter semantics switched on,
     a tap counter and a screenshot per screen visited."""
 
-    def __init__(self, browser, url: str, prefix: str):
-        self.ctx = browser.new_context(viewport=PHONE, locale="zh-CN", geolocation=LONGSHUI_FIX,
+    def __init__(self, browser, url: str, prefix: str, viewport: dict | None = None):
+        # This run's screenshots only: a stale one from an earlier run must not be looked at.
+        for old in SCREENSHOTS.glob(f"{prefix}-*.png"):
+            old.unlink()
+        self.ctx = browser.new_context(viewport=viewport or PHONE, locale="zh-CN", geolocation=LONGSHUI_FIX,
                                        permissions=["geolocation"], device_scale_factor=1)
         self.ctx.add_init_script(_LISTEN_HOOK)
         self.page = self.ctx.new_page()
