@@ -130,9 +130,10 @@ class AppShell:
             self.page.views.extend(views)
             self.page.update()
 
-    # Screens with a form whose typing a redraw would interrupt (focus and caret are lost when a
-    # text field is replaced): pulled data waits for the next navigation there.
-    FORM_ROUTES = ("/new", "/enrol", "/settings")
+    # Screens with a form whose typing a redraw would interrupt (focus, caret and the phone's
+    # keyboard are lost when a text field is replaced): pulled data waits for the next navigation
+    # there. (The assignment screen holds the cost form: its own answers show at once anyway.)
+    FORM_ROUTES = ("/new", "/enrol", "/settings", "/assignment/")
 
     def _pulled_new_data(self) -> bool:
         """True once per pull that applied changes (the pull cursor moved since the last draw)."""
