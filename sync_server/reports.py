@@ -19,7 +19,9 @@ import io
 from statistics import median
 from typing import Any, Iterable, Mapping
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
+from claimcore.localtime import CHINA_TIME
+
+CHINA = CHINA_TIME
 
 COVERAGE_NAMES = {
     "natural_disaster": "自然灾害", "crowd_stampede": "拥挤踩踏", "terrorism": "恐怖活动",

@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
-CHINA_TIME = timezone(timedelta(hours=8), "CST")
+from claimcore.localtime import CHINA_TIME
+
 
 ASSIGNED = "assigned"
 ACCEPTED = "accepted"

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from claimcore.localtime import CHINA_TIME
 from claimcore.divisions import load_divisions
 from fieldapp.documents import TEMPLATES, UnknownTemplate, render
 from fieldapp.documents import catalogue_view, places
@@ -45,7 +46,6 @@ __all__ = [
 
 # Dazu keeps China Standard Time; the store keeps UTC. The JSON carries the local wall-clock time
 # with its offset so that a person reading the JSON sees what the form prints.
-CHINA_TIME = timezone(timedelta(hours=8))
 
 # Relations the app's screens store as codes (fieldapp/i18n relation.*); anything else is the
 # user's own words (e.g. "龙水镇联络员") and is printed as typed.

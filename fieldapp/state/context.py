@@ -13,6 +13,7 @@ from typing import Callable
 
 import httpx
 
+from claimcore.localtime import format_china_time
 from fieldapp.i18n import t as _t
 from fieldapp.state import reference
 from fieldapp.state.device import AppSettings, DeviceCredentials, DeviceFiles
@@ -184,17 +185,7 @@ class AppContext:
     # -- display helpers -----------------------------------------------------------------------
     def format_time(self, iso: str | None) -> str:
         """An ISO time as local wall-clock text (the phone's zone), or "—"."""
-        from datetime import datetime
-
-        if not iso:
-            return "—"
-        try:
-            when = datetime.fromisoformat(iso)
-        except ValueError:
-            return iso
-        if when.tzinfo is not None:
-            when = when.astimezone()
-        return when.strftime("%Y-%m-%d %H:%M")
+        return format_china_time(iso)
 
     # -- enrolment -----------------------------------------------------------------------------
     @property

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from claimcore.localtime import to_china_time
 from fieldapp.state import reference
 
 STEPS = ("coverage", "place", "people", "photos")
@@ -213,8 +214,7 @@ class NewReportWizard:
         except ValueError:
             self.errors["incident_at"] = "wizard.error.time_invalid"
             return
-        if when.tzinfo is None:
-            when = when.astimezone()  # typed as the phone's local wall-clock time
+        when = to_china_time(when)  # typed as Dazu wall-clock time, whatever the device's zone
         if when > datetime.now(timezone.utc) + FUTURE_TOLERANCE:
             self.errors["incident_at"] = "wizard.error.time_future"
             return

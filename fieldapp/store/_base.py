@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import os
 import signal
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-CHINA_TZ = timezone(timedelta(hours=8))  # report numbers use the local date (China has no DST)
+from claimcore.localtime import CHINA_TIME
+
+CHINA_TZ = CHINA_TIME  # report numbers use the China date
 
 
 class StoreError(Exception):

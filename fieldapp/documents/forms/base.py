@@ -1,16 +1,16 @@
 """What every claim form shares: the claim seen through print-ready names, and the page set-up."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from urllib.parse import quote
 
+from claimcore.localtime import CHINA_TIME
 from fieldapp.documents import catalogue_view, places
 from claimcore.money import format_fen as yuan
 from fieldapp.documents.pdfbase import FormPDF, PageFurniture
 from fieldapp.documents.texts import Texts
 
 # Dazu keeps China Standard Time; a form shows the local wall-clock time of the incident.
-CHINA_TIME = timezone(timedelta(hours=8))
 QR_SCHEME = "dazu-claim"
 
 
