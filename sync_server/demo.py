@@ -100,7 +100,10 @@ def seed(db: Database) -> dict:
                     id=cid, version=1, status="reported", coverage=fields["coverage"],
                     township_code=fields["township_code"], incident_at=fields["incident_at"],
                     description=fields["description"], catalogue_version=domain.catalogue_version(),
-                    data={"loss_types": fields["loss_types"]},
+                    # A report number in the phones' own format (DZ-date-device tag-number), so
+                    # demo claims read like real ones on screen and on the printed forms.
+                    data={"loss_types": fields["loss_types"],
+                          "report_no": f"DZ-{fields['incident_at'][:10].replace('-', '')}-DEMO-{len(claims) + 1:04d}"},
                     field_versions={k: [1, SERVER_DEVICE] for k in fields}, created_by=adjuster_id,
                 )
                 session.add(claim)
