@@ -284,9 +284,26 @@ class Screen:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.wait_for_timeout(600)  # let the frame settle
         path = SCREENSHOTS / f"{self.prefix}-{len(self.shots) + 1:02d}-{name}.png"
-        self.page.screenshot(path=str(path))
+        try:
+            self.page.screenshot(path=str(path))
+        except Exception as exc:
+            # Chromium captures only when the page paints a new frame; on a machine shared with
+            # other test runs a frame has been seen to take longer than Playwright's 30 s. Once
+            # more, longer, and said aloud: a slow frame is recorded, not hidden.
+            print(f"screenshot {path.name} retried after: {str(exc).splitlines()[0]}", flush=True)
+            self.page.screenshot(path=str(path), timeout=90_000)
         self.shots.append(path)
         return path
+
+    def failed(self, log: Path | None = None) -> None:
+        """Best effort after a failure: the screen and the app's log, never masking the error."""
+        try:
+            self.page.screenshot(path=str(SCREENSHOTS / f"{self.prefix}-{len(self.shots) + 1:02d}-FAILED.png"),
+                                 timeout=15_000)
+        except Exception as exc:  # noqa: BLE001 - the original failure is what matters
+            print(f"no FAILED screenshot: {str(exc).splitlines()[0]}", flush=True)
+        if log is not None and log.exists():
+            print(log.read_text(errors="replace")[-4000:], flush=True)
 
     def close(self) -> None:
         self.ctx.close()

@@ -155,8 +155,7 @@ def test_liaison_reports_offline_and_syncs(server, workdir, browser):
         phone.appbar_action("设置")
         phone.shot("settings")
     except Exception:
-        phone.shot("FAILED")
-        print((workdir / "phone-liaison.log").read_text(errors="replace")[-4000:])
+        phone.failed(workdir / "phone-liaison.log")
         raise
     finally:
         if server.proc is None or server.proc.p.poll() is not None:
@@ -226,7 +225,7 @@ def test_surveyor_second_phone_works_an_assignment(server, workdir, browser):
         phone.page.wait_for_timeout(2500)  # the next pull brings the server's answer back
         phone.shot("assignment-synced")
     except Exception:
-        phone.shot("FAILED")
+        phone.failed(workdir / "phone-surveyor.log")
         raise
     finally:
         phone.close()

@@ -74,7 +74,7 @@ def test_office_browser_side_by_side_then_english(server, workdir, browser):
         phone.tap(phone.page.locator("flt-semantics").get_by_text(re.compile("waiting")).first, then="Sync now")
         phone.shot("sync")
     except Exception:
-        (phone or wide).shot("FAILED")
+        (phone or wide).failed(workdir / "office-adjuster.log")
         raise
     finally:
         if phone is None:
