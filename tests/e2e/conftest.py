@@ -290,7 +290,10 @@ class Screen:
             # Chromium captures only when the page paints a new frame; on a machine shared with
             # other test runs a frame has been seen to take longer than Playwright's 30 s. Once
             # more, longer, and said aloud: a slow frame is recorded, not hidden.
-            print(f"screenshot {path.name} retried after: {str(exc).splitlines()[0]}", flush=True)
+            note = f"screenshot {path.name} retried after: {str(exc).splitlines()[0]}"
+            print(note, flush=True)
+            with open(SCREENSHOTS.parent / "e2e_slow_frames.log", "a", encoding="utf-8") as f:
+                f.write(time.strftime("%Y-%m-%dT%H:%M:%S ") + note + "\n")
             self.page.screenshot(path=str(path), timeout=90_000)
         self.shots.append(path)
         return path
