@@ -1,22 +1,26 @@
 """A surveyor's assignments: accept, decline with a reason, arrived (with GPS), done, costs.
 
 The answer goes through the store's outbox like every other change (offline first: a surveyor at a
-flooded village has no signal); the server applies a pushed ``assignment`` status exactly like its
-accept/decline/arrive/complete routes. The store's assignment mutation carries the status only, so
-the decline reason and the arrival fix also go onto the claim as notes (append-only, synced), and
-the server records a generic decline reason pointing at them.
+flooded village has no signal); the server applies a pushed ``assignment`` (status, decline
+``reason``, arrival ``lat``/``lon``) exactly like its accept/decline/arrive/complete routes. The
+reason and the arrival fix are also noted on the claim (append-only, synced) so that the claim's
+own history shows them.
 
-Costs: the store has no cost entity and the server takes none through push, so a cost is a claim
-note ``[cost] KIND AMOUNT NOTE receipt:SHA256`` and its receipt a photo of the claim (intake,
-GPS-stamped, uploaded by content hash like any photo): both reach the server, where the office
-can book the work-fund entry (POST /fund/entries takes exactly that ``receipt_sha256``).
+Costs: a pushed ``cost`` entity books the work fund's survey spending on the server (the same
+rule as POST /fund/entries; the receipt hash is required). The receipt is a photo of the claim
+(intake, GPS-stamped, uploaded by content hash like any photo), so its bytes reach the server
+under exactly that hash; the claim also gets a note ``[cost] KIND AMOUNT NOTE receipt:SHA256``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
+
 from typing import Any
 
+from claimcore.localtime import to_china_time
 from claimcore.money import format_fen, parse_yuan
+from fieldapp.i18n import t
 from fieldapp.state.capture import PhotoCapture
 
 OPEN = ("new", "offered", "assigned")
@@ -76,7 +80,7 @@ class Assignments:
             raise AssignmentError("assign.error.not_now")
         if a.claim_id:
             self.store.notes.add(a.claim_id, f"[declined] {reason}", author=self.user_id)
-        self.store.assignments.set_status(assignment_id, "declined", user=self.user_id)
+        self.store.assignments.set_status(assignment_id, "declined", user=self.user_id, reason=reason)
 
     def arrived(self, assignment_id: str, fix: dict | None) -> None:
         a = self.store.assignments.get(assignment_id)
@@ -86,7 +90,8 @@ class Assignments:
             where = (f"{fix['lat']:.6f},{fix['lon']:.6f} ±{fix.get('accuracy_m') or 0:.0f}m"
                      if fix else "no GPS fix")
             self.store.notes.add(a.claim_id, f"[arrived] {where}", author=self.user_id)
-        self.store.assignments.set_status(assignment_id, "arrived", user=self.user_id)
+        self.store.assignments.set_status(assignment_id, "arrived", user=self.user_id,
+                                          lat=fix["lat"] if fix else None, lon=fix["lon"] if fix else None)
 
     def done(self, assignment_id: str) -> None:
         self._move(assignment_id, "done")
@@ -116,6 +121,12 @@ class Assignments:
         if item.state != "stored" or not item.sha256:
             raise AssignmentError("assign.error.receipt", reason=item.message)
         note = (note or "").strip()
+        # The fund's spending is dated in China time (its quarters are China's quarters).
+        on = to_china_time(datetime.now(timezone.utc)).date().isoformat()
+        self.store.assignments.log_cost(assignment_id, on=on, amount_fen=fen,
+                                        # the fund's quarterly disclosure is published in Chinese
+                                        note=" ".join(x for x in (t(f"assign.cost.{kind}", "zh"), note) if x),
+                                        receipt_sha256=item.sha256)
         body = " ".join(x for x in ("[cost]", kind, format_fen(fen), note, f"receipt:{item.sha256}") if x)
         self.store.notes.add(a.claim_id, body, author=self.user_id)
         return CostEntry(kind, fen, note, item.sha256)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from fieldapp.state.assignments import Assignments
 from fieldapp.sync.client import S_REJECTIONS
-from sync_server.coinsurance_models import AssignmentDetails, InsurerTerms
+from sync_server.coinsurance_models import AssignmentDetails, FundEntryRow, InsurerTerms
 from sync_server.models import Assignment, Record
 from sync_server.settings import Settings
 from tests.sync.conftest import Phone, Server, blob_exists
@@ -91,8 +91,13 @@ def test_accept_arrive_cost_done_reach_the_server(world):
     status, details = _server_assignment(srv, aid)
     assert status == "completed"
     assert details.arrived_at is not None and details.completed_at is not None
+    assert (details.arrived_lat, details.arrived_lon) == (FIX["lat"], FIX["lon"])  # the fix at arrival
+    # The cost is booked in the work fund: survey spending of this insurer, with the receipt's hash.
+    with srv.harness.db.read() as s:
+        entries = s.scalars(select(FundEntryRow).where(FundEntryRow.receipt_sha256 == cost.receipt_sha256)).all()
+        assert [(e.amount_fen, e.category, e.insurer_code) for e in entries] == [(3550, "survey", insurer)]
     notes = _server_notes(srv, claim_id)
-    # Arrival fix and cost travel as claim notes (the store has no cost entity yet).
+    # Arrival fix and cost are also on the claim's history.
     assert any(n.startswith("[arrived] 29.599000,105.756000") for n in notes), notes
     assert f"[cost] meals 35.50 午餐 receipt:{cost.receipt_sha256}" in notes, notes
     # ... and the receipt's bytes are on the server under that hash (what the fund entry names)
@@ -117,8 +122,9 @@ def test_decline_reaches_the_server_and_hands_the_survey_on(world):
     Assignments(surveyor.store, surveyor.user["id"], surveyor.files).decline(aid, "车辆故障，今日无法到场")
     surveyor.sync_until_quiet()
     assert surveyor.store.settings.get(S_REJECTIONS, []) in ([], None)
-    status, _ = _server_assignment(srv, aid)
+    status, details = _server_assignment(srv, aid)
     assert status == "declined"
+    assert details.decline_reason == "车辆故障，今日无法到场"  # the surveyor's own words
     with srv.harness.db.read() as s:
         others = s.scalars(select(Assignment).where(Assignment.claim_id == claim_id,
                                                     Assignment.insurer_code.not_in(["lead", insurer]))).all()
