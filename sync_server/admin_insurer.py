@@ -25,7 +25,7 @@ from sqlalchemy import select
 from . import coinsurance as co
 from .coinsurance_models import InsurerContact, InsurerLeave, InsurerTerms, Premium
 from .db import Database
-from .models import Insurer, User
+from .models import Claim, Insurer, User
 
 CODE_RE = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
 
@@ -237,6 +237,15 @@ def demo_seed(db: Database) -> dict:
             if code in present and session.get(Premium, (year, code)) is None:
                 co.set_premium(session, settings, year, code, DEMO_TOTAL_PREMIUM_EX_TAX_FEN * bp // 10_000,
                                dt.date(year, 1, 15), None)
+        # One survey dispatched through the rotation itself (so its log, details and turn are real
+        # and a demo surveyor can answer it): the Longshui flood, by the demo adjuster.
+        from .demo import demo_id
+        from .models import Assignment
+
+        flood, adjuster = demo_id("claim:flood-longshui"), session.get(User, demo_id("user:adjuster"))
+        dispatched = session.execute(select(Assignment.id).where(Assignment.claim_id == flood)).first()
+        if dispatched is None and adjuster is not None and session.get(Claim, flood) is not None:
+            co.dispatch_claim(session, settings, flood, adjuster, dt.datetime.now(dt.timezone.utc))
         rows = co.insurer_rows(session)
     return {"demo": True, "note": "演示数据：份额、联系人与保费均为演示用，非真实合同数据",
             "shares": {r["code"]: r["share_bp"] for r in rows}, "lead": DEMO_LEAD, "premium_year": year}

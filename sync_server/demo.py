@@ -14,7 +14,7 @@ from sqlalchemy import select
 from . import accounts, domain
 from .changelog import record_change
 from .db import Database
-from .models import Assignment, Claim, Insurer, User
+from .models import Claim, Insurer, User
 from .sync_apply import claim_snapshot
 
 _NS = uuid.UUID("6f1d0c1e-6a59-4e0c-9d37-1f0a3c5b2d10")
@@ -111,19 +111,6 @@ def seed(db: Database) -> dict:
                 record_change(session, "claim", cid, claim_snapshot(claim), version=1, claim_id=cid)
                 created = True
             claims.append({"id": cid, "township_code": claim.township_code, "coverage": claim.coverage})
-        # One ordinary survey assignment so the cpic surveyor has something in scope.
-        aid = demo_id("assignment:flood-longshui:cpic")
-        if session.get(Assignment, aid) is None:
-            cid = demo_id("claim:flood-longshui")
-            a = Assignment(id=aid, claim_id=cid, insurer_code="cpic", status="assigned", kind="ordinary",
-                           surveyor_id=demo_id("user:surveyor-cpic"))
-            session.add(a)
-            session.flush()
-            record_change(session, "assignment", aid,
-                          {"claim_id": cid, "insurer_code": "cpic", "surveyor_id": a.surveyor_id,
-                           "status": a.status, "kind": a.kind},
-                          version=1, claim_id=cid, insurer_code="cpic")
-            created = True
     return {
         "created": created,
         "insurers": [{"code": c, "name": n, "lead": c == LEAD_INSURER} for c, n in DEMO_INSURERS],

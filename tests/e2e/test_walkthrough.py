@@ -173,10 +173,8 @@ def test_surveyor_second_phone_works_an_assignment(server, workdir, browser):
     receives the survey the lead's adjuster dispatches through the server's rotation (real HTTP,
     real pull), accepts it, records arrival (GPS), a cost with its receipt photo, and completion;
     the server's own assignment record ends `completed`, with the arrival time, and holds the
-    receipt's bytes.
-
-    The demo data's own cpic assignment cannot be answered (the seed writes it without its
-    rotation details: the server answers 500), so the office dispatches a real one first."""
+    receipt's bytes. The office dispatches the survey here (the demo seed has already dispatched
+    the Longshui flood through the rotation), so the surveyor is whoever's turn it is now."""
     code, _ = server.code_for("adjuster")
     adjuster = httpx.post(f"{server.url}/api/v1/enroll", json={"code": code, "device_name": "office"}, timeout=10)
     adjuster.raise_for_status()
