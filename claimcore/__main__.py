@@ -3,6 +3,7 @@
     python -m claimcore coverages [--json] [--lang zh|en] [--catalogue-version V]
     python -m claimcore checklist COVERAGE --loss TYPE[,TYPE...] [--by-agent] [--when CONDITION]
                                   [--attached-to MAIN] [--json] [--lang zh|en] [--catalogue-version V]
+    python -m claimcore contract [--json]      the record contract (claimcore.entities)
 
 Names are Chinese by default. An unknown coverage, loss type or condition prints one clear line on
 stderr and exits with status 2 (the same status argparse uses for bad usage); a broken catalogue
@@ -169,7 +170,35 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--attached-to", default=None, metavar="MAIN",
                      help="main coverage of a rider (resettlement after fire_explosion or natural_disaster)")
     common(chk)
+    con = sub.add_parser("contract", help="the record contract: every synced entity's fields and rules")
+    con.add_argument("--json", action="store_true", help="print one JSON document")
     return p
+
+
+def _cmd_contract(args: argparse.Namespace) -> int:
+    from claimcore import entities
+
+    doc = entities.contract()
+    if args.json:
+        _print_json(doc)
+        return 0
+    print(f"record contract v{doc['version']}")
+    for name, ent in doc["entities"].items():
+        print(f"\n{name}")
+        for field, spec in ent["fields"].items():
+            bounds = []
+            if "max_length" in spec:
+                bounds.append(f"max {spec['max_length']}")
+            if "min" in spec or "max" in spec:
+                bounds.append(f"{spec.get('min', '')}..{spec.get('max', '')}")
+            flags = [w for w, on in (("required", spec["required_on_create"]), ("sealed", spec["sealed"]),
+                                     ("local-only", spec["local_only"])) if on]
+            roles = ",".join(spec["writable_by"]) or "-"
+            print(f"  {field:22} {spec['kind']:14} {' '.join(bounds):24} {roles:36} {' '.join(flags)}")
+    print("\nvocab")
+    for name, words in doc["vocab"].items():
+        print(f"  {name}: {', '.join(words)}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -188,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "contract":
+        return _cmd_contract(args)
     try:
         cat = load_catalogue(args.catalogue_version)
         if args.command == "coverages":

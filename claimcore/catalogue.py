@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from claimcore.assets import assets_dir
+from claimcore.entities import LOSS_TYPES
 
 LANGS = ("zh", "en")
 KINDS = ("main", "rider")
@@ -27,7 +28,7 @@ BASES = ("seed", "practice", "open")
 # template would promise the victim a form nobody can print.
 TEMPLATE_CODES = ("claim_application", "disaster_certificate", "power_of_attorney", "loss_inventory",
                   "checklist")
-LOSS_TYPE_CODES = ("death", "disability", "medical", "house", "resettlement")
+LOSS_TYPE_CODES = LOSS_TYPES
 LIMIT_FIELDS = ("death_per_person_fen", "medical_per_person_fen", "house_per_household_fen",
                 "resettlement_per_person_day_fen", "resettlement_max_days")
 _VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*$")

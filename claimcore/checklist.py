@@ -26,8 +26,9 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping, Sequence
 
 from claimcore.catalogue import Catalogue, Label, Requirement
+from claimcore.entities import DOCUMENT_STATUSES
 
-STATUSES = ("missing", "collected", "verified", "not_applicable")
+STATUSES = DOCUMENT_STATUSES
 SATISFYING = ("collected", "verified")
 BASE = "base"
 CAUSE = "cause"

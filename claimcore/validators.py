@@ -229,3 +229,12 @@ def is_valid_bank_card(value: object) -> bool:
     except ValidationError:
         return False
     return True
+
+
+def validate_bank_account(value: str) -> str:
+    """A payee's account as digits only: a 16–19 digit number is a card and must pass Luhn; other
+    lengths of 8–30 digits are passbook accounts (存折), which carry no check digit."""
+    digits = _clean(value, "bank_card")
+    if digits.isascii() and digits.isdigit() and not 16 <= len(digits) <= 19 and 8 <= len(digits) <= 30:
+        return digits
+    return validate_bank_card(value)

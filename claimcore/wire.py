@@ -45,15 +45,14 @@ import re
 import uuid
 from typing import Any, Mapping, TypedDict
 
-ENTITIES: tuple[str, ...] = (
-    "claim", "person", "document", "photo", "note", "transition", "assignment", "cost", "opinion",
-)
+from claimcore import entities as _entities
+
+ENTITIES: tuple[str, ...] = tuple(_entities.ENTITIES)
 CHANGE_ENTITIES: tuple[str, ...] = ENTITIES + ("conflict",)
 OPS: tuple[str, ...] = ("upsert", "delete")
-APPEND_ONLY_ENTITIES: frozenset[str] = frozenset({"photo", "note", "transition"})
+APPEND_ONLY_ENTITIES: frozenset[str] = frozenset(n for n, e in _entities.ENTITIES.items() if e.append_only)
 # Entities whose every mutation names its claim (scope is checked from it).
-CLAIM_SCOPED_ENTITIES: frozenset[str] = frozenset(
-    {"person", "document", "photo", "note", "transition", "opinion"})
+CLAIM_SCOPED_ENTITIES: frozenset[str] = frozenset(n for n, e in _entities.ENTITIES.items() if e.claim_scoped)
 # Reference fields that, when present and not null, must be UUIDs.
 REFERENCE_FIELDS: tuple[str, ...] = (
     "claim_id", "person_id", "document_id", "photo_id", "assignment_id", "event_id")

@@ -62,26 +62,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-ROLES: tuple[str, ...] = ("coordinator", "adjuster", "surveyor", "liaison")
-
-STATES: tuple[str, ...] = (
-    "reported",
-    "registered",
-    "survey_dispatched",
-    "surveyed",
-    "collecting",
-    "submitted",
-    "under_review",
-    "incomplete",
-    "declined",
-    "adjusted",
-    "approved",
-    "stamped",
-    "paid",
-    "closed",
-    "withdrawn",
-    "reopened",
-)
+from claimcore.entities import CLAIM_STATES as STATES
+from claimcore.entities import USER_ROLES as ROLES
 
 INITIAL_STATE = "reported"
 

@@ -6,6 +6,8 @@ every request find its device with one indexed lookup.
 """
 from __future__ import annotations
 
+from claimcore import entities
+
 import datetime as dt
 import hashlib
 import secrets
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session
 from . import domain
 from .models import Device, EnrollmentCode, Insurer, User, utcnow
 
-ROLES = ("coordinator", "adjuster", "surveyor", "liaison")
+ROLES = entities.USER_ROLES
 # Crockford-style alphabet without look-alikes (no 0/O, 1/I/L) so codes can be read aloud and typed.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 

@@ -4,6 +4,8 @@ Every route but ``/healthz`` and ``/api/v1/enroll`` needs ``Authorization: Beare
 """
 from __future__ import annotations
 
+from claimcore import entities
+
 import base64
 import binascii
 import logging
@@ -92,7 +94,7 @@ class StorableText(BaseModel):
 class UserOut(BaseModel):
     id: str
     name: str
-    role: Literal["coordinator", "adjuster", "surveyor", "liaison"]
+    role: Literal[entities.USER_ROLES]  # type: ignore[valid-type]
     township_code: str | None
     insurer_code: str | None
 
@@ -156,6 +158,7 @@ class MutationResult(BaseModel):
     version: int | None
     error: str | None
     original_status: str | None = Field(default=None, description="only on duplicates: the first result")
+    field: str | None = Field(default=None, description="on a refusal about one field: that field")
 
 
 class PushOut(BaseModel):

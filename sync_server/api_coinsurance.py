@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, StrictInt
 from sqlalchemy import select
 
 from claimcore import authority as ca
+from claimcore import entities
 
 from . import coinsurance as co
 from . import fund as fundlib
@@ -28,7 +29,7 @@ from .errors import ApiError
 from .models import Assignment, Claim, Insurer, utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["co-insurance"])
-OFFICE = ("coordinator", "adjuster")
+OFFICE = entities.OFFICE_ROLES
 
 
 def _now(request: Request) -> dt.datetime:
@@ -139,8 +140,8 @@ class EventOut(BaseModel):
 
 
 class OpinionIn(BaseModel):
-    vote: Literal["approve", "reject", "abstain"]
-    opinion: str = Field(default="", max_length=5000)
+    vote: Literal[entities.VOTES]  # type: ignore[valid-type]
+    opinion: str = Field(default="", max_length=entities.OPINION.fields["opinion"].max_length)
 
 
 class FundEntryIn(BaseModel):
@@ -497,6 +498,27 @@ def _push_cost(session, user, device, m):  # noqa: ANN001
 
 
 hooks.register_entity_handler("cost", _push_cost)
+
+
+def _push_opinion(session, user, device, m):  # noqa: ANN001
+    """An opinion or vote given on a phone in a claim-authority review: the same rules as
+    POST /claims/{id}/opinions. Opinions are a review's record: never changed or deleted."""
+    from .coinsurance_models import Opinion
+    from .sync_apply import Rejected
+
+    if m.op != "upsert":
+        raise Rejected("append_only", "an opinion is never changed or deleted")
+    if session.get(Opinion, m.id) is not None:
+        return "applied", 1
+    try:
+        co.add_opinion(session, co.rule_settings(), m.fields["claim_id"], user, m.fields["vote"],
+                       m.fields.get("opinion") or "", utcnow(), opinion_id=m.id)
+    except co.RuleError as exc:
+        raise Rejected(exc.code, exc.message) from None
+    return "applied", 1
+
+
+hooks.register_entity_handler("opinion", _push_opinion)
 
 
 def configure_admin(subparsers) -> None:  # noqa: ANN001

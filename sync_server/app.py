@@ -4,7 +4,8 @@
 
 ``settings`` defaults to ``Settings.from_env()``. The database schema must already be at head
 (``python -m sync_server serve`` and the admin commands run the migrations; tests call
-``sync_server.migrate.upgrade``). Routers included: this package's ``api.router``, then
+``sync_server.migrate.upgrade``). Routers included: this package's ``api.router`` and
+``scans.router`` (document scans), then
 ``sync_server.api_coinsurance.router`` when that module exists (the co-insurance rules), then any
 router registered with ``hooks.register_router``.
 """
@@ -17,7 +18,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import api, errors, hooks
+from . import api, errors, hooks, scans
 from .blobs import BlobStore
 from .db import Database
 from .settings import Settings
@@ -32,7 +33,8 @@ PLUGIN_MODULES = ("sync_server.api_coinsurance",)
 class BodyCapMiddleware:
     """Refuse request bodies over the cap before the app parses them (413, nothing changed).
 
-    Blob uploads are exempt: their route streams to disk and enforces Upload-Length itself.
+    Blob uploads and document scans (PUT .../scans/...) are exempt: their routes stream to disk
+    and enforce their own caps (Upload-Length; claimcore.filetypes.MAX_SCAN_BYTES).
     Bodies without Content-Length (chunked) are counted as they arrive.
     """
 
@@ -43,6 +45,8 @@ class BodyCapMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS") or (
             scope["method"] == "PATCH" and scope["path"].startswith("/api/v1/blobs/")
+        ) or (
+            scope["method"] == "PUT" and scope["path"].startswith("/api/v1/claims/") and "/scans/" in scope["path"]
         ):
             await self.app(scope, receive, send)
             return
@@ -117,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.blobs = BlobStore(settings.blob_dir)
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(scans.router)  # document scans (personal data): sync_server/scans.py
     for name in PLUGIN_MODULES:
         try:
             module = importlib.import_module(name)

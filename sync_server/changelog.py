@@ -32,6 +32,8 @@ holds the database lock from BEGIN IMMEDIATE to COMMIT).
 """
 from __future__ import annotations
 
+from claimcore import entities
+
 import datetime as dt
 from typing import Any
 
@@ -47,7 +49,7 @@ _CHANGELOG_LOCK_KEY = 4_207_113_001  # any constant; shared by every process wri
 ASSIGNMENT_STATUSES_WITHOUT_ACCESS: frozenset[str] = frozenset(
     {"declined", "timed_out", "cancelled", "skipped_on_leave"}
 )
-OFFICE_ROLES = frozenset({"coordinator", "adjuster"})
+OFFICE_ROLES = frozenset(entities.OFFICE_ROLES)
 
 
 def _pending(session: Session) -> dict[tuple[str, str], dict[str, Any]]:

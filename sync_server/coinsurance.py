@@ -24,6 +24,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from claimcore import authority as ca
+from claimcore import entities
 
 from . import fund as fundlib
 from . import rotation as rot
@@ -505,7 +506,7 @@ def authority_view(session: Session, settings: RuleSettings, claim_id: str, now:
 
 
 def add_opinion(session: Session, settings: RuleSettings, claim_id: str, user: User, vote: str,
-                opinion: str, now: dt.datetime) -> dict:
+                opinion: str, now: dt.datetime, *, opinion_id: str | None = None) -> dict:
     claim = _claim(session, claim_id)
     review = _review(session, claim, settings, now)
     if review is None or review.tier == ca.Tier.LEAD_ALONE.value:
@@ -518,9 +519,9 @@ def add_opinion(session: Session, settings: RuleSettings, claim_id: str, user: U
         raise RuleError(403, "forbidden", "only co-insurers' surveyors and the lead's adjusters give opinions")
     if insurer not in shares(session):
         raise RuleError(403, "forbidden", "your insurer has no share in the pool")
-    if vote not in ("approve", "reject", ca.ABSTAIN):
+    if vote not in entities.VOTES:
         raise RuleError(422, "invalid_vote", "vote must be approve, reject or abstain")
-    session.add(Opinion(id=str(uuid.uuid4()), claim_id=claim_id, amount_fen=review.amount_fen,
+    session.add(Opinion(id=opinion_id or str(uuid.uuid4()), claim_id=claim_id, amount_fen=review.amount_fen,
                         insurer_code=insurer, user_id=user.id, vote=vote, opinion=opinion, created_at=now))
     session.flush()
     return authority_view(session, settings, claim_id, now)

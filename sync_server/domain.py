@@ -12,7 +12,6 @@ from claimcore import catalogue as _catalogue
 from claimcore import divisions as _divisions
 from claimcore import workflow as _workflow
 
-ROLES = ("coordinator", "adjuster", "surveyor", "liaison")
 
 
 class DomainError(ValueError):

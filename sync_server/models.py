@@ -14,6 +14,7 @@ their own tables and an Alembic migration on top of ``0001_sync_core``. Tables h
 - ``changes``        the pull feed: one row per entity with its latest snapshot and a server seq
 - ``conflicts``      the losing value whenever the same field was changed on two devices
 - ``blobs``, ``blob_refs``  verified photo bytes and which records reference them (for scope)
+- ``scans``         document scans (personal data): claim, checklist item, hash, type; bytes on disk
 """
 from __future__ import annotations
 
@@ -222,3 +223,23 @@ class BlobRef(Base):
     insurer_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     __table_args__ = (UniqueConstraint("sha256", "entity", "entity_id", name="uq_blob_refs"),)
+
+
+class Scan(Base):
+    """A document scan (ID card, bank card, medical papers, the signed application): personal data.
+
+    The bytes live under ``<DAZU_DATA_DIR>/scans/`` (mode 0600), named by scan id and hash; this row
+    says which claim and checklist item they belong to. Written by ``sync_server.scans``; read only
+    by the roles that may see the claim's personal data (never surveyors).
+    """
+
+    __tablename__ = "scans"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    claim_id: Mapped[str] = mapped_column(String(36), ForeignKey("claims.id"), index=True)
+    doc_code: Mapped[str] = mapped_column(String(48))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(48))
+    uploaded_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    device_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -16,11 +16,14 @@ clocks are never compared: only server versions and arrival order count.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from claimcore import entities
 
 from . import changelog, domain, hooks, policy
 from .changelog import ASSIGNMENT_STATUSES_WITHOUT_ACCESS, claim_visible, record_change
@@ -36,10 +39,11 @@ ENTITIES = ("claim", *policy.RECORD_ENTITIES)
 class Rejected(Exception):
     """A mutation the server refuses; nothing of it is applied."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, *, field: str | None = None):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.field = field
 
 
 class DeviceRevoked(Exception):
@@ -63,10 +67,20 @@ class Result:
     version: int | None = None
     error: str | None = None
     original_status: str | None = None
+    field: str | None = None  # the field a refusal is about, when it is about one
 
     def as_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "status": self.status, "version": self.version, "error": self.error,
-                "original_status": self.original_status}
+                "original_status": self.original_status, "field": self.field}
+
+
+# "CODE: entity.field: message" (policy.ContractRefusal): a replayed receipt names its field too.
+_FIELD_IN_ERROR = re.compile(r"^[a-z_]+: [a-z_]+\.([a-z_][a-z0-9_]*): ")
+
+
+def _field_of(error: str | None) -> str | None:
+    match = _FIELD_IN_ERROR.match(error or "")
+    return match.group(1) if match else None
 
 
 def push(db: Database, device_id: str, mutations: list[Mutation]) -> tuple[int, list[Result]]:
@@ -91,6 +105,7 @@ def push(db: Database, device_id: str, mutations: list[Mutation]) -> tuple[int, 
                         receipt.version if receipt else None,
                         receipt.error if receipt else None,
                         receipt.status if receipt else None,
+                        _field_of(receipt.error) if receipt else None,
                     )
                 )
                 continue
@@ -101,7 +116,8 @@ def push(db: Database, device_id: str, mutations: list[Mutation]) -> tuple[int, 
                 result = Result(m.seq, status, version)
             except (Rejected, DomainError) as exc:
                 changelog.restore_pending(session, before)
-                result = Result(m.seq, "rejected", _current_version(session, m), f"{exc.code}: {exc.message}")
+                result = Result(m.seq, "rejected", _current_version(session, m), f"{exc.code}: {exc.message}",
+                                field=getattr(exc, "field", None))
                 # Refusals are logged with codes and ids only, never values (they may be personal).
                 log.info(
                     "push refused device=%s user=%s role=%s seq=%s entity=%s code=%s",
@@ -151,10 +167,16 @@ def apply_mutation(session: Session, user: User, device: Device, m: Mutation) ->
              "base_version": m.base_version}
         )
     except wire.WireError as exc:
-        raise Rejected(exc.code, str(exc)) from None
+        where = exc.where.split(".", 1)
+        raise Rejected(exc.code, str(exc), field=where[1] if where[0] == "fields" and len(where) == 2 else None) from None
     m = Mutation(norm["seq"], norm["entity"], norm["id"], norm["op"], dict(norm["fields"]), norm["base_version"])
     handler = hooks.entity_handlers.get(m.entity)
     if handler is not None:
+        # The contract's field rules first; the handler adds the co-insurance rules.
+        contract = entities.ENTITIES[m.entity]
+        checked = {k: v for k, v in m.fields.items() if not (k == "claim_id" and contract.claim_scoped)}
+        if m.op == "upsert":
+            _check_fields(m.entity, checked, user.role, creating=contract.append_only)
         return handler(session, user, device, m)
     if not policy.is_uuid(m.id):
         raise Rejected("invalid_id", "id must be a UUID made on the device")
@@ -167,19 +189,8 @@ def apply_mutation(session: Session, user: User, device: Device, m: Mutation) ->
 
 # ----------------------------------------------------------------------------------- helpers
 
-def _check_fields(entity: str, specs: dict[str, policy.FieldSpec], fields: dict, role: str) -> dict:
-    clean: dict[str, Any] = {}
-    for name, value in fields.items():
-        spec = specs.get(name)
-        if spec is None:
-            raise Rejected("unknown_field", f"{entity} has no field {name!r}")
-        if role not in spec.roles:
-            raise Rejected("field_not_permitted", f"role {role} may not set {entity}.{name}")
-        try:
-            clean[name] = spec.check(value)
-        except DomainError as exc:
-            raise Rejected(exc.code, f"{entity}.{name}: {exc.message}") from None
-    return clean
+def _check_fields(entity: str, fields: dict, role: str, *, creating: bool) -> dict:
+    return policy.check_fields(entity, fields, role, creating=creating)
 
 
 def _merge(
@@ -329,7 +340,7 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation) -> t
     hidden = claim is not None and not claim_visible(session, user, claim.id)
     if hidden:
         claim = None
-    fields = _check_fields("claim", policy.CLAIM_FIELDS, m.fields, user.role)
+    fields = _check_fields("claim", m.fields, user.role, creating=claim is None)
     now = utcnow()
 
     if "township_code" in fields and user.role == "liaison" and fields["township_code"] != user.township_code:
@@ -342,9 +353,6 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation) -> t
             workflow.check_report(user.role)
         except Exception as exc:  # WorkflowError
             raise Rejected("not_a_reporting_role", f"role {user.role} may not report a claim ({exc})") from None
-        missing = [f for f in policy.CLAIM_REQUIRED_ON_CREATE if fields.get(f) in (None, "")]
-        if missing:
-            raise Rejected("missing_field", f"a new claim needs {', '.join(missing)}")
         if fields.get("status", "reported") != "reported":
             raise Rejected("illegal_transition", "a new claim starts as reported")
         if fields.get("village_code") is not None:
@@ -439,7 +447,6 @@ def _check_transition(session: Session, user: User, claim: Claim, target: str, r
 
 def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> tuple[str, int | None]:
     entity = m.entity
-    specs = policy.RECORD_ENTITIES[entity]
     fields = dict(m.fields)
     claim_id = fields.pop("claim_id", None)
     rec = session.execute(select(Record).where(Record.id == m.id).with_for_update()).scalar_one_or_none()
@@ -450,7 +457,7 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
             raise Rejected("claim_id_immutable", "a record cannot move to another claim")
         claim_id = rec.claim_id
     if claim_id is None:
-        raise Rejected("missing_field", f"{entity} needs claim_id")
+        raise Rejected("required", f"{entity} needs claim_id", field="claim_id")
     if not policy.is_uuid(claim_id) or not claim_visible(session, user, claim_id):
         # Unknown and out-of-scope claims get the same answer.
         raise Rejected("claim_not_found", f"claim {claim_id} not found")
@@ -460,7 +467,7 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
         if entity in policy.APPEND_ONLY:
             raise Rejected("append_only", f"{entity}s are never deleted")
         if user.role not in policy.FIELD_ROLES:
-            raise Rejected("field_not_permitted", f"role {user.role} may not delete a {entity}")
+            raise Rejected("not_allowed_for_role", f"role {user.role} may not delete a {entity}")
         if rec is None:
             raise Rejected("not_found", f"{entity} {m.id} not found")
         if rec.deleted:
@@ -473,16 +480,11 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
                       op="delete", claim_id=rec.claim_id)
         return "applied", rec.version
 
-    clean = _check_fields(entity, specs, fields, user.role)
-    if entity == "document" and clean.get("status") == "verified" and user.role not in policy.DOCUMENT_VERIFY_ROLES:
-        raise Rejected("field_not_permitted", f"role {user.role} may not mark a document verified")
+    if rec is None and user.role not in policy.create_roles(entity):
+        raise Rejected("not_allowed_for_role", f"role {user.role} may not add a {entity}")
+    clean = _check_fields(entity, fields, user.role, creating=rec is None)
 
     if rec is None:
-        if user.role not in policy.RECORD_CREATE_ROLES[entity]:
-            raise Rejected("field_not_permitted", f"role {user.role} may not add a {entity}")
-        missing = [f for f in policy.RECORD_REQUIRED_ON_CREATE[entity] if clean.get(f) in (None, "")]
-        if missing:
-            raise Rejected("missing_field", f"a new {entity} needs {', '.join(missing)}")
         rec = Record(
             id=m.id,
             entity=entity,

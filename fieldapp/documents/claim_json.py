@@ -11,11 +11,14 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from claimcore import entities
 from fieldapp.documents import catalogue_view, places
 
-ROLES = ("victim", "claimant", "payee", "agent")
-LOSS_TYPES = ("death", "disability", "medical", "house", "resettlement")
-DOCUMENT_STATUSES = ("missing", "collected", "verified", "not_applicable")
+# The forms print heirs as claimants and the head of household on its own line (head_name), so a
+# claim JSON names the other person roles only.
+ROLES = tuple(r for r in entities.PERSON_ROLES if r not in ("heir", "household_head"))
+LOSS_TYPES = entities.LOSS_TYPES
+DOCUMENT_STATUSES = entities.DOCUMENT_STATUSES
 SEVERITIES = ("collapsed", "severe", "moderate", "minor")
 ATTORNEY_SCOPES = ("report", "documents", "sign", "notices", "payment")
 DEFAULT_ATTORNEY_SCOPE = ("report", "documents", "sign", "notices")

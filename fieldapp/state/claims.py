@@ -5,18 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from claimcore import workflow
+from claimcore import entities, workflow
 from claimcore.checklist import ChecklistItem, ChecklistResult, consolidated_notice_text, evaluate, required_documents
 
 from fieldapp.state import reference
 
-DOC_STATUSES = ("missing", "collected", "verified", "not_applicable")
-# Which document statuses each role may set by tapping (verification is the insurer's).
+# Which document statuses each role may set by tapping (verification is the office's).
 SETTABLE_STATUSES: dict[str, tuple[str, ...]] = {
-    "liaison": ("missing", "collected", "not_applicable"),
-    "surveyor": ("missing", "collected", "not_applicable"),
-    "adjuster": DOC_STATUSES,
-    "coordinator": DOC_STATUSES,
+    role: tuple(s for s in entities.DOCUMENT_STATUSES if s != "verified" or role in entities.VERIFY_ROLES)
+    for role in entities.USER_ROLES
 }
 TRANSITIONS_NEEDING_REASON = {"withdrawn", "declined", "reopened", "incomplete"}
 

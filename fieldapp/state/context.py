@@ -7,7 +7,7 @@ tested in tests/ui without a running UI. Listeners are plain callables, called a
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -19,11 +19,25 @@ from fieldapp.state import reference
 from fieldapp.state.device import AppSettings, DeviceCredentials, DeviceFiles
 from fieldapp.state.enrol import EnrolInput, enroll
 from fieldapp.state.sync_status import SyncStatus, from_client_status
+from fieldapp.store import NotFoundError
+from fieldapp.sync.errors import problem_text
 
 Listener = Callable[[str], None]
 PHOTOS_DIR = "photos"  # PhotoFiles root inside the data folder (the sync client reads it too)
 SYNC_INTERVAL_S = 30.0  # pull at least this often while the app is open
 SYNC_POLL_S = 2.0  # how often the service checks the outbox for new work (local, no request)
+
+
+@dataclass(frozen=True)
+class SyncProblem:
+    """A record the server refused, as the screens show it."""
+
+    entity: str
+    record_id: str
+    claim_id: str | None
+    report_no: str | None
+    what: str  # what happened, in the user's language
+    todo: str  # what to do about it
 
 
 class SignOutRefused(Exception):
@@ -43,7 +57,8 @@ class LocalSyncStatus:
         return SyncStatus(online=None if st.last_sync_at is None and not st.last_error else False,
                           pending_changes=self.store.outbox.count(),
                           pending_photos=len(self.store.photos.pending_upload()),
-                          last_sync=st.last_sync_at, error=st.last_error)
+                          last_sync=st.last_sync_at, error=st.last_error,
+                          pending_scans=len(self.store.documents.pending_scan_uploads()))
 
     def sync_now(self) -> SyncStatus:
         return self.status()
@@ -130,6 +145,31 @@ class AppContext:
         """A screen saved something: sync soon (the service also polls the outbox itself)."""
         if self.sync_service is not None:
             self.sync_service.notify_changed()
+
+    def sync_problems(self, claim_id: str | None = None) -> list[SyncProblem]:
+        """Records the server refused, in the user's language, with what to do (all, or one
+        claim's). The records themselves stay on the phone until the server accepts them."""
+        if self.sync_service is None or self.store is None:
+            return []
+        out = []
+        for p in self.sync_service.client.rejections():
+            if claim_id is not None and p.get("claim_id") != claim_id:
+                continue
+            what, todo = problem_text(p, self.language)
+            report_no = None
+            if p.get("claim_id"):
+                try:
+                    report_no = self.store.claims.get(p["claim_id"]).report_no
+                except NotFoundError:
+                    report_no = None
+            out.append(SyncProblem(p.get("entity") or "", p.get("id") or "", p.get("claim_id"), report_no,
+                                   what, todo))
+        return out
+
+    def dismiss_problem(self, problem: SyncProblem) -> None:
+        if self.sync_service is not None:
+            self.sync_service.client.dismiss_problem(problem.entity, problem.record_id)
+        self.notify("sync")
 
     def unsent_summary(self) -> tuple[int, int, int]:
         """(changes, photos, scans) not yet confirmed by the server."""

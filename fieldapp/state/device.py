@@ -12,9 +12,10 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from claimcore import entities
 from fieldapp.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
-ROLES = ("coordinator", "adjuster", "surveyor", "liaison")
+ROLES = entities.USER_ROLES
 
 
 @dataclass(frozen=True)

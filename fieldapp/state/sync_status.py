@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fieldapp.i18n import t
+
 
 @dataclass(frozen=True)
 class SyncProgress:
@@ -25,10 +27,11 @@ class SyncStatus:
     error: str | None = None  # plain words for the user (already translated or a server message)
     running: bool = False
     progress: SyncProgress | None = None
+    pending_scans: int = 0  # document scans not yet on the server
 
     @property
     def has_unsent(self) -> bool:
-        return self.pending_changes > 0 or self.pending_photos > 0
+        return self.pending_changes > 0 or self.pending_photos > 0 or self.pending_scans > 0
 
 
 def from_client_status(st, lang: str) -> SyncStatus:
@@ -39,6 +42,7 @@ def from_client_status(st, lang: str) -> SyncStatus:
         progress = SyncProgress(p.items_done, p.items_total, p.bytes_done, p.bytes_total)
     error = st.message(lang) if st.last_error else None
     if getattr(st, "rejections", 0):
-        error = (error + " · " if error else "") + f"rejections: {st.rejections}"
+        error = (error + " · " if error else "") + t("sync.problems_count", lang, n=st.rejections)
     return SyncStatus(online=st.online, pending_changes=st.pending_changes, pending_photos=st.pending_photos,
-                      last_sync=st.last_sync_at, error=error, running=bool(st.syncing), progress=progress)
+                      last_sync=st.last_sync_at, error=error, running=bool(st.syncing), progress=progress,
+                      pending_scans=getattr(st, "pending_scans", 0))

@@ -305,8 +305,12 @@ class NewReportWizard:
         self.apply_incident_text()
         for v in self.s.victims:
             self._store_victim(v)
-        self._update_claim(place=self.s.place.strip() or None,
-                           description=self.s.description.strip() or None)
+        # The account of events is required by the record contract: an emptied box is not
+        # stored (the place step asks for it again), never sent as a cleared value.
+        texts: dict[str, Any] = {"place": self.s.place.strip() or None}
+        if self.s.description.strip():
+            texts["description"] = self.s.description.strip()
+        self._update_claim(**texts)
 
     def _store_victim(self, v: Victim) -> None:
         if not self.s.claim_created:

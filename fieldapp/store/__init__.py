@@ -54,7 +54,8 @@ Persons (``store.persons``): ``add(claim_id, *, role, name, relation, id_number,
 Documents (``store.documents``): ``set_status(claim_id, doc_code, status, *, note=..., user=None)``
     (missing | collected | verified | not_applicable; one record per claim and doc_code, id
     ``document_id(claim_id, doc_code)`` is the same on every phone); ``attach_scan(claim_id,
-    doc_code, data, *, content_type, user) -> scan_id`` (encrypted file); ``read_scan(scan_id)``;
+    doc_code, data, *, user) -> scan_id`` (encrypted file; JPEG, PNG, HEIC or PDF judged by the bytes,
+    at most 20 MiB: claimcore.filetypes; a ``content_type`` argument is ignored); ``read_scan(scan_id)``;
     ``pending_scan_uploads()``; ``mark_scan_uploaded(scan_id)``; ``list_for_claim(claim_id)``.
 Photos (``store.photos``): ``add(claim_id, intake, *, fix=None, captured_at=None, user=None) -> id``
     (intake: fieldapp.media's IntakeResult; fix: lat, lon, altitude, accuracy_m, fix_time);

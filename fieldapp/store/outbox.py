@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from claimcore import entities
+
 from ._base import crash_point_before_outbox, now_iso
+from .contract import local_only, store_name
 from .crypto import FieldCipher
 from .schema import Outbox, SyncState
 
@@ -28,7 +31,9 @@ PERSON_SEALED_FIELDS: dict[str, str] = {
     "bank_account": "bank_account_enc",
     "medical": "medical_enc",
 }
-SEALED_FIELDS: dict[str, frozenset[str]] = {"person": frozenset(PERSON_SEALED_FIELDS)}
+SEALED_FIELDS: dict[str, frozenset[str]] = {
+    name: frozenset(store_name(name, f) for f in entities.sealed_fields(name)) for name in entities.ENTITIES}
+assert SEALED_FIELDS["person"] == frozenset(PERSON_SEALED_FIELDS), "every sealed field has a column"
 
 
 def outbox_aad(entity: str, entity_id: str) -> str:
@@ -45,7 +50,12 @@ def record_mutation(
     op: str = "upsert",
     base_version: int | None = None,
 ) -> None:
-    """Append one mutation to the outbox inside the caller's open transaction."""
+    """Append one mutation to the outbox inside the caller's open transaction.
+
+    An upsert that changes only local-only fields (the draft flag, bookkeeping) queues nothing:
+    the server has nothing to learn from it and would refuse it as empty."""
+    if op == "upsert" and not set(fields) - local_only(entity) - {"claim_id"}:
+        return
     # The domain rows go to SQLite first (still uncommitted); the crash-test hook sits exactly here.
     session.flush()
     crash_point_before_outbox()

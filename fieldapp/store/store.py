@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from claimcore import validators, wire, workflow
 from claimcore.divisions import load_divisions
 
-from . import recovery, upgrade
+from . import contract, recovery, upgrade
 from ._base import (
     CHINA_TZ,
     NotFoundError,
@@ -74,9 +74,6 @@ DB_NAME = "store.db"
 KEY_FILE = "store.key"
 BUSY_TIMEOUT_MS = 10_000
 
-LOSS_TYPES = ("death", "disability", "medical", "house", "resettlement")
-PERSON_ROLES = ("victim", "claimant", "payee", "agent", "heir")
-DOC_STATUSES = ("missing", "collected", "verified", "not_applicable")
 UPLOAD_STATES = ("none", "preview", "original")
 _DOC_NAMESPACE = uuid.UUID("4f6a2b8e-1d3c-4e5f-9a7b-0c1d2e3f4a5b")
 
@@ -198,6 +195,28 @@ class Store:
         self.close()
 
     # -- sync -----------------------------------------------------------------------------------
+    def requeue_record(self, entity: str, record_id: str) -> bool:
+        """Queue the whole record again, as the phone holds it now: the server refused an earlier
+        write of it (a rule changed, a role lost its scope, its claim was refused first), and the
+        server must end up with it. False when this phone no longer holds the record."""
+        model = _SYNCED_MODELS.get(entity)
+        if model is None:
+            return False
+        with self._write() as session:
+            row = session.get(model, record_id)
+            if row is None:
+                return False
+            if entity == "person":
+                rec = _person_record(self._cipher, row)
+                fields = {k: getattr(rec, k) for k in ("claim_id", *PERSON_EDITABLE)}
+                fields["created_at"] = rec.created_at
+            else:
+                fields = {k: getattr(row, k) for k in _wire_columns(model)}
+                if entity == "claim":
+                    fields.setdefault("report_no", row.report_no)
+            record_mutation(session, self._cipher, entity, record_id, fields, base_version=row.version)
+            return True
+
     def apply_remote_changes(self, changes: Iterable[Mapping[str, Any]], new_cursor: str | None) -> ApplyResult:
         """Apply one page of server changes and store the new pull cursor, in ONE transaction.
 
@@ -342,56 +361,25 @@ class _Repo:
         return claim
 
 
-def _validate_claim_fields(fields: dict[str, Any]) -> dict[str, Any]:
+def _validate_claim_fields(fields: dict[str, Any], *, creating: bool = False) -> dict[str, Any]:
     """Check and normalise claim fields given by a caller (raises StoreValidationError)."""
-    out: dict[str, Any] = {}
-    for name, value in fields.items():
-        if name == "coverage":
-            value = check_text(value, name, max_len=32, required=True)
-        elif name == "catalogue_version":
-            value = check_text(value, name, max_len=32)
-        elif name == "township_code":
-            value = check_text(value, name, max_len=12)
-            if value is not None and value not in township_names():
-                raise StoreValidationError(f"不是大足区的镇街代码：{value}", f"not a Dazu township code: {value}")
-        elif name == "village_code":
-            value = check_text(value, name, max_len=15)
-            if value is not None and not load_divisions().is_village_in(value[:9], value):
-                raise StoreValidationError(f"不是大足区的村（社区）代码：{value}", f"not a Dazu village code: {value}")
-        elif name in ("incident_at",):
-            value = utc_iso(value, name)
-        elif name == "place":
-            value = check_text(value, name, max_len=500)
-        elif name == "description":
-            value = check_text(value, name, max_len=10_000)
-        elif name == "lat":
-            value = check_coord(value, name, 90)
-        elif name == "lon":
-            value = check_coord(value, name, 180)
-        elif name == "accuracy_m":
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-                raise StoreValidationError("定位精度无效", f"accuracy_m: not a distance: {value!r}")
-            value = float(value) if value is not None else None
-        elif name == "loss_types":
-            if value is None:
-                value = []
-            if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
-                raise StoreValidationError("损失类型应为列表", "loss_types: expected a list")
-            bad = [v for v in value if v not in LOSS_TYPES]
-            if bad:
-                raise StoreValidationError(f"未知的损失类型：{bad}", f"unknown loss types: {bad}")
-            value = sorted(set(value), key=LOSS_TYPES.index)
-        elif name.endswith("_fen"):
-            value = check_fen(value, name)
-        elif name == "event_id":
-            if value is not None:
-                value = _check_uuid(value, "event_id")
-        elif name == "is_draft":
-            if not isinstance(value, bool):
-                raise StoreValidationError("草稿标记应为是/否", "is_draft: expected True or False")
-        else:
-            raise StoreValidationError(f"不能修改此项：{name}", f"claim field {name!r} cannot be set here")
-        out[name] = value
+    unknown = sorted(set(fields) - CLAIM_EDITABLE)
+    if unknown:
+        raise StoreValidationError(f"不能修改此项：{unknown[0]}", f"claim field {unknown[0]!r} cannot be set here")
+    fields = dict(fields)
+    for name in ("place", "description", "coverage", "catalogue_version"):
+        if isinstance(fields.get(name), str):
+            fields[name] = fields[name].strip()
+    if "incident_at" in fields:
+        fields["incident_at"] = utc_iso(fields["incident_at"], "incident_at")
+    if fields.get("loss_types") is None and "loss_types" in fields:
+        fields["loss_types"] = []
+    if isinstance(fields.get("loss_types"), (set, frozenset, tuple)):
+        fields["loss_types"] = list(fields["loss_types"])
+    out = contract.check("claim", fields, creating=creating)
+    for name in ("lat", "lon", "accuracy_m"):
+        if out.get(name) is not None:
+            out[name] = float(out[name])
     if "village_code" in out and out["village_code"] and out.get("township_code"):
         if not load_divisions().is_village_in(out["township_code"], out["village_code"]):
             raise StoreValidationError("村（社区）不属于所选镇街", "village is not in the chosen township")
@@ -445,7 +433,7 @@ class ClaimsRepo(_Repo):
             "accuracy_m": accuracy_m, "description": description, "loss_types": list(loss_types),
             "claimed_fen": claimed_fen, "event_id": event_id, "is_draft": is_draft,
             "catalogue_version": catalogue_version,
-        })
+        }, creating=True)
         fields["catalogue_version"] = _check_coverage(fields["coverage"], catalogue_version)
         created_by = check_text(created_by, "created_by", max_len=64)
         claim_id = _check_uuid(claim_id, "claim_id") if claim_id is not None else _new_id()
@@ -507,9 +495,10 @@ class ClaimsRepo(_Repo):
         """Move the claim to ``target`` if claimcore.workflow allows it (else WorkflowError, and
         nothing is written). Records who, when, where and why in the timeline. Outbox: a ``claim``
         mutation with the new ``status`` and a ``transition`` mutation with the timeline entry."""
-        lat = check_coord(lat, "lat", 90)
-        lon = check_coord(lon, "lon", 180)
-        reason = check_text(reason, "reason", max_len=2000)
+        checked = contract.check("transition", {"lat": lat, "lon": lon,
+                                                "reason": reason.strip() or None if isinstance(reason, str) else reason})
+        lat, lon, reason = (None if checked[k] is None else checked[k] for k in ("lat", "lon", "reason"))
+        lat, lon = (None if v is None else float(v) for v in (lat, lon))
         stamp = utc_iso(at, "at") if at is not None else now_iso()
         with self._s._write() as session:
             claim = self._claim(session, claim_id)
@@ -697,6 +686,12 @@ def _columns(model: type[Base]) -> list[str]:
 _LOCAL_ONLY = {"id", "version", "upload_state"}
 
 
+_SYNCED_MODELS: dict[str, type[Base]] = {
+    "claim": Claim, "person": Person, "document": Document, "photo": Photo, "note": Note,
+    "transition": Transition,
+}
+
+
 def _wire_columns(model: type[Base]) -> list[str]:
     return [c for c in _columns(model) if c not in _LOCAL_ONLY]
 
@@ -740,45 +735,11 @@ def _person_record(cipher: FieldCipher, p: Person) -> PersonRecord:
 
 
 def _validate_person_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in fields.items():
-        if name == "role":
-            if value not in PERSON_ROLES:
-                raise StoreValidationError(f"未知的人员类别：{value}", f"role must be one of {PERSON_ROLES}")
-        elif name in ("relation", "bank_name"):
-            value = check_text(value, name, max_len=64)
-        elif name == "name":
-            value = check_text(value, name, max_len=64)
-        elif name in ("id_number", "phone", "bank_account"):
-            value = check_text(value, name, max_len=40) or None
-            if value is not None:
-                value = _check_personal_number(name, value)
-        elif name == "medical":
-            if value is not None and not isinstance(value, (str, dict, list)):
-                raise StoreValidationError("医疗信息格式无效", "medical: expected text or a JSON object")
-        else:
-            raise StoreValidationError(f"不能修改此项：{name}", f"person field {name!r} cannot be set here")
-        out[name] = value
-    return out
-
-
-def _check_personal_number(name: str, value: str) -> str:
-    """Normalise with claimcore.validators; a typo'd number is refused here, not found at payout.
-
-    ID numbers: GB 11643 (mainland, and the HK/Macao/Taiwan residence permits in the same format).
-    Phones: mainland mobiles. Bank accounts: a 16-19 digit number is a card and must pass Luhn;
-    other lengths (8-30 digits) are accepted as passbook accounts, which carry no check digit."""
-    try:
-        if name == "id_number":
-            return validators.validate_id_number(value)
-        if name == "phone":
-            return validators.validate_mobile(value)
-        digits = "".join(ch for ch in value if not ch.isspace() and ch != "-")
-        if digits.isascii() and digits.isdigit() and not 16 <= len(digits) <= 19 and 8 <= len(digits) <= 30:
-            return digits
-        return validators.validate_bank_card(value)
-    except validators.ValidationError as exc:
-        raise StoreValidationError(exc.message("zh"), f"{name}: {exc.message('en')}") from None
+    unknown = sorted(set(fields) - PERSON_EDITABLE)
+    if unknown:
+        raise StoreValidationError(f"不能修改此项：{unknown[0]}", f"person field {unknown[0]!r} cannot be set here")
+    fields = {k: (v.strip() or None) if isinstance(v, str) and k != "role" else v for k, v in fields.items()}
+    return contract.check("person", fields)
 
 
 class PersonsRepo(_Repo):
@@ -858,24 +819,34 @@ class DocumentsRepo(_Repo):
 
     def set_status(self, claim_id: str, doc_code: str, status: str, *, note: str | None = _UNSET,
                    user: str | None = None) -> DocumentRecord:
-        doc_code = check_text(doc_code, "doc_code", max_len=48, required=True)
-        if status not in DOC_STATUSES:
-            raise StoreValidationError(f"未知的资料状态：{status}", f"status must be one of {DOC_STATUSES}")
+        checked = contract.check("document", {"doc_code": doc_code, "status": status,
+                                              **({} if note is _UNSET else {"note": note})}, creating=True)
+        doc_code = checked["doc_code"]
         if note is not _UNSET:
-            note = check_text(note, "note", max_len=2000)
+            note = checked["note"]
         with self._s._write() as session:
             self._claim(session, claim_id)
             return _set_document(session, self._c, claim_id, doc_code,
                                  {"status": status, **({} if note is _UNSET else {"note": note})}, user)
 
     def attach_scan(self, claim_id: str, doc_code: str, data: bytes, *,
-                    content_type: str = "image/jpeg", user: str | None = None) -> str:
+                    content_type: str | None = None, user: str | None = None) -> str:
         """Store a scanned paper ENCRYPTED under scans/ and link it to the checklist item (status
-        becomes ``collected`` if it was missing). Returns the scan id."""
+        becomes ``collected`` if it was missing). Returns the scan id.
+
+        Only JPEG, PNG, HEIC and PDF files up to ``claimcore.filetypes.MAX_SCAN_BYTES`` are
+        accepted, judged by their bytes (``claimcore.filetypes.check_scan``, the rule the server
+        applies too); anything else is refused with a StoreValidationError. ``content_type`` is
+        accepted for older callers and ignored: the type is always the sniffed one."""
         if not isinstance(data, (bytes, bytearray)) or not data:
             raise StoreValidationError("扫描件为空", "scan: no bytes")
+        from claimcore.filetypes import ScanError, check_scan  # imported here: keeps this edit local
+
         doc_code = check_text(doc_code, "doc_code", max_len=48, required=True)
-        content_type = check_text(content_type, "content_type", max_len=48, required=True)
+        try:
+            content_type = check_scan(data)
+        except ScanError as exc:
+            raise StoreValidationError(exc.zh, exc.en) from None
         scan_id = _new_id()
         path = self._scan_path(scan_id)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -1046,7 +1017,8 @@ class NotesRepo(_Repo):
     """Append-only notes: there is no update or delete."""
 
     def add(self, claim_id: str, body: str, *, author: str | None = None) -> NoteRecord:
-        body = check_text(body, "body", max_len=10_000, required=True)
+        body = contract.check("note", {"body": body.strip() if isinstance(body, str) else body},
+                              creating=True)["body"]
         with self._s._write() as session:
             self._claim(session, claim_id)
             n = Note(id=_new_id(), claim_id=claim_id, body=body, author=author, created_at=now_iso(),
@@ -1089,8 +1061,8 @@ class AssignmentsRepo(_Repo):
                    reason: str | None = None, lat: float | None = None, lon: float | None = None) -> bool:
         """The surveyor's answer (accepted, declined with ``reason``, arrived with the GPS fix,
         done); sent to the server, where it takes the same path as the assignment routes."""
-        status = check_text(status, "status", max_len=24, required=True)
-        reason = check_text(reason, "reason", max_len=2000) if reason is not None else None
+        checked = contract.check("assignment", {"status": status, "reason": reason}, creating=True)
+        status, reason = checked["status"], checked["reason"]
         with self._s._write() as session:
             a = session.get(Assignment, assignment_id)
             if a is None:
@@ -1113,7 +1085,8 @@ class AssignmentsRepo(_Repo):
         fund. Append-only: the server books it once under this id. Returns the cost id."""
         if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
             raise StoreValidationError("金额应为正数（分）", "amount_fen must be a positive integer (fen)")
-        note = check_text(note, "note", max_len=2000) or ""
+        note = contract.check("cost", {"on": on, "amount_fen": amount_fen, "category": category, "note": note,
+                                       "receipt_sha256": receipt_sha256}, creating=True)["note"] or ""
         if not (isinstance(receipt_sha256, str) and len(receipt_sha256) == 64):
             raise StoreValidationError("请附上票据照片", "a receipt photo is required")
         with self._s._write() as session:

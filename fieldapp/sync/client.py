@@ -19,6 +19,8 @@ Invariants this code keeps (tests/sync/ checks each against the real server):
 * Nothing to send and no photo waiting: one request (the pull), decided locally.
 * Photos go on a second connection while the changes are pushed and pulled (``parallel_photos``),
   so a first sync takes about as long as uploading its photos alone.
+* Document scans (personal data) go after the push, so their claim exists on the server:
+  fieldapp/sync/scans.py (``SyncClient.scans``).
 """
 from __future__ import annotations
 
@@ -35,8 +37,11 @@ from typing import Any, Callable, Iterator
 
 import httpx
 
+from fieldapp.store import NotFoundError
+
 from . import wire
 from .errors import NotEnrolled, Offline, Refused, SyncError, TokenRevoked, message
+from .scans import ScanUploader
 
 PUSH_BATCH = 100
 MISSING_CHUNK = 1000
@@ -49,6 +54,8 @@ _CONFLICT_NS = uuid.UUID("6f1c2a9e-2d43-4e0b-9a39-5d0b6c7e3a11")
 S_USER = "sync.user"
 S_REENROLL = "sync.reenroll_required"
 S_REJECTIONS = "sync.rejections"
+# Records the phone holds whole and can send again after a refusal.
+REQUEUEABLE = frozenset({"claim", "person", "document", "photo", "note", "transition"})
 S_PHOTO_ERRORS = "sync.photo_errors"
 
 
@@ -82,6 +89,7 @@ class SyncReport:
     push_s: float = 0.0
     pull_s: float = 0.0
     photos_s: float = 0.0
+    scans_uploaded: int = 0
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -104,6 +112,7 @@ class SyncStatus:
     photo_errors: int
     progress: Progress | None = None
     next_retry_in_s: float | None = None
+    pending_scans: int = 0  # document scans still to upload (refused ones are in rejections)
 
     def message(self, lang: str = "zh") -> str | None:
         return self.last_error_en if lang == "en" else self.last_error_zh
@@ -166,6 +175,8 @@ class SyncClient:
         self._offsets: dict[str, int | None] = {}  # sha -> server offset if known, None = ask (HEAD)
         self._caps: dict[str, int] = {}  # sha -> PATCH body cap while resuming after a cut
         self._report = SyncReport()
+        self._claims_accepted: set[str] = set()  # claims the server accepted since this app started
+        self.scans = ScanUploader(self)
 
     # ------------------------------------------------------------------------------ plumbing
     @property
@@ -263,7 +274,7 @@ class SyncClient:
     # ------------------------------------------------------------------------------ one sync
     def has_work(self) -> bool:
         """Anything to push or upload (decided locally, no request)."""
-        return self.store.outbox.count() > 0 or bool(self._uploadable())
+        return self.store.outbox.count() > 0 or bool(self._uploadable()) or self.scans.has_work()
 
     def sync_once(self) -> SyncReport:
         """Push then pull, photos alongside. Raises Offline / TokenRevoked / Refused / NotEnrolled (with
@@ -280,6 +291,7 @@ class SyncClient:
                     self.push()
                     t1 = time.perf_counter()
                     self.pull()
+                    self.upload_scans()
                     t2 = time.perf_counter()
                     self.upload_photos()
                     self._report.push_s = round(t1 - t0, 3)
@@ -317,6 +329,7 @@ class SyncClient:
                 self.pull()
                 self._report.push_s = round(t1 - t0, 3)
                 self._report.pull_s = round(time.perf_counter() - t1, 3)
+                self.upload_scans()
             except BaseException as exc:  # noqa: BLE001 - wait for the photos, then re-raise
                 error = exc
             try:
@@ -333,6 +346,7 @@ class SyncClient:
         done = 0
         size = self.push_batch
         while True:
+            self._requeue_refused()
             batch = self.store.outbox.pending(size)
             if not batch:
                 return
@@ -383,7 +397,10 @@ class SyncClient:
         return min(acked, seqs[-1]), results
 
     def _record_outcomes(self, batch: list[dict], results: list[dict]) -> None:
-        rejections: list[dict] = []
+        # Sync problems are kept per record: the newest refusal of a record replaces an older one,
+        # and a record the server accepted later has no problem any more.
+        problems = {(x["entity"], x["id"]): x for x in self.rejections()}
+        before = dict(problems)
         conflict_notes: list[dict] = []
         for m, r in zip(batch, results):
             status = r["status"]
@@ -394,20 +411,23 @@ class SyncClient:
                 self._report.applied += 1
             if status == "rejected":
                 self._report.rejected += 1
-                rejections.append({
+                error = r.get("error") or ""
+                problems[(m["entity"], m["id"])] = {
                     "seq": m["seq"], "entity": m["entity"], "id": m["id"],
                     "claim_id": (m.get("fields") or {}).get("claim_id") if m["entity"] != "claim" else m["id"],
                     "fields": sorted((m.get("fields") or {}).keys()),  # names only: values may be personal
-                    "error": r.get("error"), "at": _now_iso(),
-                })
-            elif status == "conflict":
+                    "code": error.split(":", 1)[0] or "refused", "field": r.get("field"),
+                    "error": error, "at": _now_iso(),
+                }
+            elif status in ("applied", "conflict"):
+                problems.pop((m["entity"], m["id"]), None)
+                if m["entity"] == "claim":
+                    self._claims_accepted.add(m["id"])
+            if status == "conflict":
                 self._report.conflicts += 1
                 conflict_notes.extend(self._conflict_changes(m, r))
-        if rejections:
-            current = list(self.store.settings.get(S_REJECTIONS, []) or [])
-            known = {(x["seq"], x["id"]) for x in current}
-            current.extend(x for x in rejections if (x["seq"], x["id"]) not in known)
-            self.store.settings.set(S_REJECTIONS, current)
+        if problems != before:
+            self.store.settings.set(S_REJECTIONS, list(problems.values()))
         if conflict_notes:
             # Conflict notes go through the store's own path for them (apply_remote_changes with
             # entity "conflict"), which seals personal values; the cursor is left as it is.
@@ -464,6 +484,40 @@ class SyncClient:
 
     def dismiss_rejection(self, seq: int) -> None:
         self.store.settings.set(S_REJECTIONS, [x for x in self.rejections() if x["seq"] != seq])
+
+    def dismiss_problem(self, entity: str, record_id: str) -> None:
+        """The user read a sync problem and set it aside. The record stays on the phone; a refused
+        scan is offered to the server again at the next sync."""
+        self.store.settings.set(S_REJECTIONS, [x for x in self.rejections()
+                                               if (x.get("entity"), x.get("id")) != (entity, record_id)])
+
+    def _requeue_refused(self) -> None:
+        """Send again, whole, every refused record that can now succeed: the user corrected it
+        (a newer local edit of it waits in the outbox), or it was refused only because its claim
+        was not on the server yet and now is. The record never left the phone; the problem stays
+        listed until the server accepts it."""
+        problems = self.rejections()
+        changed = False
+        for p in problems:
+            if p.get("requeued") or p.get("entity") not in REQUEUEABLE:
+                continue
+            edited = bool(self.store.outbox.pending_fields(p["entity"], p["id"]))
+            parent_there = p.get("code") == "claim_not_found" and self._claim_on_server(p.get("claim_id"))
+            if (edited or parent_there) and self.store.requeue_record(p["entity"], p["id"]):
+                p["requeued"] = True
+                changed = True
+        if changed:
+            self.store.settings.set(S_REJECTIONS, problems)
+
+    def _claim_on_server(self, claim_id: str | None) -> bool:
+        if not claim_id:
+            return False
+        if claim_id in self._claims_accepted:
+            return True
+        try:
+            return self.store.claims.get(claim_id).version is not None
+        except NotFoundError:
+            return False
 
     # ------------------------------------------------------------------------------ pull
     def pull(self) -> None:
@@ -686,6 +740,13 @@ class SyncClient:
             raise self._refused(resp)
         raise Offline("not_acknowledged", "upload did not progress")
 
+    # ------------------------------------------------------------------------------ scans
+    def upload_scans(self) -> None:
+        """Document scans, after the push (fieldapp/sync/scans.py): one PUT each, no request when
+        none waits. Refusals become sync problems (entity "scan"); a 404 waits for the next sync."""
+        done = self.scans.upload_pending()
+        self._report.scans_uploaded += done.uploaded + done.already_there
+
     # ------------------------------------------------------------------------------ status
     def status(self) -> SyncStatus:
         state = self.store.sync_state.get()
@@ -708,6 +769,7 @@ class SyncClient:
             pending_changes=self.store.outbox.count(),
             pending_photos=len(items),
             pending_photo_bytes=pending_bytes,
+            pending_scans=len(self.scans.pending()),
             last_sync_at=state.last_sync_at,
             last_error=code,
             last_error_zh=message(code, "zh"),

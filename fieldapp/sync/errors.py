@@ -65,3 +65,66 @@ class Refused(SyncError):
                  report=None):  # noqa: ANN001
         super().__init__(code, detail, report=report)
         self.status = status
+
+
+# What the user reads about a record the server refused, and what to do about it. Refusals of the
+# record contract are worded from claimcore.entities (the same text the phone's own checks give);
+# the server's own rules (scope, workflow) have their words here.
+_REFUSALS: dict[str, tuple[str, str]] = {
+    "claim_not_found": ("所属案件尚未被服务器接受", "Its claim is not on the server yet"),
+    "township_not_permitted": ("您不能为其他镇街的案件报案", "You may only report claims of your own township"),
+    "not_a_reporting_role": ("您的角色不能报案", "Your role may not report a claim"),
+    "illegal_transition": ("案件状态不能这样变更", "The claim's status cannot change that way"),
+    "append_only": ("已记录的照片、备注和时间线不能修改", "Recorded photos, notes and timeline entries cannot change"),
+    "id_in_use": ("编号已被占用", "The record's id is already taken"),
+    "village_not_in_township": ("村（社区）不属于案件的镇街", "The village is not in the claim's township"),
+    # document scans (PUT /claims/{id}/scans/{scan}): the server's messages are English only
+    "unsupported_scan_type": ("扫描件只能是图片（JPEG、PNG、HEIC）或 PDF 文件",
+                              "A scan must be an image (JPEG, PNG, HEIC) or a PDF"),
+    "content_type_mismatch": ("扫描件的文件类型与内容不符", "The scan's file type does not match its content"),
+    "scan_too_large": ("扫描件太大，最大 20 MB", "A scan may be at most 20 MB"),
+    "scan_id_in_use": ("服务器上已有同一编号但内容不同的扫描件", "The server holds other bytes under this scan's id"),
+    "sha256_mismatch": ("扫描件在发送途中损坏", "The scan was damaged on the way"),
+    "scan_damaged": ("手机上的扫描件已损坏，无法上传，请重新扫描", "The scan on this phone is damaged; scan it again"),
+    "scan_not_permitted": ("查勘员的手机不上传扫描件（个人信息）", "Surveyors' phones do not upload scans (personal data)"),
+}
+
+
+def refusal_text(code: str, lang: str = "zh") -> str:
+    """A server refusal's code in the user's language."""
+    if code in _REFUSALS:
+        return _REFUSALS[code][0 if lang != "en" else 1]
+    return f"服务器拒绝了这项修改（{code}）" if lang != "en" else f"The server refused this change ({code})"
+_TODO: dict[str, tuple[str, str]] = {
+    "contract": ("请在案件中修改“{label}”，改好后会自动重新上传", "Correct \u201c{label}\u201d in the claim; it is sent again by itself"),
+    "claim_not_found": ("案件上传成功后会自动重新发送", "It is sent again by itself once its claim is accepted"),
+    "fix": ("请在案件中修改后，会自动重新上传", "Correct it in the claim; it is sent again by itself"),
+    "office": ("请联系理赔员或区金融发展事务中心", "Contact the adjuster or the coordinator's office"),
+}
+_CONTRACT_CODES = frozenset({"too_long", "out_of_range", "not_allowed_for_role", "unknown_field", "required",
+                             "wrong_kind", "not_in_list"})
+
+
+def problem_text(problem: dict, lang: str = "zh") -> tuple[str, str]:
+    """(what happened, what to do) for one sync problem (a refused record), in the user's language."""
+    from claimcore import entities
+
+    from fieldapp.store.contract import contract_name
+
+    zh = lang != "en"
+    code, entity, field = problem.get("code") or "refused", problem.get("entity") or "", problem.get("field")
+    if code in _CONTRACT_CODES and entity in entities.ENTITIES and field:
+        name = contract_name(entity, field)
+        spec = entities.ENTITIES[entity].fields.get(name)
+        err = entities.ContractError(code, entity, name, spec=spec)
+        what = err.message(lang)
+        label = spec.title(lang) if spec else name
+        todo = _TODO["office" if code == "not_allowed_for_role" else "contract"][0 if zh else 1].format(label=label)
+        return what, todo
+    what = refusal_text(code, lang)
+    if entity == "scan":
+        todo = ("重新扫描后再附上；如需帮助请联系理赔员", "Scan the paper again and attach it; ask the adjuster if in doubt")
+        return what, todo[0 if zh else 1]
+    todo_key = "claim_not_found" if code == "claim_not_found" else (
+        "fix" if code in ("village_not_in_township", "illegal_transition") else "office")
+    return what, _TODO[todo_key][0 if zh else 1]

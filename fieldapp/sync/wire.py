@@ -21,39 +21,16 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-# phone name -> server name, per entity
-_OUT_RENAMES: dict[str, dict[str, str]] = {
-    "claim": {
-        "place": "address",
-        "claimed_fen": "claimed_amount_fen",
-        "adjusted_fen": "adjusted_amount_fen",
-        "paid_fen": "paid_amount_fen",
-    },
-    "person": {"role": "role_in_claim", "bank_account": "bank_card"},
-    "document": {"doc_code": "code"},
-    "photo": {"captured_at": "taken_at", "fix_lat": "lat", "fix_lon": "lon"},
-    "note": {"body": "text", "created_at": "written_at"},
-}
-_IN_RENAMES: dict[str, dict[str, str]] = {e: {v: k for k, v in m.items()} for e, m in _OUT_RENAMES.items()}
+from claimcore import entities
+from fieldapp.store import contract
+
+_OUT_RENAMES = contract.CONTRACT_NAMES
+_IN_RENAMES: dict[str, dict[str, str]] = {e: dict(m) for e, m in contract.STORE_NAMES.items()}
 _IN_RENAMES["note"]["created_by"] = "author"
 _IN_RENAMES["transition"] = {"created_by": "by_user"}
 
-# Phone fields that do not travel: server-side bookkeeping and local-only flags.
-LOCAL_ONLY: dict[str, frozenset[str]] = {
-    "claim": frozenset({"created_by", "created_at", "updated_at", "is_draft"}),
-    "person": frozenset({"created_at", "updated_at"}),
-    "document": frozenset({"updated_by", "updated_at"}),
-    "photo": frozenset({"created_by", "created_at"}),
-    "note": frozenset({"author"}),
-    "transition": frozenset({"by_user"}),
-}
-# Required-on-create claim fields: None means "not filled in yet", never "clear it" (the server
-# refuses None for them), so a None is left out rather than sent.
-_NONE_DROPPED: dict[str, frozenset[str]] = {
-    "claim": frozenset({"coverage", "township_code", "incident_at", "description", "status"}),
-}
-# Entities the server of issue 4 accepts directly.
-SERVER_ENTITIES = frozenset({"claim", "person", "document", "photo", "note", "transition"})
+# Phone fields that do not travel: the contract's local-only fields (bookkeeping, the draft flag).
+LOCAL_ONLY: dict[str, frozenset[str]] = {e: contract.local_only(e) for e in entities.ENTITIES}
 
 
 def to_server(mutation: dict[str, Any], *, preview_sha: Callable[[str], str | None] | None = None) -> dict[str, Any]:
@@ -66,12 +43,8 @@ def to_server(mutation: dict[str, Any], *, preview_sha: Callable[[str], str | No
     fields = dict(mutation.get("fields") or {})
     out = {"seq": mutation["seq"], "entity": entity, "id": mutation["id"], "op": mutation["op"],
            "base_version": mutation.get("base_version")}
-    if entity not in SERVER_ENTITIES:
-        out["fields"] = fields
-        return out
     renames = _OUT_RENAMES.get(entity, {})
     drop = LOCAL_ONLY.get(entity, frozenset())
-    none_drop = _NONE_DROPPED.get(entity, frozenset())
     # The store writes creation-only columns (report_no, created_at) into a record's first
     # mutation: there a None means "not filled in", never "clear it", and sending it would make
     # the server check a field the role may not set at all (e.g. a liaison's adjusted amount).
@@ -80,7 +53,7 @@ def to_server(mutation: dict[str, Any], *, preview_sha: Callable[[str], str | No
     for name, value in fields.items():
         if name in drop:
             continue
-        if value is None and (creating or name in none_drop):
+        if value is None and creating:
             continue
         wire[renames.get(name, name)] = value
     if entity == "photo" and mutation["op"] == "upsert" and preview_sha is not None and "sha256" in wire:

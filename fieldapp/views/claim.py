@@ -47,6 +47,11 @@ def content(shell, claim_id: str, tab: str) -> list[ft.Control]:
     ]
     body = {"overview": _overview, "photos": _photos, "documents": _documents,
             "timeline": _timeline}[tab](shell, view)
+    problems = ctx.sync_problems(claim_id)
+    if problems:
+        header.append(ft.Text(t("claim.problems_title"), size=16, weight=ft.FontWeight.W_600,
+                              color=ft.Colors.RED_900))
+        header += [w.problem_card(shell, p, with_claim=False) for p in problems]
     return header + body
 
 
@@ -195,11 +200,12 @@ def _documents(shell, view) -> list[ft.Control]:
         def attach(files, code=line.code):
             f = files[0]
             try:
-                ctx.store.documents.attach_scan(d.id, code, f.bytes or b"", content_type=_content_type(f.name),
-                                                user=ctx.user.id)
+                # The type comes from the bytes (claimcore.filetypes), never from the file name.
+                ctx.store.documents.attach_scan(d.id, code, f.bytes or b"", user=ctx.user.id)
                 shell.toast(t("docs.scan_saved"))
+                ctx.data_changed()
             except ValueError as exc:
-                shell.toast(str(exc), error=True)
+                shell.toast(exc.message(ctx.language) if hasattr(exc, "message") else str(exc), error=True)
             shell.render()
 
         color = {"missing": ft.Colors.RED_700, "collected": ft.Colors.BLUE_700,
@@ -213,7 +219,8 @@ def _documents(shell, view) -> list[ft.Control]:
                    for st in allowed if st != "not_applicable" or line.item.not_applicable_allowed
                    or not line.item.mandatory]
         buttons.append(ft.OutlinedButton(t("docs.attach_scan"), key=f"doc-{line.code}-scan", icon=ft.Icons.ATTACH_FILE,
-                                         action=shell.pick_action(attach, images_only=False, multiple=False),
+                                         action=shell.pick_action(attach, key=f"doc-{line.code}-scan",
+                                                                  images_only=False, multiple=False),
                                          height=44))
         out.append(ft.Container(ft.Column([
             ft.Row([ft.Icon(ft.Icons.CIRCLE, color=color, size=14),
@@ -230,15 +237,6 @@ def _documents(shell, view) -> list[ft.Control]:
         ], spacing=4), padding=ft.Padding.all(10), border=ft.Border.all(1, ft.Colors.GREY_300),
             border_radius=8, key=f"doc-{line.code}"))
     return out
-
-
-def _content_type(name: str) -> str:
-    n = name.lower()
-    if n.endswith(".pdf"):
-        return "application/pdf"
-    if n.endswith(".png"):
-        return "image/png"
-    return "image/jpeg"
 
 
 def _open_template(shell, claim_id: str, template: str) -> None:

@@ -32,9 +32,9 @@ class AppShell:
         self.screen_state: dict[str, Any] = {}  # per-screen UI state that survives re-renders
         self._render_lock = threading.RLock()
         self._unsubscribe: Callable[[], None] | None = None
-        self.file_picker = ft.FilePicker()
+        self.file_picker = ft.FilePicker()  # save_file (documents); picking uses one per button
+        self._pickers: dict[str, ft.FilePicker] = {}  # pick_action(key=...): one picker per key, reused
         self.geolocator = None
-        self._pick_handler: Callable[[list[ft.FilePickerFile]], None] | None = None
         self._render_pending = False
         self._drawn_wide: bool | None = None  # the layout last drawn (see _on_resize)
         self._drawn_cursor: str | None = None  # the pull cursor the screen was drawn at
@@ -51,7 +51,6 @@ class AppShell:
                               visual_density=ft.VisualDensity.STANDARD)
         page.theme_mode = ft.ThemeMode.LIGHT
         page.title = self.ctx.t("app.title")
-        self.file_picker.on_result = self._on_pick_result
         page.services.append(self.file_picker)
         try:
             from flet_geolocator import Geolocator
@@ -215,25 +214,36 @@ class AppShell:
         self.page.show_dialog(dialog)
 
     # -- files and GPS -------------------------------------------------------------------------
-    def pick_action(self, on_files: Callable[[list[ft.FilePickerFile]], None], *,
+    def pick_action(self, on_files: Callable[[list[ft.FilePickerFile]], None], *, key: str | None = None,
                     images_only: bool = True, multiple: bool = True) -> ft.PickFiles:
         """A click action that opens the file chooser inside the user's gesture (web needs that).
 
-        The chosen files arrive with their bytes (`with_data`): in web mode there is no path.
+        Every action gets a FilePicker of its own whose result goes to this action's ``on_files``:
+        the client opens the chooser before the click reaches Python, so a picker shared by all
+        buttons cannot know which one was tapped (the last button drawn used to get every file).
+        Flet registers the picker with the page when it is made and drops it once no control
+        holds its action any more. ``key`` (e.g. the button's key, for screens with many such
+        buttons) keeps one picker per key across redraws instead: its result goes to the handler
+        of the button last drawn with that key. The chosen files arrive with their bytes
+        (`with_data`): in web mode there is no path.
         """
-        self._pick_handler = on_files
+        picker = self._pickers.get(key) if key is not None else None
+        if picker is None:
+            registers_itself = _in_page_context()  # then Flet registers the picker as it is made
+            picker = ft.FilePicker(on_result=_deliver_to(on_files))
+            if not registers_itself:
+                self.page.services.append(picker)  # made outside a page context: attach it here
+            if key is not None:
+                self._pickers[key] = picker
+        else:
+            picker.on_result = _deliver_to(on_files)
         return ft.PickFiles(
-            self.file_picker,
+            picker,
             file_type=ft.FilePickerFileType.CUSTOM if images_only else ft.FilePickerFileType.ANY,
             allowed_extensions=["jpg", "jpeg", "png", "heic", "heif", "webp"] if images_only else None,
             allow_multiple=multiple,
             with_data=True,
         )
-
-    def _on_pick_result(self, e: ft.FilePickerResultEvent) -> None:
-        handler = self._pick_handler
-        if handler and e.files:
-            handler(list(e.files))
 
     async def current_fix(self) -> dict | None:
         """The device's GPS fix now, or None when there is none (no permission, no signal)."""
@@ -254,3 +264,21 @@ class AppShell:
             "accuracy_m": float(pos.accuracy) if pos.accuracy is not None else None,
             "at": ts.isoformat() if hasattr(ts, "isoformat") else None,
         }
+
+
+def _deliver_to(on_files: Callable[[list[ft.FilePickerFile]], None]) -> Callable[[Any], None]:
+    """The result handler of one pick action: its files (if any were chosen) to its own handler."""
+    def on_result(e: Any) -> None:
+        files = getattr(e, "files", None)
+        if files:
+            on_files(list(files))
+    return on_result
+
+
+def _in_page_context() -> bool:
+    """Inside a page's event, task or thread Flet registers a new service with that page itself."""
+    try:
+        ft.context.page  # noqa: B018 - raises RuntimeError outside a page context
+    except RuntimeError:
+        return False
+    return True

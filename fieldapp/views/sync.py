@@ -33,6 +33,11 @@ def build(shell) -> ft.View:
                                      bgcolor=ft.Colors.RED_50, padding=ft.Padding.all(10), border_radius=8,
                                      key="sync-error"))
 
+    problems = ctx.sync_problems()
+    if problems:
+        controls.append(ft.Text(t("sync.problems_title"), size=16, weight=ft.FontWeight.W_600))
+        controls += [w.problem_card(shell, p, with_claim=True) for p in problems]
+
     def now(e):
         shell.toast(t("sync.started"))
 
@@ -48,3 +53,4 @@ def build(shell) -> ft.View:
     return ft.View(route="/sync", appbar=w.app_bar(shell, t("sync.title"), back=True),
                    scroll=ft.ScrollMode.AUTO, padding=ft.Padding.all(12), spacing=10,
                    horizontal_alignment=ft.CrossAxisAlignment.STRETCH, controls=controls)
+

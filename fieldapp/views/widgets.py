@@ -77,7 +77,9 @@ def sync_bar_content(shell) -> ft.Control:
         icon, color, state = ft.Icons.CLOUD_QUEUE, ft.Colors.GREY_700, t("sync.state.unknown")
     else:
         icon, color, state = ft.Icons.CLOUD_OFF, ft.Colors.ORANGE_800, t("sync.state.offline")
-    waiting = t("sync.waiting", changes=st.pending_changes, photos=st.pending_photos)
+    scans = getattr(st, "pending_scans", 0)
+    waiting = (t("sync.waiting_scans", changes=st.pending_changes, photos=st.pending_photos, scans=scans)
+               if scans else t("sync.waiting", changes=st.pending_changes, photos=st.pending_photos))
     last = t("sync.last", when=ctx.format_time(st.last_sync)) if st.last_sync else t("sync.never")
     return ft.Row([
         ft.Icon(icon, color=color, size=28),
@@ -102,3 +104,24 @@ def sync_bar(shell) -> ft.Control:
     )
     shell.sync_bar = bar
     return bar
+
+
+def problem_card(shell, problem, *, with_claim: bool) -> ft.Control:
+    """One refused record: which claim, what happened, what to do, and a way to set it aside."""
+    t = shell.ctx.t
+
+    def dismiss(e):
+        shell.ctx.dismiss_problem(problem)
+        shell.render()
+
+    lines: list[ft.Control] = []
+    if with_claim and problem.claim_id:
+        lines.append(ft.TextButton(t("sync.problem_claim", report_no=problem.report_no or problem.claim_id[:8]),
+                                   key=f"problem-{problem.record_id}-claim", height=TOUCH,
+                                   on_click=lambda e: shell.go(f"/claim/{problem.claim_id}/overview")))
+    lines += [ft.Text(problem.what, size=15, color=ft.Colors.RED_900),
+              ft.Text(problem.todo, size=14, color=ft.Colors.GREY_800),
+              ft.Row([ft.OutlinedButton(t("sync.problem_dismiss"), key=f"problem-{problem.record_id}-dismiss",
+                                        on_click=dismiss, height=TOUCH)], alignment=ft.MainAxisAlignment.END)]
+    return ft.Container(ft.Column(lines, spacing=4), bgcolor=ft.Colors.RED_50, padding=ft.Padding.all(10),
+                        border_radius=8, key=f"problem-{problem.record_id}")

@@ -19,6 +19,7 @@ import pytest
 from tests.e2e.conftest import ROOT, FieldApp, Screen
 
 PHOTOS = sorted((Path(__file__).parent / "photos").glob("*.jpg"))
+SCAN = PHOTOS[1]  # a photographed, signed claim application
 LONGSHUI = "500111100"
 VICTIM = {"name": "王秀英", "id": "11010519491231002X", "phone": "13812345678"}
 RESULTS = ROOT / "test-output" / "e2e_walkthrough.json"
@@ -37,6 +38,48 @@ def _rejections(data_dir: Path) -> list:
 
     with open_store(data_dir) as store:
         return list(store.settings.get(S_REJECTIONS, []) or [])
+
+
+def _claim_of(data_dir: Path, victim: str) -> str:
+    """The one claim on this phone whose victim is ``victim`` (the township's other claims are pulled)."""
+    from fieldapp.store import open_store
+
+    with open_store(data_dir) as store:
+        rows = [r for r in store.claims.list_page(limit=100).rows if r.victim_name == victim]
+    assert len(rows) == 1
+    return rows[0].id
+
+
+def _scan_on(data_dir: Path, claim_id: str) -> dict:
+    from sqlalchemy import select
+
+    from fieldapp.store import open_store
+    from fieldapp.store.schema import Scan
+
+    with open_store(data_dir) as store, store._read() as session:  # noqa: SLF001 - the test reads the row
+        rows = session.scalars(select(Scan).where(Scan.claim_id == claim_id)).all()
+        assert len(rows) == 1
+        return {"id": rows[0].id, "doc_code": rows[0].doc_code}
+
+
+def _unsent(data_dir: Path) -> tuple[int, int, int]:
+    """(changes, photos, scans) the phone has not had confirmed by the server."""
+    from fieldapp.store import open_store
+
+    with open_store(data_dir) as store:
+        return (store.outbox.count(), len(store.photos.pending_upload()),
+                len(store.documents.pending_scan_uploads()))
+
+
+def _scans_waiting(data_dir: Path) -> int:
+    return _unsent(data_dir)[2]
+
+
+def _token(data_dir: Path) -> str | None:
+    from fieldapp.store import open_store
+
+    with open_store(data_dir) as store:
+        return store.sync_state.get().token
 
 
 def _auth(data_dir: Path) -> dict:
@@ -120,7 +163,9 @@ def test_liaison_reports_offline_and_syncs(server, workdir, browser):
         record["drained_online"] = _outbox_count(app.data) == 0
         record["rejections_online"] = _rejections(app.data)
         # Nothing the phone sent may have been refused: the whole report reached the server.
-        assert [r for r in record["rejections_online"] if r["error"].split(":")[0] != "empty_upsert"] == []
+        assert record["drained_online"], "the report did not drain while the server was up"
+        assert record["rejections_online"] == []
+        claim_id = _claim_of(app.data, VICTIM["name"])
         phone.shot("home-after-report")
 
         # -- offline: stop the server, edit, see what waits ------------------------------------
@@ -147,13 +192,47 @@ def test_liaison_reports_offline_and_syncs(server, workdir, browser):
         while _outbox_count(app.data) and time.monotonic() < deadline:
             time.sleep(1)
         record["drained_after_return"] = _outbox_count(app.data) == 0
+        assert record["drained_after_return"], "the offline edit did not drain after the server returned"
+        assert _rejections(app.data) == []
         phone.page.wait_for_timeout(1500)
         phone.shot("home-synced")
         phone.tap(phone.page.locator("flt-semantics").get_by_text(re.compile("待上传")).first, then="立即同步")
         phone.shot("sync-details")
         phone.back()
+
+        # -- a scan tapped on the claim application lands there and reaches the server ---------
+        phone.tap(phone.page.get_by_text(VICTIM["name"]).first, then="概况")
+        phone.tap(phone.button("资料", exact=True), then="还缺")
+        phone.see("索赔申请书")
+        with phone.page.expect_file_chooser() as chooser:
+            phone.tap(phone.button("附扫描件").first)  # the first item drawn: 索赔申请书
+        chooser.value.set_files(str(SCAN))
+        phone.see("扫描件已保存", timeout=30_000)
+        phone.shot("scan-attached")
+        scan = _scan_on(app.data, claim_id)
+        assert scan["doc_code"] == "claim_application"
+        deadline = time.monotonic() + 90
+        while _scans_waiting(app.data) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert _scans_waiting(app.data) == 0, "the scan did not upload"
+        got = httpx.get(f"{server.url}/api/v1/claims/{claim_id}/scans/{scan['id']}", headers=_auth(app.data),
+                        timeout=10)
+        assert got.status_code == 200 and got.content == SCAN.read_bytes()
+        assert got.headers["content-type"].startswith("image/jpeg")
+        phone.back()
+
+        # -- sign-out succeeds once everything is on the server ----------------------------------
+        deadline = time.monotonic() + 90
+        while _unsent(app.data) != (0, 0, 0) and time.monotonic() < deadline:
+            time.sleep(1)
+        assert _unsent(app.data) == (0, 0, 0)
         phone.appbar_action("设置")
         phone.shot("settings")
+        phone.tap(phone.button("退出登记"), then="确定退出吗")
+        phone.tap(phone.button("确定", exact=True))
+        phone.see("设备登记", timeout=30_000)
+        phone.shot("signed-out")
+        assert _token(app.data) is None
     except Exception:
         phone.failed(workdir / "phone-liaison.log")
         raise

@@ -15,7 +15,8 @@ def main(data_dir: str, operation: str, claim_id: str) -> None:
     store = open_store(data_dir)
     if operation == "create":
         store.claims.create(coverage="fire_explosion", role="adjuster", created_by="crash",
-                            claim_id="11111111-1111-4111-8111-111111111111", description="crash-create")
+                            claim_id="11111111-1111-4111-8111-111111111111", description="crash-create",
+                            township_code="500111001", incident_at="2026-07-01T08:00:00+08:00")
     elif operation == "update":
         store.claims.update(claim_id, description="crash-update")
     elif operation == "transition":

@@ -114,14 +114,14 @@ def test_person_mutation_carries_personal_fields_but_outbox_seals_them(store):
 def test_each_repository_write_has_its_mutation(store):
     cid = new_claim(store)
     store.outbox.ack(10**6)
-    store.documents.set_status(cid, "id_card_claimant", "collected", user="l1")
-    store.documents.set_status(cid, "id_card_claimant", "collected", user="l1")  # no change
+    store.documents.set_status(cid, "claimant_id_card", "collected", user="l1")
+    store.documents.set_status(cid, "claimant_id_card", "collected", user="l1")  # no change
     store.photos.add(cid, intake(1))
     store.photos.add(cid, intake(1))  # identical bytes: one photo
     store.notes.add(cid, "村委会已确认受灾情况", author="l1")
     batch = store.outbox.pending()
     assert [m["entity"] for m in batch] == ["document", "photo", "note"]
-    assert batch[0]["fields"]["status"] == "collected" and batch[0]["fields"]["doc_code"] == "id_card_claimant"
+    assert batch[0]["fields"]["status"] == "collected" and batch[0]["fields"]["doc_code"] == "claimant_id_card"
     assert batch[1]["fields"]["sha256"] == intake(1).sha256 and "upload_state" not in batch[1]["fields"]
 
 
@@ -194,7 +194,7 @@ def test_every_mutation_is_valid_on_the_wire(store):
     store.claims.update(cid, claimed_fen=5, lat=29.7, lon=105.8, incident_at="2026-07-01T08:00:00+08:00")
     store.claims.transition(cid, "registered", role="adjuster", user="a1")
     store.documents.set_status(cid, "weather_certificate", "not_applicable", note="非自然灾害")
-    store.documents.attach_scan(cid, "id_card_claimant", b"scan-bytes", user="l1")
+    store.documents.attach_scan(cid, "claimant_id_card", b"%PDF-1.4 scan-bytes", user="l1")
     store.photos.add(cid, intake(7))
     store.notes.add(cid, "note")
     store.persons.remove(pid)

@@ -174,11 +174,23 @@ def test_offline_push_keeps_everything_and_counts_as_offline(server, phones):
     assert server_counts(server)["claim"] == 0
 
 
+def _claim_from_an_older_app(phone) -> str:
+    """A claim whose queued creation breaks today's contract (an older app version let an empty
+    account of events through); the record on the phone itself is fine."""
+    from sqlalchemy import text
+
+    cid = phone.new_claim()
+    with phone.store.engine.begin() as conn:
+        conn.execute(text("UPDATE outbox SET fields = json_set(fields, '$.description', '') "
+                          "WHERE entity = 'claim' AND entity_id = :id"), {"id": cid})
+    return cid
+
+
 def test_rejected_change_is_shown_not_resent_and_the_rest_goes_through(server, phones):
     phone = phones()
     phone.enroll("liaison", township_code=TOWNSHIP_A)
     good = phone.new_claim()
-    bad = phone.new_claim(description="")  # the server requires a description
+    bad = _claim_from_an_older_app(phone)  # the server requires a description
     pid = phone.store.persons.add(good, role="victim", name="王五", id_number=valid_id_number())
     report = phone.client.sync_once()
     assert report.rejected >= 1
@@ -200,12 +212,35 @@ def test_rejected_change_is_shown_not_resent_and_the_rest_goes_through(server, p
 def test_rejection_whose_reply_was_lost_is_still_shown(server, phones):
     phone = phones()
     phone.enroll("liaison", township_code=TOWNSHIP_A)
-    bad = phone.new_claim(description="")
+    bad = _claim_from_an_older_app(phone)
     phone.transport.lose_reply_next = 1
     with pytest.raises(Offline):
         phone.client.sync_once()
     phone.client.sync_once()
     assert [p["id"] for p in phone.client.rejections() if p["entity"] == "claim"] == [bad]
+
+
+def test_a_refused_creation_corrected_on_the_phone_ends_on_the_server(server, phones):
+    """Nothing stranded: the refused claim stays on the phone with its reason; once the user
+    corrects it, the whole record (and its timeline entry, refused for want of its claim) is sent
+    again and the server ends up with both."""
+    phone = phones()
+    phone.enroll("liaison", township_code=TOWNSHIP_A)
+    bad = _claim_from_an_older_app(phone)
+    phone.client.sync_once()
+    problems = {p["entity"]: p for p in phone.client.rejections()}
+    assert problems["claim"]["code"] == "required" and problems["claim"]["field"] == "description"
+    assert problems["transition"]["code"] == "claim_not_found"
+    assert server_claim(server, bad) is None
+    assert phone.store.claims.get(bad).description  # kept on the phone
+    phone.store.claims.update(bad, description="暴雨致房屋倒塌，已核实")  # the user's correction
+    phone.client.sync_once()
+    on_server = server_claim(server, bad)
+    assert on_server is not None and on_server["description"] == "暴雨致房屋倒塌，已核实"
+    assert on_server["coverage"] == "natural_disaster" and on_server["incident_at"] is not None
+    assert [r["claim_id"] for r in server_records(server, "transition")] == [bad], phone.client.rejections()
+    assert phone.client.rejections() == []
+    assert phone.store.outbox.count() == 0
 
 
 def test_a_malformed_entry_refused_as_a_whole_batch_does_not_block_the_rest(server, phones, monkeypatch):

@@ -1,16 +1,34 @@
-"""The client's mapping stays inside the server's contract (sync_server/policy.py): every field
-name the phone sends is one the server accepts, and pulled changes map back to store columns."""
+"""The client's mapping stays inside the record contract (claimcore.entities), which the server
+applies: every field name the phone sends is one the server accepts, and pulled changes map back
+to store columns."""
 from __future__ import annotations
 
+from claimcore import entities
 from fieldapp.sync import wire
-from sync_server import policy
+
+SPECS = {name: e.wire_fields() for name, e in entities.ENTITIES.items()}
 
 
 def test_every_sent_field_is_in_the_server_contract():
-    specs = {"claim": policy.CLAIM_FIELDS, **policy.RECORD_ENTITIES}
+    specs = SPECS
     for entity, renames in wire._OUT_RENAMES.items():
         for server_name in renames.values():
             assert server_name in specs[entity], (entity, server_name)
+
+
+def test_a_finished_wizard_queues_nothing_empty(tmp_path):
+    """Writes that change only local-only fields (the draft flag) queue nothing: the server would
+    refuse an empty update."""
+    from fieldapp.store import open_store
+
+    store = open_store(tmp_path)
+    cid = store.claims.create(coverage="natural_disaster", role="liaison", township_code="500111001",
+                              incident_at="2026-07-01T08:00:00+08:00", description="x", is_draft=True)
+    before = store.outbox.count()
+    assert store.claims.update(cid, is_draft=False) == frozenset({"is_draft"})
+    assert store.outbox.count() == before
+    assert all(wire.to_server(m)["fields"] for m in store.outbox.pending(100))
+    store.close()
 
 
 def test_store_mutations_map_into_the_contract(tmp_path):
@@ -23,7 +41,7 @@ def test_store_mutations_map_into_the_contract(tmp_path):
     store.persons.add(cid, role="victim", name="n", phone="13812345678", bank_account="6222020200000000006")
     store.documents.set_status(cid, "claimant_id_card", "collected")
     store.notes.add(cid, "note")
-    specs = {"claim": policy.CLAIM_FIELDS, **policy.RECORD_ENTITIES}
+    specs = SPECS
     for m in store.outbox.pending(100):
         out = wire.to_server(m)
         assert out["entity"] in specs
@@ -37,7 +55,7 @@ def test_every_store_column_is_sent_or_deliberately_local():
     synced tables is sent (under the server's name) or listed in LOCAL_ONLY with a reason."""
     from fieldapp.store import schema
 
-    specs = {"claim": policy.CLAIM_FIELDS, **policy.RECORD_ENTITIES}
+    specs = SPECS
     tables = {"claim": schema.Claim, "person": schema.Person, "document": schema.Document,
               "photo": schema.Photo, "note": schema.Note, "transition": schema.Transition}
     sealed = {"id_number_enc": "id_number", "phone_enc": "phone", "bank_account_enc": "bank_account",
@@ -48,6 +66,7 @@ def test_every_store_column_is_sent_or_deliberately_local():
             if name in ("id", "version", "upload_state", "claim_id"):
                 continue  # identity, server version, local upload bookkeeping, parent reference
             if name in wire.LOCAL_ONLY.get(entity, ()):
+                assert entities.ENTITIES[entity].fields[name].local_only
                 continue
             server_name = wire._OUT_RENAMES.get(entity, {}).get(name, name)
             assert server_name in specs[entity], f"{entity}.{name} is neither sent nor listed as local"

@@ -16,7 +16,8 @@ def _count(harness, model) -> int:
 def test_valid_claim_is_applied_and_pulled(actors):
     cid = new_id()
     res = actors.liaison_a.push_one("claim", cid, claim_fields())
-    assert res == {"seq": 1, "status": "applied", "version": 1, "error": None, "original_status": None}
+    assert res == {"seq": 1, "status": "applied", "version": 1, "error": None, "original_status": None,
+                   "field": None}
     changes, _, _ = actors.adjuster.pull_all()
     claims = [c for c in changes if c["entity"] == "claim"]
     assert [c["id"] for c in claims] == [cid]
@@ -44,13 +45,10 @@ def test_invalid_mutations_are_rejected_and_change_nothing(actors, harness):
     assert body["acked_seq"] == batch[-1]["seq"]
     statuses = [x["status"] for x in body["results"]]
     assert statuses == ["applied"] + ["rejected"] * 6
-    errors = [x["error"] for x in body["results"][1:]]
-    assert errors[0].startswith("unknown_coverage")
-    assert errors[1].startswith("unknown_township")
-    assert errors[2].startswith("field_not_permitted")
-    assert errors[3].startswith("invalid_id_number")
-    assert errors[4].startswith("invalid_datetime")
-    assert errors[5].startswith("township_not_permitted")
+    errors = [(x["error"].split(":")[0], x["field"]) for x in body["results"][1:]]
+    assert errors == [("not_in_list", "coverage"), ("not_in_list", "township_code"),
+                      ("not_allowed_for_role", "adjusted_amount_fen"), ("wrong_kind", "id_number"),
+                      ("wrong_kind", "incident_at"), ("township_not_permitted", None)]
     with harness.db.read() as s:
         assert s.execute(select(Claim.id)).scalars().all() == [good]
         assert s.execute(select(func.count()).select_from(Record)).scalar() == 0
@@ -80,7 +78,8 @@ def test_duplicate_batch_is_acknowledged_not_reapplied(actors, harness):
     assert [r["status"] for r in second["results"]] == ["duplicate"] * 3
     # a replay tells what the first attempt did, including a rejection
     assert [r["original_status"] for r in second["results"]] == ["applied", "applied", "rejected"]
-    assert second["results"][2]["error"].startswith("unknown_coverage")
+    assert second["results"][2]["error"].startswith("not_in_list: claim.coverage:")
+    assert second["results"][2]["field"] == "coverage"  # a replayed refusal still names its field
     assert (_count(harness, Change), _count(harness, Record)) == before
 
 
