@@ -149,9 +149,9 @@ def fill_claims(phone, n: int, *, persons: bool = True, documents: bool = True, 
         cid = phone.store.claims.create(
             coverage="natural_disaster", role=phone.user["role"], created_by=phone.user["id"],
             township_code=TOWNSHIP, incident_at="2026-07-01T08:00:00+08:00",
-            description=f"第 {i} 户 房屋及室内财产受损", loss_types=["house"], place=f"学坝社区 {i} 号")
+            description=f"第 {i} 户 房屋及室内财产受损", loss_types=["house"], address=f"学坝社区 {i} 号")
         if persons:
-            phone.store.persons.add(cid, role="victim", name=f"户主{i}", id_number=valid_id_number(rng),
+            phone.store.persons.add(cid, role_in_claim="victim", name=f"户主{i}", id_number=valid_id_number(rng),
                                     phone="13812345678")
         if documents:
             phone.store.documents.set_status(cid, "claimant_id_card", "collected")

@@ -45,8 +45,8 @@ GOAL_RATIO = 3.0
 
 RAW_LIST_SQL = """
 SELECT c.id, c.report_no, c.coverage, c.status, c.township_code, c.village_code, c.incident_at,
-       c.created_at, c.updated_at, c.claimed_fen,
-       (SELECT p.name FROM persons p WHERE p.claim_id = c.id AND p.role = 'victim'
+       c.created_at, c.updated_at, c.claimed_amount_fen,
+       (SELECT p.name FROM persons p WHERE p.claim_id = c.id AND p.role_in_claim = 'victim'
         ORDER BY p.created_at LIMIT 1) AS victim_name,
        (SELECT count(*) FROM photos ph WHERE ph.claim_id = c.id) AS photo_count,
        c.is_draft,
@@ -83,9 +83,9 @@ def build(data_dir: Path, n_claims: int, seed: int = 808) -> dict[str, int]:
         claims.append(dict(
             id=cid, report_no=f"DZ-20260701-BNCH-{i + 1:05d}", coverage=rng.choice(COVERAGES),
             catalogue_version="2024.1", township_code=t.code, village_code=village, incident_at=created,
-            place=f"{t.name}{rng.randint(1, 99)}组", lat=29.6 + rng.random() * 0.2, lon=105.6 + rng.random() * 0.3,
+            address=f"{t.name}{rng.randint(1, 99)}组", lat=29.6 + rng.random() * 0.2, lon=105.6 + rng.random() * 0.3,
             accuracy_m=8.0, description="暴雨致房屋受损" * rng.randint(1, 6), loss_types=["house"],
-            claimed_fen=rng.randint(1000, 20_000_000), adjusted_fen=None, paid_fen=None, status="reported",
+            claimed_amount_fen=rng.randint(1000, 20_000_000), adjusted_amount_fen=None, paid_amount_fen=None, status="reported",
             event_id=None, created_by="liaison-1", created_at=created, updated_at=created, version=1,
             is_draft=False))
         for role in ["victim"] + (["claimant"] if rng.random() < 0.4 else []):
@@ -93,16 +93,16 @@ def build(data_dir: Path, n_claims: int, seed: int = 808) -> dict[str, int]:
             first17 = f"500111{rng.randint(1950, 2010)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
             idn = first17 + id_check_character(first17)
             persons.append(dict(
-                id=pid, claim_id=cid, role=role, relation="self" if role == "victim" else "spouse",
+                id=pid, claim_id=cid, role_in_claim=role, relation="self" if role == "victim" else "spouse",
                 name=rng.choice(SURNAMES) + rng.choice("伟芳娜敏静丽强磊军洋"),
                 id_number_enc=_seal_person_value(cipher, pid, "id_number", idn),
                 phone_enc=_seal_person_value(cipher, pid, "phone", f"138{rng.randint(0, 99_999_999):08d}"),
-                bank_account_enc=None, bank_name=None, medical_enc=None,
+                bank_card_enc=None, bank_name=None, medical_enc=None,
                 created_at=created, updated_at=created, version=1))
         for _ in range(rng.randint(0, 5)):
             photos.append(dict(
                 id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), sha256=f"{rng.getrandbits(256):064x}",
-                claim_id=cid, captured_at=created, fix_lat=29.7, fix_lon=105.7, fix_alt=None,
+                claim_id=cid, taken_at=created, lat=29.7, lon=105.7, fix_alt=None,
                 fix_accuracy_m=10.0, fix_at=created, width=4000, height=3000, flags=[], exif_gps=None,
                 exif_replaced=False, converted_from=None, upload_state="original", created_by="adj",
                 created_at=created, version=1))

@@ -185,7 +185,7 @@ def _build(store: Any, claim_id: str, lang: str) -> tuple[dict, list[str]]:
     if detail.catalogue_version:
         claim["catalogue_version"] = detail.catalogue_version
     for key, value in (("township_code", detail.township_code), ("village_code", detail.village_code),
-                       ("address", detail.place), ("description", detail.description)):
+                       ("address", detail.address), ("description", detail.description)):
         if value:
             claim[key] = value
     if detail.incident_at:
@@ -274,7 +274,7 @@ def _relation(value: str | None, lang: str) -> str:
 def _persons(detail: Any, lang: str) -> list[dict]:
     """Store persons in claim-JSON roles: one victim, claimants (heirs of a death claim are its
     claimants), payee, agent; decrypted numbers as stored."""
-    victims = [p for p in detail.persons if p.role == "victim"]
+    victims = [p for p in detail.persons if p.role_in_claim == "victim"]
     # The wizard lets a reporter enter several injured people; the claim JSON and its forms have
     # one victim per claim (the household head for house losses): the one entered as "self".
     victim = next((p for p in victims if (p.relation or "") in _SELF), victims[0] if victims else None)
@@ -282,22 +282,25 @@ def _persons(detail: Any, lang: str) -> list[dict]:
         if other is not victim:
             log.warning("claim %s: victim %s not printed (the forms have one victim per claim)",
                         detail.id, other.id)
-    ordered = ([victim] if victim else []) + [p for p in detail.persons if p.role == "claimant"] \
-        + [p for p in detail.persons if p.role == "heir"] \
-        + [p for p in detail.persons if p.role in ("payee", "agent")]
+    ordered = ([victim] if victim else []) + [p for p in detail.persons if p.role_in_claim == "claimant"] \
+        + [p for p in detail.persons if p.role_in_claim == "heir"] \
+        + [p for p in detail.persons if p.role_in_claim in ("payee", "agent")]
     out = []
     for p in ordered:
-        person: dict[str, Any] = {"role": "claimant" if p.role == "heir" else p.role, "name": p.name or ""}
+        person: dict[str, Any] = {"role": "claimant" if p.role_in_claim == "heir" else p.role_in_claim,
+                                  "name": p.name or ""}
         relation = _relation(p.relation, lang)
         if relation:
             person["relation"] = relation
-        for key in ("id_number", "phone", "bank_name", "bank_account"):
-            value = getattr(p, key)
+        # The claim JSON (docs/claim-json.md) names the payee's account ``bank_account``.
+        for key, attr in (("id_number", "id_number"), ("phone", "phone"), ("bank_name", "bank_name"),
+                          ("bank_account", "bank_card")):
+            value = getattr(p, attr)
             if value:
                 person[key] = value
-        if p.bank_account:
+        if p.bank_card:
             # Same rule as the store: 16-19 digits is a card (Luhn-checked), other lengths a passbook.
-            person["account_type"] = "card" if 16 <= len(p.bank_account) <= 19 else "passbook"
+            person["account_type"] = "card" if 16 <= len(p.bank_card) <= 19 else "passbook"
         out.append(person)
     return out
 
@@ -306,9 +309,9 @@ def _losses(detail: Any, lang: str) -> list[dict]:
     """The store keeps the claimed total, not item lines. With one loss type the total belongs to
     it unambiguously and becomes one labelled line; with several it cannot be split without
     guessing, so the form's loss table stays for the family to fill in."""
-    if detail.claimed_fen is None or len(detail.loss_types or []) != 1:
+    if detail.claimed_amount_fen is None or len(detail.loss_types or []) != 1:
         return []
-    return [{"loss_type": detail.loss_types[0], "item": _CLAIMED_ITEM[lang], "amount_fen": detail.claimed_fen}]
+    return [{"loss_type": detail.loss_types[0], "item": _CLAIMED_ITEM[lang], "amount_fen": detail.claimed_amount_fen}]
 
 
 def _statuses(detail: Any) -> dict[str, str]:
@@ -318,11 +321,11 @@ def _statuses(detail: Any) -> dict[str, str]:
     known = catalogue_view.document_codes(catalogue) if catalogue is not None else None
     out = {}
     for doc in detail.documents:
-        if known is not None and doc.doc_code not in known:
+        if known is not None and doc.code not in known:
             log.warning("claim %s: document code %r not in catalogue %s, not printed",
-                        detail.id, doc.doc_code, detail.catalogue_version)
+                        detail.id, doc.code, detail.catalogue_version)
             continue
-        out[doc.doc_code] = doc.status
+        out[doc.code] = doc.status
     return out
 
 

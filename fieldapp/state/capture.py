@@ -123,7 +123,7 @@ class PhotoCapture:
             try:
                 result = intake_photo(data, gps, shutter, progress=progress)
                 self.files.save(result)
-                self.store.photos.add(self.claim_id, result, fix=gps, captured_at=shutter,
+                self.store.photos.add(self.claim_id, result, fix=gps, taken_at=shutter,
                                       user=self.user_id)
                 item.sha256 = result.sha256
                 item.flags = list(result.flags)

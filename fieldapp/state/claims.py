@@ -119,7 +119,7 @@ def _checklist_items(detail: Any) -> list[ChecklistItem]:
     catalogue = reference.catalogue(detail.catalogue_version)
     coverage = catalogue.coverage(detail.coverage)
     attached_to = coverage.attaches_to[0] if coverage.cause_evidence_from_main and coverage.attaches_to else None
-    by_agent = any(p.role == "agent" for p in detail.persons)
+    by_agent = any(p.role_in_claim == "agent" for p in detail.persons)
     return required_documents(catalogue, detail.coverage, detail.loss_types, by_agent=by_agent,
                               attached_to=attached_to)
 
@@ -127,8 +127,8 @@ def _checklist_items(detail: Any) -> list[ChecklistItem]:
 def load_claim(store: Any, claim_id: str, role: str, lang: str) -> ClaimView:
     detail = store.claims.get(claim_id)
     view = ClaimView(detail)
-    statuses = {d.doc_code: d.status for d in detail.documents}
-    scans = {d.doc_code for d in detail.documents if d.scan_ref}
+    statuses = {d.code: d.status for d in detail.documents}
+    scans = {d.code for d in detail.documents if d.scan_ref}
     if detail.loss_types:
         try:
             items = _checklist_items(detail)

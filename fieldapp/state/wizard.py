@@ -123,12 +123,12 @@ class NewReportWizard:
             st.township_code = claim.township_code
             st.village_code = claim.village_code
             st.incident_at = claim.incident_at
-            st.place = claim.place or ""
+            st.place = claim.address or ""
             st.lat, st.lon, st.accuracy_m = claim.lat, claim.lon, claim.accuracy_m
             st.description = claim.description or ""
             st.loss_types = list(claim.loss_types)
             victims = [Victim(p.id, p.name or "", p.id_number or "", p.phone or "", p.relation or "self")
-                       for p in claim.persons if p.role == "victim"]
+                       for p in claim.persons if p.role_in_claim == "victim"]
             st.victims = victims or [Victim()]
         return cls(store, user_id, role, user_township, state=st)
 
@@ -167,7 +167,7 @@ class NewReportWizard:
         self.store.claims.create(
             coverage=s.coverage, role=self.role, created_by=self.user_id,
             township_code=s.township_code, village_code=s.village_code,
-            incident_at=s.incident_at, place=s.place.strip() or None, lat=s.lat, lon=s.lon,
+            incident_at=s.incident_at, address=s.place.strip() or None, lat=s.lat, lon=s.lon,
             accuracy_m=s.accuracy_m, description=s.description.strip(), loss_types=s.loss_types,
             is_draft=True, claim_id=s.draft_id)
         s.claim_created = True
@@ -238,7 +238,7 @@ class NewReportWizard:
     def set_place(self, text: str, persist: bool = True) -> None:
         self.s.place = text
         if persist:
-            self._update_claim(place=text.strip() or None)
+            self._update_claim(address=text.strip() or None)
 
     def set_description(self, text: str, persist: bool = True) -> None:
         self.s.description = text
@@ -307,7 +307,7 @@ class NewReportWizard:
             self._store_victim(v)
         # The account of events is required by the record contract: an emptied box is not
         # stored (the place step asks for it again), never sent as a cleared value.
-        texts: dict[str, Any] = {"place": self.s.place.strip() or None}
+        texts: dict[str, Any] = {"address": self.s.place.strip() or None}
         if self.s.description.strip():
             texts["description"] = self.s.description.strip()
         self._update_claim(**texts)
@@ -325,7 +325,7 @@ class NewReportWizard:
         if v.person_id is None:
             if not any(fields[k] for k in ("name", "id_number", "phone")):
                 return
-            v.person_id = self.store.persons.add(self.claim_id, role="victim", **fields)
+            v.person_id = self.store.persons.add(self.claim_id, role_in_claim="victim", **fields)
         else:
             self.store.persons.update(v.person_id, **fields)
 

@@ -19,13 +19,13 @@ Keys (crypto.py): ``KeyProvider`` (``load_key() -> bytes | None``, ``create_key(
 ``FileKeyProvider(path)`` keeps a 0600 key file (the default: ``data_dir/store.key``). On a phone
 implement KeyProvider over Android Keystore / iOS Keychain; Flet's SharedPreferences is NOT secure
 storage and must not hold the key. Sealed at rest (AES-256-GCM, nonce per value, associated data
-``table|column|row id``): persons' id_number, phone, bank_account, medical; the device token; those
+``table|column|row id``): persons' id_number, phone, bank_card, medical; the device token; those
 fields while waiting in the outbox; scanned papers (files under ``scans/``). Site photos are not.
 
 Claims (``store.claims``)
     ``create(*, coverage, role, created_by=None, township_code=None, village_code=None,
-    incident_at=None, place=None, lat=None, lon=None, accuracy_m=None, description=None,
-    loss_types=(), claimed_fen=None, event_id=None, catalogue_version=None, is_draft=False,
+    incident_at=None, address=None, lat=None, lon=None, accuracy_m=None, description=None,
+    loss_types=(), claimed_amount_fen=None, event_id=None, catalogue_version=None, is_draft=False,
     claim_id=None, at=None) -> claim_id``  state ``reported`` (``role`` checked with
     claimcore.workflow.check_report), report number ``DZ-YYYYMMDD-TTTT-NNNN`` made here (local
     date, TTTT: this install's random tag, NNNN: daily counter), first timeline entry. Pass the
@@ -45,23 +45,25 @@ Claims (``store.claims``)
     unsynced; ``next_key`` is a ``PageKey`` for ``after=``, None on the last page.
     ``timeline(claim_id)``, ``count(status=None)``, ``existing_ids(ids) -> set`` (which of these
     claims this phone holds).
-Persons (``store.persons``): ``add(claim_id, *, role, name, relation, id_number, phone,
-    bank_account, bank_name, medical, person_id=None) -> id``; ``update(person_id, **fields)``;
+Field names are the record contract's (claimcore.entities), the same on the phone and the server;
+every write is checked with the contract's rules first (fieldapp/store/contract.py).
+Persons (``store.persons``): ``add(claim_id, *, role_in_claim, name, relation, id_number, phone,
+    bank_card, bank_name, medical, person_id=None) -> id``; ``update(person_id, **fields)``;
     ``remove(person_id)``; ``get(person_id)``; ``list_for_claim(claim_id)``. Roles: victim,
-    claimant, payee, agent, heir. id_number (GB 11643), phone (mainland mobile) and bank_account
+    claimant, payee, agent, heir, household_head. id_number (GB 11643), phone (mainland mobile) and bank_card
     (16-19 digits: card, Luhn-checked; other 8-30 digit numbers: passbook) are checked and
     normalised with claimcore.validators; a bad one raises StoreValidationError, nothing written.
-Documents (``store.documents``): ``set_status(claim_id, doc_code, status, *, note=..., user=None)``
-    (missing | collected | verified | not_applicable; one record per claim and doc_code, id
-    ``document_id(claim_id, doc_code)`` is the same on every phone); ``attach_scan(claim_id,
+Documents (``store.documents``): ``set_status(claim_id, code, status, *, note=..., user=None)``
+    (missing | collected | verified | not_applicable; one record per claim and document code, id
+    ``document_id(claim_id, code)`` is the same on every phone); ``attach_scan(claim_id,
     doc_code, data, *, user) -> scan_id`` (encrypted file; JPEG, PNG, HEIC or PDF judged by the bytes,
     at most 20 MiB: claimcore.filetypes; a ``content_type`` argument is ignored); ``read_scan(scan_id)``;
     ``pending_scan_uploads()``; ``mark_scan_uploaded(scan_id)``; ``list_for_claim(claim_id)``.
-Photos (``store.photos``): ``add(claim_id, intake, *, fix=None, captured_at=None, user=None) -> id``
+Photos (``store.photos``): ``add(claim_id, intake, *, fix=None, taken_at=None, user=None) -> id``
     (intake: fieldapp.media's IntakeResult; fix: lat, lon, altitude, accuracy_m, fix_time);
     ``pending_upload(limit=None) -> [UploadItem]``; ``mark_uploaded(sha256, "preview"|"original")``;
     ``get_by_sha``; ``list_for_claim``.
-Notes (``store.notes``, append-only): ``add(claim_id, body, *, author=None)``; ``list_for_claim``.
+Notes (``store.notes``, append-only): ``add(claim_id, text, *, author=None)``; ``list_for_claim``.
 Assignments (``store.assignments``): ``list(status=None)``, ``get(id)``, ``set_status(id, status,
     user=None, reason=None, lat=None, lon=None)`` (decline reason, arrival fix travel with it),
     ``log_cost(id, *, on, amount_fen, note, receipt_sha256, category="survey") -> cost id`` (entity

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from claimcore import entities
 
 from ._base import crash_point_before_outbox, now_iso
-from .contract import local_only, store_name
+from .contract import local_only
 from .crypto import FieldCipher
 from .schema import Outbox, SyncState
 
@@ -28,11 +28,13 @@ if TYPE_CHECKING:
 PERSON_SEALED_FIELDS: dict[str, str] = {
     "id_number": "id_number_enc",
     "phone": "phone_enc",
-    "bank_account": "bank_account_enc",
+    "bank_card": "bank_card_enc",
     "medical": "medical_enc",
 }
-SEALED_FIELDS: dict[str, frozenset[str]] = {
-    name: frozenset(store_name(name, f) for f in entities.sealed_fields(name)) for name in entities.ENTITIES}
+SEALED_FIELDS: dict[str, frozenset[str]] = {name: entities.sealed_fields(name) for name in entities.ENTITIES}
+# The sealed part of a person's entry queued by a schema-v2 app names the bank card the v2 way
+# (the plain part was renamed by the upgrade, which cannot open sealed values).
+V2_SEALED_NAMES = {"bank_account": "bank_card"}
 assert SEALED_FIELDS["person"] == frozenset(PERSON_SEALED_FIELDS), "every sealed field has a column"
 
 
@@ -74,7 +76,8 @@ def record_mutation(
 def open_fields(cipher: FieldCipher, row: Outbox) -> dict[str, Any]:
     fields = dict(row.fields or {})
     if row.sealed is not None:
-        fields.update(json.loads(cipher.open_bytes(row.sealed, outbox_aad(row.entity, row.entity_id))))
+        opened = json.loads(cipher.open_bytes(row.sealed, outbox_aad(row.entity, row.entity_id)))
+        fields.update({V2_SEALED_NAMES.get(k, k): v for k, v in opened.items()})
     return fields
 
 

@@ -20,7 +20,7 @@ class ClaimListRow(NamedTuple):
     incident_at: str | None
     created_at: str
     updated_at: str
-    claimed_fen: int | None
+    claimed_amount_fen: int | None
     victim_name: str | None
     photo_count: int
     is_draft: bool
@@ -45,12 +45,12 @@ class ClaimPage:
 class PersonRecord:
     id: str
     claim_id: str
-    role: str
+    role_in_claim: str
     relation: str | None
     name: str | None
     id_number: str | None
     phone: str | None
-    bank_account: str | None
+    bank_card: str | None
     bank_name: str | None
     medical: Any
     created_at: str
@@ -62,7 +62,7 @@ class PersonRecord:
 class DocumentRecord:
     id: str
     claim_id: str
-    doc_code: str
+    code: str
     status: str
     note: str | None
     scan_ref: str | None
@@ -76,9 +76,9 @@ class PhotoRecord:
     id: str
     sha256: str
     claim_id: str
-    captured_at: str | None
-    fix_lat: float | None
-    fix_lon: float | None
+    taken_at: str | None
+    lat: float | None
+    lon: float | None
     fix_alt: float | None
     fix_accuracy_m: float | None
     fix_at: str | None
@@ -97,9 +97,9 @@ class PhotoRecord:
 class NoteRecord:
     id: str
     claim_id: str
-    body: str
+    text: str
     author: str | None
-    created_at: str
+    written_at: str
 
 
 @dataclass(frozen=True)
@@ -126,15 +126,15 @@ class ClaimDetail:
     township_name: str | None
     village_code: str | None
     incident_at: str | None
-    place: str | None
+    address: str | None
     lat: float | None
     lon: float | None
     accuracy_m: float | None
     description: str | None
     loss_types: list[str]
-    claimed_fen: int | None
-    adjusted_fen: int | None
-    paid_fen: int | None
+    claimed_amount_fen: int | None
+    adjusted_amount_fen: int | None
+    paid_amount_fen: int | None
     status: str
     event_id: str | None
     created_by: str | None

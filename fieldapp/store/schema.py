@@ -1,4 +1,4 @@
-"""Tables of the phone's database (schema version 2), as SQLAlchemy 2 typed mappings.
+"""Tables of the phone's database (schema version 3), as SQLAlchemy 2 typed mappings.
 
 Conventions: ids are UUID4 strings made where the record is created; times are UTC ISO-8601 strings
 of fixed width (``2026-07-01T08:30:00.000000+00:00``) so that text order is time order; money is
@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Base(DeclarativeBase):
@@ -46,15 +46,15 @@ class Claim(Base):
     township_code: Mapped[str | None] = mapped_column(String(12))
     village_code: Mapped[str | None] = mapped_column(String(15))
     incident_at: Mapped[str | None] = mapped_column(String(32))
-    place: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     description: Mapped[str | None] = mapped_column(Text)
     loss_types: Mapped[list[Any]] = mapped_column(JSON)
-    claimed_fen: Mapped[int | None] = mapped_column(Integer)
-    adjusted_fen: Mapped[int | None] = mapped_column(Integer)
-    paid_fen: Mapped[int | None] = mapped_column(Integer)
+    claimed_amount_fen: Mapped[int | None] = mapped_column(Integer)
+    adjusted_amount_fen: Mapped[int | None] = mapped_column(Integer)
+    paid_amount_fen: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(24))
     event_id: Mapped[str | None] = mapped_column(String(36))
     created_by: Mapped[str | None] = mapped_column(String(64))
@@ -76,19 +76,19 @@ class Person(Base):
     __tablename__ = "persons"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     claim_id: Mapped[str] = mapped_column(String(36), _claim_fk())
-    role: Mapped[str] = mapped_column(String(16))  # victim | claimant | payee | agent | heir
+    role_in_claim: Mapped[str] = mapped_column(String(16))  # claimcore.entities.PERSON_ROLES
     relation: Mapped[str | None] = mapped_column(String(32))  # to the victim: self, spouse, child ...
     name: Mapped[str | None] = mapped_column(String(64))
     id_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
-    bank_account_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    bank_card_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     bank_name: Mapped[str | None] = mapped_column(String(64))
     medical_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[str] = mapped_column(String(32))
     version: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_persons_claim", "claim_id", "role"),)
+    __table_args__ = (Index("ix_persons_claim", "claim_id", "role_in_claim"),)
 
 
 class Document(Base):
@@ -97,7 +97,7 @@ class Document(Base):
     __tablename__ = "documents"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     claim_id: Mapped[str] = mapped_column(String(36), _claim_fk())
-    doc_code: Mapped[str] = mapped_column(String(48))
+    code: Mapped[str] = mapped_column(String(48))
     status: Mapped[str] = mapped_column(String(16))  # missing | collected | verified | not_applicable
     note: Mapped[str | None] = mapped_column(Text)
     scan_ref: Mapped[str | None] = mapped_column(String(36))
@@ -105,7 +105,7 @@ class Document(Base):
     updated_at: Mapped[str] = mapped_column(String(32))
     version: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (UniqueConstraint("claim_id", "doc_code", name="uq_documents_claim_doc"),)
+    __table_args__ = (UniqueConstraint("claim_id", "code", name="uq_documents_claim_doc"),)
 
 
 class Scan(Base):
@@ -131,9 +131,9 @@ class Photo(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     claim_id: Mapped[str] = mapped_column(String(36), _claim_fk())
-    captured_at: Mapped[str | None] = mapped_column(String(32))
-    fix_lat: Mapped[float | None] = mapped_column(Float)
-    fix_lon: Mapped[float | None] = mapped_column(Float)
+    taken_at: Mapped[str | None] = mapped_column(String(32))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
     fix_alt: Mapped[float | None] = mapped_column(Float)
     fix_accuracy_m: Mapped[float | None] = mapped_column(Float)
     fix_at: Mapped[str | None] = mapped_column(String(32))
@@ -158,12 +158,12 @@ class Note(Base):
     __tablename__ = "notes"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     claim_id: Mapped[str] = mapped_column(String(36), _claim_fk())
-    body: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[str] = mapped_column(String(32))
+    written_at: Mapped[str] = mapped_column(String(32))
     version: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_notes_claim", "claim_id", "created_at"),)
+    __table_args__ = (Index("ix_notes_claim", "claim_id", "written_at"),)
 
 
 class Transition(Base):

@@ -79,11 +79,11 @@ _DOC_NAMESPACE = uuid.UUID("4f6a2b8e-1d3c-4e5f-9a7b-0c1d2e3f4a5b")
 
 # Claim fields a user may edit with claims.update(); status moves only through transition().
 CLAIM_EDITABLE = frozenset({
-    "coverage", "catalogue_version", "township_code", "village_code", "incident_at", "place", "lat",
-    "lon", "accuracy_m", "description", "loss_types", "claimed_fen", "adjusted_fen", "paid_fen",
+    "coverage", "catalogue_version", "township_code", "village_code", "incident_at", "address", "lat",
+    "lon", "accuracy_m", "description", "loss_types", "claimed_amount_fen", "adjusted_amount_fen", "paid_amount_fen",
     "event_id", "is_draft",
 })
-PERSON_EDITABLE = frozenset({"role", "relation", "name", "id_number", "phone", "bank_account",
+PERSON_EDITABLE = frozenset({"role_in_claim", "relation", "name", "id_number", "phone", "bank_card",
                              "bank_name", "medical"})
 
 
@@ -367,7 +367,7 @@ def _validate_claim_fields(fields: dict[str, Any], *, creating: bool = False) ->
     if unknown:
         raise StoreValidationError(f"不能修改此项：{unknown[0]}", f"claim field {unknown[0]!r} cannot be set here")
     fields = dict(fields)
-    for name in ("place", "description", "coverage", "catalogue_version"):
+    for name in ("address", "description", "coverage", "catalogue_version"):
         if isinstance(fields.get(name), str):
             fields[name] = fields[name].strip()
     if "incident_at" in fields:
@@ -407,13 +407,13 @@ class ClaimsRepo(_Repo):
         township_code: str | None = None,
         village_code: str | None = None,
         incident_at: datetime | str | None = None,
-        place: str | None = None,
+        address: str | None = None,
         lat: float | None = None,
         lon: float | None = None,
         accuracy_m: float | None = None,
         description: str | None = None,
         loss_types: Iterable[str] = (),
-        claimed_fen: int | None = None,
+        claimed_amount_fen: int | None = None,
         event_id: str | None = None,
         catalogue_version: str | None = None,
         is_draft: bool = False,
@@ -429,9 +429,9 @@ class ClaimsRepo(_Repo):
         workflow.check_report(role)
         fields = _validate_claim_fields({
             "coverage": coverage, "township_code": township_code, "village_code": village_code,
-            "incident_at": incident_at, "place": place, "lat": lat, "lon": lon,
+            "incident_at": incident_at, "address": address, "lat": lat, "lon": lon,
             "accuracy_m": accuracy_m, "description": description, "loss_types": list(loss_types),
-            "claimed_fen": claimed_fen, "event_id": event_id, "is_draft": is_draft,
+            "claimed_amount_fen": claimed_amount_fen, "event_id": event_id, "is_draft": is_draft,
             "catalogue_version": catalogue_version,
         }, creating=True)
         fields["catalogue_version"] = _check_coverage(fields["coverage"], catalogue_version)
@@ -444,7 +444,7 @@ class ClaimsRepo(_Repo):
             report_no = _next_report_no(session)
             claim = Claim(id=claim_id, report_no=report_no, status=workflow.INITIAL_STATE,
                           created_by=created_by, created_at=stamp, updated_at=stamp, version=None,
-                          adjusted_fen=None, paid_fen=None, **fields)
+                          adjusted_amount_fen=None, paid_amount_fen=None, **fields)
             session.add(claim)
             wire = {k: getattr(claim, k) for k in _wire_columns(Claim)}
             record_mutation(session, self._c, "claim", claim_id, wire)
@@ -520,11 +520,11 @@ class ClaimsRepo(_Repo):
             persons = session.scalars(select(Person).where(Person.claim_id == claim_id)
                                       .order_by(Person.created_at, Person.id)).all()
             docs = session.scalars(select(Document).where(Document.claim_id == claim_id)
-                                   .order_by(Document.doc_code)).all()
+                                   .order_by(Document.code)).all()
             photos = session.scalars(select(Photo).where(Photo.claim_id == claim_id)
-                                     .order_by(Photo.captured_at, Photo.created_at)).all()
+                                     .order_by(Photo.taken_at, Photo.created_at)).all()
             notes = session.scalars(select(Note).where(Note.claim_id == claim_id)
-                                    .order_by(Note.created_at, Note.id)).all()
+                                    .order_by(Note.written_at, Note.id)).all()
             steps = session.scalars(select(Transition).where(Transition.claim_id == claim_id)
                                     .order_by(Transition.at, Transition.id)).all()
             pending: set[str] = set()
@@ -537,7 +537,7 @@ class ClaimsRepo(_Repo):
                 persons=[_person_record(self._c, p) for p in persons],
                 documents=[_document_record(d) for d in docs],
                 photos=[_photo_record(p) for p in photos],
-                notes=[NoteRecord(n.id, n.claim_id, n.body, n.author, n.created_at) for n in notes],
+                notes=[NoteRecord(n.id, n.claim_id, n.text, n.author, n.written_at) for n in notes],
                 timeline=[_transition_record(t) for t in steps],
                 pending_fields=frozenset(pending),
             )
@@ -615,14 +615,14 @@ def _list_statement(shape: frozenset[str]) -> Any:
     Building a select() with its three correlated subqueries costs several times more than running
     it on an indexed table; the list screen runs it on every scroll and every return to the screen.
     """
-    victim = (select(Person.name).where(Person.claim_id == Claim.id, Person.role == "victim")
+    victim = (select(Person.name).where(Person.claim_id == Claim.id, Person.role_in_claim == "victim")
               .order_by(Person.created_at).limit(1).scalar_subquery())
     photo_count = select(func.count()).where(Photo.claim_id == Claim.id).scalar_subquery()
     unsynced = exists().where(Outbox.entity == "claim", Outbox.entity_id == Claim.id)
     stmt = select(
         Claim.id, Claim.report_no, Claim.coverage, Claim.status, Claim.township_code,
         Claim.village_code, Claim.incident_at, Claim.created_at, Claim.updated_at,
-        Claim.claimed_fen, victim.label("victim_name"), photo_count.label("photo_count"),
+        Claim.claimed_amount_fen, victim.label("victim_name"), photo_count.label("photo_count"),
         Claim.is_draft, unsynced.label("unsynced"),
     )
     if "statuses" in shape:
@@ -633,7 +633,7 @@ def _list_statement(shape: frozenset[str]) -> Any:
     if "like" in shape:
         like = bindparam("like")
         victims = select(Person.claim_id).where(Person.name.like(like, escape="\\"))
-        stmt = stmt.where(Claim.report_no.like(like, escape="\\") | Claim.place.like(like, escape="\\")
+        stmt = stmt.where(Claim.report_no.like(like, escape="\\") | Claim.address.like(like, escape="\\")
                           | Claim.id.in_(victims))
     if "after_created" in shape:
         stmt = stmt.where(tuple_(Claim.created_at, Claim.id)
@@ -702,34 +702,39 @@ def _transition_record(t: Transition) -> TransitionRecord:
 
 
 def _document_record(d: Document) -> DocumentRecord:
-    return DocumentRecord(d.id, d.claim_id, d.doc_code, d.status, d.note, d.scan_ref, d.updated_by,
+    return DocumentRecord(d.id, d.claim_id, d.code, d.status, d.note, d.scan_ref, d.updated_by,
                           d.updated_at, d.version)
 
 
 def _photo_record(p: Photo) -> PhotoRecord:
     return PhotoRecord(
-        p.id, p.sha256, p.claim_id, p.captured_at, p.fix_lat, p.fix_lon, p.fix_alt, p.fix_accuracy_m,
+        p.id, p.sha256, p.claim_id, p.taken_at, p.lat, p.lon, p.fix_alt, p.fix_accuracy_m,
         p.fix_at, p.width, p.height, list(p.flags or []), p.exif_gps, bool(p.exif_replaced),
         p.converted_from, p.upload_state, p.created_by, p.created_at)
+
+
+# A sealed value is bound to the field's name as it was first sealed: the bank card was named
+# bank_account then, and renaming its label would make every sealed account unreadable.
+_SEAL_LABELS = {"bank_card": "bank_account"}
 
 
 def _seal_person_value(cipher: FieldCipher, person_id: str, name: str, value: Any) -> bytes | None:
     if value is None:
         return None
     return cipher.seal_bytes(json.dumps(value, ensure_ascii=False).encode("utf-8"),
-                             aad_for("persons", name, person_id))
+                             aad_for("persons", _SEAL_LABELS.get(name, name), person_id))
 
 
 def _open_person_value(cipher: FieldCipher, person_id: str, name: str, sealed: bytes | None) -> Any:
     if sealed is None:
         return None
-    return json.loads(cipher.open_bytes(sealed, aad_for("persons", name, person_id)))
+    return json.loads(cipher.open_bytes(sealed, aad_for("persons", _SEAL_LABELS.get(name, name), person_id)))
 
 
 def _person_record(cipher: FieldCipher, p: Person) -> PersonRecord:
     opened = {name: _open_person_value(cipher, p.id, name, getattr(p, col))
               for name, col in PERSON_SEALED_FIELDS.items()}
-    return PersonRecord(id=p.id, claim_id=p.claim_id, role=p.role, relation=p.relation, name=p.name,
+    return PersonRecord(id=p.id, claim_id=p.claim_id, role_in_claim=p.role_in_claim, relation=p.relation, name=p.name,
                         bank_name=p.bank_name, created_at=p.created_at, updated_at=p.updated_at,
                         version=p.version, **opened)
 
@@ -738,7 +743,8 @@ def _validate_person_fields(fields: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(fields) - PERSON_EDITABLE)
     if unknown:
         raise StoreValidationError(f"不能修改此项：{unknown[0]}", f"person field {unknown[0]!r} cannot be set here")
-    fields = {k: (v.strip() or None) if isinstance(v, str) and k != "role" else v for k, v in fields.items()}
+    fields = {k: (v.strip() or None) if isinstance(v, str) and k != "role_in_claim" else v
+              for k, v in fields.items()}
     return contract.check("person", fields)
 
 
@@ -746,17 +752,18 @@ class PersonsRepo(_Repo):
     """Victims, claimants, payees, agents and heirs of a claim. ID number, phone, bank account and
     medical details are sealed at rest; records come back decrypted."""
 
-    def add(self, claim_id: str, *, role: str, name: str | None = None, relation: str | None = None,
-            id_number: str | None = None, phone: str | None = None, bank_account: str | None = None,
+    def add(self, claim_id: str, *, role_in_claim: str, name: str | None = None, relation: str | None = None,
+            id_number: str | None = None, phone: str | None = None, bank_card: str | None = None,
             bank_name: str | None = None, medical: Any = None, person_id: str | None = None) -> str:
         values = _validate_person_fields({
-            "role": role, "name": name, "relation": relation, "id_number": id_number, "phone": phone,
-            "bank_account": bank_account, "bank_name": bank_name, "medical": medical})
+            "role_in_claim": role_in_claim, "name": name, "relation": relation, "id_number": id_number, "phone": phone,
+            "bank_card": bank_card, "bank_name": bank_name, "medical": medical})
         person_id = _check_uuid(person_id, "person_id") if person_id is not None else _new_id()
         stamp = now_iso()
         with self._s._write() as session:
             self._claim(session, claim_id)
-            p = Person(id=person_id, claim_id=claim_id, role=values["role"], relation=values["relation"],
+            p = Person(id=person_id, claim_id=claim_id, role_in_claim=values["role_in_claim"],
+                       relation=values["relation"],
                        name=values["name"], bank_name=values["bank_name"], created_at=stamp,
                        updated_at=stamp, version=None)
             for wire_name, col in PERSON_SEALED_FIELDS.items():
@@ -817,16 +824,16 @@ _UNSET: Any = object()
 class DocumentsRepo(_Repo):
     """Checklist items of a claim (one record per claim and document code) and their scans."""
 
-    def set_status(self, claim_id: str, doc_code: str, status: str, *, note: str | None = _UNSET,
+    def set_status(self, claim_id: str, code: str, status: str, *, note: str | None = _UNSET,
                    user: str | None = None) -> DocumentRecord:
-        checked = contract.check("document", {"doc_code": doc_code, "status": status,
+        checked = contract.check("document", {"code": code, "status": status,
                                               **({} if note is _UNSET else {"note": note})}, creating=True)
-        doc_code = checked["doc_code"]
+        code = checked["code"]
         if note is not _UNSET:
             note = checked["note"]
         with self._s._write() as session:
             self._claim(session, claim_id)
-            return _set_document(session, self._c, claim_id, doc_code,
+            return _set_document(session, self._c, claim_id, code,
                                  {"status": status, **({} if note is _UNSET else {"note": note})}, user)
 
     def attach_scan(self, claim_id: str, doc_code: str, data: bytes, *,
@@ -895,7 +902,7 @@ class DocumentsRepo(_Repo):
     def list_for_claim(self, claim_id: str) -> list[DocumentRecord]:
         with self._s._read() as session:
             rows = session.scalars(select(Document).where(Document.claim_id == claim_id)
-                                   .order_by(Document.doc_code)).all()
+                                   .order_by(Document.code)).all()
             return [_document_record(d) for d in rows]
 
     def _scan_path(self, scan_id: str) -> Path:
@@ -903,21 +910,21 @@ class DocumentsRepo(_Repo):
         return self._s.data_dir / "scans" / f"{scan_id}.bin"
 
 
-def _set_document(session: Session, cipher: FieldCipher, claim_id: str, doc_code: str,
+def _set_document(session: Session, cipher: FieldCipher, claim_id: str, code: str,
                   changes: dict[str, Any], user: str | None) -> DocumentRecord:
-    doc_id = document_id(claim_id, doc_code)
+    doc_id = document_id(claim_id, code)
     doc = session.get(Document, doc_id)
     stamp = now_iso()
     if doc is None:
-        doc = Document(id=doc_id, claim_id=claim_id, doc_code=doc_code, status="missing", note=None,
+        doc = Document(id=doc_id, claim_id=claim_id, code=code, status="missing", note=None,
                        scan_ref=None, updated_by=user, updated_at=stamp, version=None)
         session.add(doc)
-        changed = {"claim_id": claim_id, "doc_code": doc_code, **changes}
+        changed = {"claim_id": claim_id, "code": code, **changes}
     else:
         changed = {k: v for k, v in changes.items() if getattr(doc, k) != v}
         if not changed:
             return _document_record(doc)
-        changed = {"claim_id": claim_id, "doc_code": doc_code, **changed}
+        changed = {"claim_id": claim_id, "code": code, **changed}
     for k, v in changes.items():
         setattr(doc, k, v)
     doc.updated_by = user
@@ -930,11 +937,11 @@ def _set_document(session: Session, cipher: FieldCipher, claim_id: str, doc_code
 class PhotosRepo(_Repo):
     """Site photos (files are stored by fieldapp.media under their sha256; here: their record)."""
 
-    def add(self, claim_id: str, intake: Any, *, fix: Any = None, captured_at: datetime | str | None = None,
+    def add(self, claim_id: str, intake: Any, *, fix: Any = None, taken_at: datetime | str | None = None,
             user: str | None = None) -> str:
         """Record a photo from fieldapp.media's IntakeResult (sha256, width, height, exif_gps, flags,
         exif_replaced, converted_from) and the device's GPS fix at capture (lat, lon, altitude,
-        accuracy_m, fix_time; a mapping or an object). ``fix``/``captured_at`` default to the ones
+        accuracy_m, fix_time; a mapping or an object). ``fix``/``taken_at`` default to the ones
         the IntakeResult carries; no fix at all is recorded as such (the intake flagged it).
 
         Identical bytes are one photo: adding the same sha256 to the same claim again returns the
@@ -944,8 +951,8 @@ class PhotosRepo(_Repo):
             raise StoreValidationError("照片缺少有效的 SHA-256", "photo: intake has no valid sha256")
         if fix is None:
             fix = getattr(intake, "fix", None)  # IntakeResult carries the fix it stamped
-        if captured_at is None:
-            captured_at = getattr(intake, "captured_at", None)
+        if taken_at is None:
+            taken_at = getattr(intake, "captured_at", None)
         lat = lon = alt = acc = fix_at = None
         if fix is not None:
             lat = check_coord(_fix_value(fix, "lat", "latitude"), "fix.lat", 90)
@@ -966,7 +973,7 @@ class PhotosRepo(_Repo):
                                            f"photo {sha[:12]} already belongs to claim {existing.claim_id}")
             photo = Photo(
                 id=photo_id, sha256=sha, claim_id=claim_id,
-                captured_at=utc_iso(captured_at, "captured_at"), fix_lat=lat, fix_lon=lon,
+                taken_at=utc_iso(taken_at, "taken_at"), lat=lat, lon=lon,
                 fix_alt=float(alt) if alt is not None else None,
                 fix_accuracy_m=float(acc) if acc is not None else None, fix_at=fix_at,
                 width=getattr(intake, "width", None), height=getattr(intake, "height", None),
@@ -987,7 +994,7 @@ class PhotosRepo(_Repo):
     def list_for_claim(self, claim_id: str) -> list[PhotoRecord]:
         with self._s._read() as session:
             rows = session.scalars(select(Photo).where(Photo.claim_id == claim_id)
-                                   .order_by(Photo.captured_at, Photo.created_at)).all()
+                                   .order_by(Photo.taken_at, Photo.created_at)).all()
             return [_photo_record(p) for p in rows]
 
     def pending_upload(self, limit: int | None = None) -> list[UploadItem]:
@@ -1016,23 +1023,23 @@ class PhotosRepo(_Repo):
 class NotesRepo(_Repo):
     """Append-only notes: there is no update or delete."""
 
-    def add(self, claim_id: str, body: str, *, author: str | None = None) -> NoteRecord:
-        body = contract.check("note", {"body": body.strip() if isinstance(body, str) else body},
-                              creating=True)["body"]
+    def add(self, claim_id: str, text: str, *, author: str | None = None) -> NoteRecord:
+        text = contract.check("note", {"text": text.strip() if isinstance(text, str) else text},
+                              creating=True)["text"]
         with self._s._write() as session:
             self._claim(session, claim_id)
-            n = Note(id=_new_id(), claim_id=claim_id, body=body, author=author, created_at=now_iso(),
+            n = Note(id=_new_id(), claim_id=claim_id, text=text, author=author, written_at=now_iso(),
                      version=None)
             session.add(n)
             record_mutation(session, self._c, "note", n.id,
-                            {"claim_id": claim_id, "body": body, "author": author, "created_at": n.created_at})
-            return NoteRecord(n.id, n.claim_id, n.body, n.author, n.created_at)
+                            {"claim_id": claim_id, "text": text, "author": author, "written_at": n.written_at})
+            return NoteRecord(n.id, n.claim_id, n.text, n.author, n.written_at)
 
     def list_for_claim(self, claim_id: str) -> list[NoteRecord]:
         with self._s._read() as session:
             rows = session.scalars(select(Note).where(Note.claim_id == claim_id)
-                                   .order_by(Note.created_at, Note.id)).all()
-            return [NoteRecord(n.id, n.claim_id, n.body, n.author, n.created_at) for n in rows]
+                                   .order_by(Note.written_at, Note.id)).all()
+            return [NoteRecord(n.id, n.claim_id, n.text, n.author, n.written_at) for n in rows]
 
 
 def _assignment_record(a: Assignment) -> AssignmentRecord:
@@ -1238,7 +1245,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "photo": {"flags": [], "exif_replaced": False},
     "document": {"status": "missing"},
     "assignment": {"fields": {}, "status": "new"},
-    "note": {"body": ""},
+    "note": {"text": ""},
 }
 
 
@@ -1285,8 +1292,9 @@ def _apply_remote(store: Store, changes: list[Mapping[str, Any]], new_cursor: st
             columns = _assign_values(cipher, entity, rid, values)
             if row is None:
                 base = {**_DEFAULTS.get(entity, {})}
-                if "created_at" in _columns(model):
-                    base["created_at"] = stamp
+                for stamped in ("created_at", "written_at"):
+                    if stamped in _columns(model):
+                        base[stamped] = stamp
                 if "updated_at" in _columns(model):
                     base["updated_at"] = stamp
                 if entity == "photo":

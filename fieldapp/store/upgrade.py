@@ -17,9 +17,17 @@ History
       must know which of the two the server already holds. An uploaded v1 photo becomes 'original'.
       New table ``conflict_notes``: the server's record of a field changed on two devices, so the
       user can see the value that was not kept.
+  v3  one vocabulary with the server (the record contract, claimcore.entities): columns renamed
+      claims.place/claimed_fen/adjusted_fen/paid_fen -> address/claimed_amount_fen/
+      adjusted_amount_fen/paid_amount_fen, persons.role/bank_account_enc -> role_in_claim/
+      bank_card_enc, documents.doc_code -> code, photos.captured_at/fix_lat/fix_lon ->
+      taken_at/lat/lon, notes.body/created_at -> text/written_at. Queued outbox entries are
+      renamed too (their sealed personal part is renamed when it is read:
+      fieldapp.store.outbox.V2_NAMES).
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -167,8 +175,37 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX ix_conflict_notes_claim ON conflict_notes (claim_id)")
 
 
+# v2 column -> v3 column, per table (RENAME COLUMN keeps the data, position and indexes; SQLite
+# 3.25 or newer, which every Python the app ships with has).
+V3_RENAMES: dict[str, dict[str, str]] = {
+    "claims": {"place": "address", "claimed_fen": "claimed_amount_fen", "adjusted_fen": "adjusted_amount_fen",
+               "paid_fen": "paid_amount_fen"},
+    "persons": {"role": "role_in_claim", "bank_account_enc": "bank_card_enc"},
+    "documents": {"doc_code": "code"},
+    "photos": {"captured_at": "taken_at", "fix_lat": "lat", "fix_lon": "lon"},
+    "notes": {"body": "text", "created_at": "written_at"},
+}
+_OUTBOX_ENTITY = {"claims": "claim", "persons": "person", "documents": "document", "photos": "photo",
+                  "notes": "note"}
+
+
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    for table, renames in V3_RENAMES.items():
+        for old, new in renames.items():
+            conn.execute(f'ALTER TABLE {table} RENAME COLUMN "{old}" TO "{new}"')
+    # Entries queued before the upgrade name the fields the v2 way: rename their plain part here.
+    for table, entity in _OUTBOX_ENTITY.items():
+        names = {old.removesuffix("_enc"): new.removesuffix("_enc") for old, new in V3_RENAMES[table].items()}
+        rows = conn.execute("SELECT seq, fields FROM outbox WHERE entity = ?", (entity,)).fetchall()
+        for seq, raw in rows:
+            fields = json.loads(raw)
+            renamed = {names.get(k, k): v for k, v in fields.items()}
+            if renamed != fields:
+                conn.execute("UPDATE outbox SET fields = ? WHERE seq = ?", (json.dumps(renamed, ensure_ascii=False), seq))
+
+
 # STEPS[n] upgrades a version-n database to version n+1.
-STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
+STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 assert sorted(STEPS) == list(range(1, SCHEMA_VERSION)), "every version needs exactly one step"
 
 

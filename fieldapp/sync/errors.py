@@ -109,12 +109,10 @@ def problem_text(problem: dict, lang: str = "zh") -> tuple[str, str]:
     """(what happened, what to do) for one sync problem (a refused record), in the user's language."""
     from claimcore import entities
 
-    from fieldapp.store.contract import contract_name
-
     zh = lang != "en"
     code, entity, field = problem.get("code") or "refused", problem.get("entity") or "", problem.get("field")
     if code in _CONTRACT_CODES and entity in entities.ENTITIES and field:
-        name = contract_name(entity, field)
+        name = field
         spec = entities.ENTITIES[entity].fields.get(name)
         err = entities.ContractError(code, entity, name, spec=spec)
         what = err.message(lang)

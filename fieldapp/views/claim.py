@@ -60,7 +60,7 @@ def _overview(shell, view) -> list[ft.Control]:
     t = ctx.t
     d = view.detail
     place = " · ".join(x for x in (d.township_name, reference.village_name(d.village_code)
-                                   if d.village_code else None, d.place) if x)
+                                   if d.village_code else None, d.address) if x)
     rows = [
         w.label_value(t("claim.incident_at"), ctx.format_time(d.incident_at)),
         w.label_value(t("claim.place"), place),
@@ -68,12 +68,12 @@ def _overview(shell, view) -> list[ft.Control]:
         w.label_value(t("claim.losses"), "、".join(reference.loss_type_name(x, ctx.language) for x in d.loss_types)
                       if ctx.language == "zh" else ", ".join(reference.loss_type_name(x, ctx.language)
                                                            for x in d.loss_types)),
-        w.label_value(t("claim.claimed"), format_fen(d.claimed_fen) + " " + t("common.yuan")
-                      if d.claimed_fen is not None else None),
-        w.label_value(t("claim.adjusted"), format_fen(d.adjusted_fen) + " " + t("common.yuan")
-                      if d.adjusted_fen is not None else None),
-        w.label_value(t("claim.paid"), format_fen(d.paid_fen) + " " + t("common.yuan")
-                      if d.paid_fen is not None else None),
+        w.label_value(t("claim.claimed"), format_fen(d.claimed_amount_fen) + " " + t("common.yuan")
+                      if d.claimed_amount_fen is not None else None),
+        w.label_value(t("claim.adjusted"), format_fen(d.adjusted_amount_fen) + " " + t("common.yuan")
+                      if d.adjusted_amount_fen is not None else None),
+        w.label_value(t("claim.paid"), format_fen(d.paid_amount_fen) + " " + t("common.yuan")
+                      if d.paid_amount_fen is not None else None),
         w.label_value(t("claim.description"), d.description),
     ]
     if d.pending_fields:
@@ -82,7 +82,7 @@ def _overview(shell, view) -> list[ft.Control]:
     for p in d.persons:
         m = mask_person(p, ctx.role)
         people.append(ft.Container(ft.Column([
-            ft.Text(f"{m['name']} · {t('person.' + p.role)}", size=17, weight=ft.FontWeight.W_600),
+            ft.Text(f"{m['name']} · {t('person.' + p.role_in_claim)}", size=17, weight=ft.FontWeight.W_600),
             w.label_value(t("wizard.victim_id"), m["id_number"]),
             w.label_value(t("wizard.victim_phone"), m["phone"]),
             w.label_value(t("wizard.relation"), t(f"relation.{m['relation']}") if m["relation"] else None),
@@ -278,5 +278,5 @@ def _timeline(shell, view) -> list[ft.Control]:
             ft.Text(t("timeline.why", why=step.reason), size=14) if step.reason else ft.Container(),
         ], spacing=2), padding=ft.Padding.all(10), border=ft.Border.all(1, ft.Colors.GREY_300), border_radius=8))
     for note in view.detail.notes:
-        out.append(ft.Text(f"{ctx.format_time(note.created_at)} {note.author or ''}: {note.body}", size=14))
+        out.append(ft.Text(f"{ctx.format_time(note.written_at)} {note.author or ''}: {note.text}", size=14))
     return out

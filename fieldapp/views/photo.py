@@ -15,12 +15,12 @@ def build(shell, sha256: str) -> ft.View:
         controls: list[ft.Control] = [ft.Text(t("photos.not_found"), size=16)]
     else:
         preview = ctx.photo_files.path(p.sha256, "preview")
-        gps = (f"{p.fix_lat:.6f}, {p.fix_lon:.6f}" if p.fix_lat is not None else t("photos.no_fix"))
+        gps = (f"{p.lat:.6f}, {p.lon:.6f}" if p.lat is not None else t("photos.no_fix"))
         own = (f"{p.exif_gps['lat']:.6f}, {p.exif_gps['lon']:.6f}" if p.exif_gps else None)
         controls = [
             ft.InteractiveViewer(ft.Image(src=preview.read_bytes() if preview.exists() else b"",
                                           fit=ft.BoxFit.CONTAIN), max_scale=5),
-            w.label_value(t("photos.captured_at"), ctx.format_time(p.captured_at)),
+            w.label_value(t("photos.captured_at"), ctx.format_time(p.taken_at)),
             w.label_value(t("photos.gps"), gps),
             w.label_value(t("photos.accuracy"), f"±{p.fix_accuracy_m:.0f} m" if p.fix_accuracy_m is not None else None),
             w.label_value(t("photos.fix_at"), ctx.format_time(p.fix_at)),

@@ -363,7 +363,7 @@ def photo_controls(shell, claim_id: str) -> list[ft.Control]:
             ft.Stack([
                 ft.Image(src=thumb.read_bytes() if thumb.exists() else b"", width=120, height=120,
                          fit=ft.BoxFit.COVER, border_radius=8,
-                         semantics_label=t("photos.thumb", time=ctx.format_time(p.captured_at))),
+                         semantics_label=t("photos.thumb", time=ctx.format_time(p.taken_at))),
                 ft.Container(flag_icon, right=4, top=4),
             ]),
             key=f"photo-{p.sha256[:12]}", on_click=lambda e, pid=p.sha256: shell.go(f"/photo/{pid}"),

@@ -48,17 +48,17 @@ def files_in(folder: Path) -> list[str]:
 def add_worked_claim(store, **overrides) -> str:
     fields = dict(coverage="natural_disaster", role="liaison", created_by="liaison-longshui",
                   township_code="500111100", village_code="500111100002",
-                  incident_at="2026-07-14T03:10:00+08:00", place="五金街后巷17号",
+                  incident_at="2026-07-14T03:10:00+08:00", address="五金街后巷17号",
                   description="屋后山坡突发滑坡，泥石冲破后墙。" * 3, loss_types=["house"],
-                  claimed_fen=CLAIMED_FEN)
+                  claimed_amount_fen=CLAIMED_FEN)
     fields.update(overrides)
     claim_id = store.claims.create(**fields)
-    store.persons.add(claim_id, role="victim", name=VICTIM, id_number=VICTIM_ID, phone=VICTIM_PHONE,
+    store.persons.add(claim_id, role_in_claim="victim", name=VICTIM, id_number=VICTIM_ID, phone=VICTIM_PHONE,
                       relation="self")
-    store.persons.add(claim_id, role="claimant", name=SPOUSE, id_number=SPOUSE_ID, relation="spouse")
-    store.persons.add(claim_id, role="payee", name=SPOUSE, id_number=SPOUSE_ID, relation="spouse",
-                      bank_name="中国农业银行大足龙水支行", bank_account=CARD)
-    store.persons.add(claim_id, role="agent", name=AGENT, id_number=AGENT_ID, phone="15823467890",
+    store.persons.add(claim_id, role_in_claim="claimant", name=SPOUSE, id_number=SPOUSE_ID, relation="spouse")
+    store.persons.add(claim_id, role_in_claim="payee", name=SPOUSE, id_number=SPOUSE_ID, relation="spouse",
+                      bank_name="中国农业银行大足龙水支行", bank_card=CARD)
+    store.persons.add(claim_id, role_in_claim="agent", name=AGENT, id_number=AGENT_ID, phone="15823467890",
                       relation="龙水镇联络员")
     for code, status in STATUSES.items():
         store.documents.set_status(claim_id, code, status, user="liaison-longshui")
@@ -136,9 +136,9 @@ def test_heirs_are_claimants_and_the_self_victim_is_the_one_printed(store, caplo
                                    incident_at="2026-07-14T03:10:00+08:00", loss_types=["death"],
                                    description="山洪")
     # Entered in the wizard's order: a second injured person first, then the household's own record.
-    store.persons.add(claim_id, role="victim", name="刘国华", relation="other")
-    store.persons.add(claim_id, role="victim", name=VICTIM, id_number=VICTIM_ID, relation="self")
-    store.persons.add(claim_id, role="heir", name="王犇", relation="child")
+    store.persons.add(claim_id, role_in_claim="victim", name="刘国华", relation="other")
+    store.persons.add(claim_id, role_in_claim="victim", name=VICTIM, id_number=VICTIM_ID, relation="self")
+    store.persons.add(claim_id, role_in_claim="heir", name="王犇", relation="child")
     with caplog.at_level(logging.WARNING, logger="fieldapp.documents.from_store"):
         claim = claim_json_from_store(store, claim_id)
     assert [(p["role"], p["name"]) for p in claim["persons"]] == [("victim", VICTIM), ("claimant", "王犇")]
@@ -149,7 +149,7 @@ def test_heirs_are_claimants_and_the_self_victim_is_the_one_printed(store, caplo
 
 def test_passbook_account_is_typed_as_passbook(store):
     claim_id = add_worked_claim(store)
-    store.persons.add(claim_id, role="claimant", name="王二", bank_account="1234567890")
+    store.persons.add(claim_id, role_in_claim="claimant", name="王二", bank_card="1234567890")
     persons = claim_json_from_store(store, claim_id)["persons"]
     second = next(p for p in persons if p["name"] == "王二")
     assert {"bank_account": "1234567890", "account_type": "passbook"}.items() <= second.items()
@@ -214,7 +214,7 @@ def test_english_gets_its_own_file(store, worked, tmp_path):
 def test_printing_again_replaces_the_file_whole(store, tmp_path):
     claim_id = add_worked_claim(store)
     first = render_claim_pdf(store, claim_id, "claim_application", out_dir=tmp_path)
-    store.claims.update(claim_id, place="五金街后巷19号")
+    store.claims.update(claim_id, address="五金街后巷19号")
     second = render_claim_pdf(store, claim_id, "claim_application", out_dir=tmp_path)
     assert first == second
     assert files_in(tmp_path) == [first.name]
@@ -245,8 +245,8 @@ def test_unknown_template_or_language_writes_nothing(store, worked, tmp_path):
 
 def test_stored_data_the_forms_cannot_hold_is_listed_and_nothing_written(store, tmp_path):
     # The store accepts a 500-character place; the claim JSON's address holds 200.
-    claim_id = add_worked_claim(store, place="五金街" * 100)
-    store.persons.add(claim_id, role="payee", name="第二个收款人", bank_account="6222023100001234561")
+    claim_id = add_worked_claim(store, address="五金街" * 100)
+    store.persons.add(claim_id, role_in_claim="payee", name="第二个收款人", bank_card="6222023100001234561")
     with pytest.raises(ClaimJsonError) as caught:
         render_claim_pdf(store, claim_id, "claim_application", out_dir=tmp_path)
     problems = caught.value.problems
@@ -277,7 +277,7 @@ def test_a_draft_is_refused_as_claim_json_naming_what_is_missing(store):
 def test_a_draft_prints_with_empty_fields(store, tmp_path):
     draft = store.claims.create(**DRAFT)
     # Half-entered: the victim's ID and phone are in, the name not yet.
-    store.persons.add(draft, role="victim", id_number=VICTIM_ID, phone=VICTIM_PHONE)
+    store.persons.add(draft, role_in_claim="victim", id_number=VICTIM_ID, phone=VICTIM_PHONE)
     report_no = store.claims.get(draft).report_no
     with pytest.raises(IncompleteClaimError) as caught:
         claim_json_from_store(store, draft)
@@ -302,7 +302,7 @@ def test_a_checklist_needs_the_loss_types(store, tmp_path):
 
 
 def test_bad_data_in_a_draft_is_still_reported_with_what_is_missing(store, tmp_path):
-    draft = store.claims.create(**DRAFT, place="巷" * 300)
+    draft = store.claims.create(**DRAFT, address="巷" * 300)
     with pytest.raises(ClaimJsonError) as caught:
         render_claim_pdf(store, draft, "claim_application", out_dir=tmp_path)
     assert not isinstance(caught.value, IncompleteClaimError)
@@ -319,7 +319,7 @@ def test_a_riders_main_coverage_comes_from_its_event(store, tmp_path):
     rider = store.claims.create(coverage="resettlement", role="liaison", township_code="500111100",
                                 incident_at="2026-07-14T03:10:00+08:00", loss_types=["resettlement"], description="安置",
                                 event_id=event)
-    store.persons.add(rider, role="victim", name=VICTIM, id_number=VICTIM_ID, relation="self")
+    store.persons.add(rider, role_in_claim="victim", name=VICTIM, id_number=VICTIM_ID, relation="self")
     assert claim_json_from_store(store, rider)["attached_to"] == "natural_disaster"
     text = "".join(pdf_text(render_claim_pdf(store, rider, "checklist", out_dir=tmp_path)))
     assert "气象证明" in text  # the flood's cause evidence, from the main coverage
@@ -328,7 +328,7 @@ def test_a_riders_main_coverage_comes_from_its_event(store, tmp_path):
 def test_a_rider_without_a_known_main_coverage_prints_but_has_no_checklist(store, tmp_path):
     rider = store.claims.create(coverage="resettlement", role="liaison", township_code="500111100",
                                 incident_at="2026-07-14T03:10:00+08:00", loss_types=["resettlement"], description="安置")
-    store.persons.add(rider, role="victim", name=VICTIM, relation="self")
+    store.persons.add(rider, role_in_claim="victim", name=VICTIM, relation="self")
     with pytest.raises(IncompleteClaimError) as caught:
         claim_json_from_store(store, rider)
     assert caught.value.missing == ("attached_to",)

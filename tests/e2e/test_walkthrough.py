@@ -312,7 +312,7 @@ def test_surveyor_second_phone_works_an_assignment(server, workdir, browser):
     with open_store(app.data) as store:
         mine = store.assignments.get(dispatched["id"])
         assert mine.status in ("done", "completed")
-        notes = [n.body for n in store.notes.list_for_claim(mine.claim_id)]
+        notes = [n.text for n in store.notes.list_for_claim(mine.claim_id)]
         assert any(n.startswith("[arrived] 29.5") for n in notes)  # the GPS fix at arrival
         cost = [n for n in notes if n.startswith("[cost] vehicle 35.50 receipt:")]
         receipt_sha = cost[0].rsplit(":", 1)[1]

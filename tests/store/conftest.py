@@ -53,7 +53,7 @@ def store(data_dir: Path):
 def new_claim(store, **kw) -> str:
     args = dict(coverage="natural_disaster", role="liaison", created_by="liaison-1",
                 township_code=TOWNSHIP, village_code=VILLAGE, loss_types=["house"],
-                claimed_fen=1_000_00, place="龙岗街道学坝社区", description="暴雨致房屋受损",
+                claimed_amount_fen=1_000_00, address="龙岗街道学坝社区", description="暴雨致房屋受损",
                 incident_at="2026-07-01T08:30:00+08:00")
     args.update(kw)
     return store.claims.create(**args)

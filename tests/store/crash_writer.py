@@ -22,7 +22,7 @@ def main(data_dir: str, operation: str, claim_id: str) -> None:
     elif operation == "transition":
         store.claims.transition(claim_id, "registered", role="adjuster", user="crash")
     elif operation == "person":
-        store.persons.add(claim_id, role="victim", name="crash-person", id_number="500111199001011232")
+        store.persons.add(claim_id, role_in_claim="victim", name="crash-person", id_number="500111199001011232")
     elif operation == "note":
         store.notes.add(claim_id, "crash-note")
     else:

@@ -13,7 +13,7 @@ def _many(store, n=75):
     for i in range(n):
         township = "500111001" if i % 3 else "500111102"
         ids.append(new_claim(store, at=at(i), township_code=township, village_code=None,
-                             place=f"地点{i:03d}"))
+                             address=f"地点{i:03d}"))
     return ids
 
 
@@ -34,8 +34,8 @@ def test_rows_carry_township_name_photo_count_victim_and_sync_mark(store):
     ids = _many(store, 6)
     store.photos.add(ids[5], intake("a"))
     store.photos.add(ids[5], intake("b"))
-    store.persons.add(ids[5], role="claimant", name="申请人")
-    store.persons.add(ids[5], role="victim", name="受害人")
+    store.persons.add(ids[5], role_in_claim="claimant", name="申请人")
+    store.persons.add(ids[5], role_in_claim="victim", name="受害人")
     store.outbox.ack(10**6)
     store.claims.update(ids[4], description="changed")
     rows = {r.id: r for r in store.claims.list_page().rows}
@@ -52,7 +52,7 @@ def test_filters_and_search(store):
     assert [r.id for r in store.claims.list_page(status="registered").rows] == [ids[3]]
     assert len(store.claims.list_page(township_code="500111102").rows) == 4
     assert [r.id for r in store.claims.list_page(search="地点007").rows] == [ids[7]]
-    store.persons.add(ids[2], role="victim", name="王小明")
+    store.persons.add(ids[2], role_in_claim="victim", name="王小明")
     assert [r.id for r in store.claims.list_page(search="小明").rows] == [ids[2]]
     assert store.claims.list_page(search="%").rows == []  # wildcards are literal
     with pytest.raises(StoreValidationError):
@@ -61,18 +61,18 @@ def test_filters_and_search(store):
 
 def test_detail_has_everything(store):
     cid = new_claim(store)
-    store.persons.add(cid, role="victim", name="张三")
+    store.persons.add(cid, role_in_claim="victim", name="张三")
     store.documents.set_status(cid, "weather_certificate", "missing", note="等待气象局出具")
     store.photos.add(cid, intake(1), fix={"lat": 29.7, "lon": 105.7, "altitude": 380.0, "accuracy_m": 8.0,
                                           "fix_time": "2026-07-01T08:00:00+08:00"},
-                     captured_at="2026-07-01T08:00:05+08:00", user="adj")
+                     taken_at="2026-07-01T08:00:05+08:00", user="adj")
     store.notes.add(cid, "现场查勘完成")
     d = store.claims.get(cid)
     assert d.report_no.startswith("DZ-") and d.township_name == "龙岗街道" and d.catalogue_version
     assert [p.name for p in d.persons] == ["张三"]
     assert d.documents[0].note == "等待气象局出具"
-    assert (d.photos[0].fix_lat, d.photos[0].fix_at) == (29.7, "2026-07-01T00:00:00.000000+00:00")
-    assert [n.body for n in d.notes] == ["现场查勘完成"]
+    assert (d.photos[0].lat, d.photos[0].fix_at) == (29.7, "2026-07-01T00:00:00.000000+00:00")
+    assert [n.text for n in d.notes] == ["现场查勘完成"]
     assert [t.to_status for t in d.timeline] == ["reported"]
     assert "status" in d.pending_fields
 

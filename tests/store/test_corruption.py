@@ -31,10 +31,10 @@ def _store_with_unsent_changes(data_dir: Path, claims: int = 120) -> tuple[list[
     s.sync_state.set(device_id="device-7", token="secret-token", server_url="https://sync.example")
     ids = [new_claim(s, description="暴雨" * 200) for _ in range(claims)]  # many claims pages
     s.outbox.ack(s.outbox.pending(10_000)[-1]["seq"])  # everything so far reached the server
-    pid = s.persons.add(ids[0], role="victim", name="张三", id_number=ID_NUMBER)
+    pid = s.persons.add(ids[0], role_in_claim="victim", name="张三", id_number=ID_NUMBER)
     for i in range(5):
         s.notes.add(ids[i], f"unsent note {i}")
-    s.claims.update(ids[1], claimed_fen=123_45)
+    s.claims.update(ids[1], claimed_amount_fen=123_45)
     pending = s.outbox.pending(1000)
     s.close()  # checkpoint: everything is in store.db now
     return pending, pid
@@ -96,7 +96,7 @@ def test_damaged_outbox_page_keeps_every_row_on_intact_pages(data_dir):
         assert len(recovered) == total - rows_lost
         assert len({m["seq"] for m in recovered}) == len(recovered)
         # rows after the damaged page were reached too, not only the ones before it
-        assert recovered[-1]["fields"]["body"].startswith("unsent note 0399")
+        assert recovered[-1]["fields"]["text"].startswith("unsent note 0399")
     finally:
         store.close()
 

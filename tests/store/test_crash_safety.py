@@ -51,7 +51,7 @@ def _observe(data_dir: Path, operation: str, claim_id: str) -> tuple[bool, int]:
             present = any(p.name == "crash-person" for p in store.persons.list_for_claim(claim_id))
             entries = sum(m["entity"] == "person" for m in pending)
         else:
-            present = any(n.body == "crash-note" for n in store.notes.list_for_claim(claim_id))
+            present = any(n.text == "crash-note" for n in store.notes.list_for_claim(claim_id))
             entries = sum(m["entity"] == "note" for m in pending)
         return present, entries
     finally:

@@ -22,8 +22,8 @@ def _raw_files(data_dir):
 
 def _fill(store):
     cid = new_claim(store)
-    pid = store.persons.add(cid, role="victim", name="张三", relation="self", id_number=ID_NUMBER,
-                            phone=PHONE, bank_account=BANK_ACCOUNT, bank_name="农业银行",
+    pid = store.persons.add(cid, role_in_claim="victim", name="张三", relation="self", id_number=ID_NUMBER,
+                            phone=PHONE, bank_card=BANK_ACCOUNT, bank_name="农业银行",
                             medical={"diagnosis": MEDICAL})
     store.persons.update(pid, phone=PHONE[:-1] + "9")
     store.persons.update(pid, phone=PHONE)
@@ -40,7 +40,7 @@ def test_personal_data_not_in_db_or_wal(data_dir):
             assert secret not in data, (name, secret)
     assert "张三".encode() in files["store.db-wal"]  # the grep can find plain text: names are not secret
     p = store.persons.get(pid)
-    assert (p.id_number, p.phone, p.bank_account, p.medical) == (ID_NUMBER, PHONE, BANK_ACCOUNT, {"diagnosis": MEDICAL})
+    assert (p.id_number, p.phone, p.bank_card, p.medical) == (ID_NUMBER, PHONE, BANK_ACCOUNT, {"diagnosis": MEDICAL})
     store.close()
     files = _raw_files(data_dir)  # after the checkpoint: the main file
     for data in files.values():
@@ -85,7 +85,7 @@ def test_wrong_key_is_refused(data_dir, tmp_path):
 def test_sealed_value_moved_to_another_row_fails(data_dir):
     store = open_store(data_dir)
     cid, pid = _fill(store)
-    other = store.persons.add(cid, role="payee", name="李四", id_number="500111198001011115")
+    other = store.persons.add(cid, role_in_claim="payee", name="李四", id_number="500111198001011115")
     with store.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE persons SET id_number_enc = (SELECT id_number_enc FROM persons WHERE id = ?) "
                              "WHERE id = ?", (pid, other))

@@ -19,7 +19,7 @@ def test_create_writes_claim_and_first_timeline_entry(store):
     assert claim_m["id"] == cid and claim_m["base_version"] is None
     assert claim_m["fields"]["status"] == "reported"
     assert claim_m["fields"]["report_no"].startswith("DZ-")
-    assert claim_m["fields"]["claimed_fen"] == 100000
+    assert claim_m["fields"]["claimed_amount_fen"] == 100000
     assert step_m["fields"] == {**step_m["fields"], "claim_id": cid, "from_status": None,
                                 "to_status": "reported", "role": "liaison"}
     assert [m["seq"] for m in batch] == sorted(m["seq"] for m in batch)
@@ -29,7 +29,7 @@ def test_create_writes_claim_and_first_timeline_entry(store):
 def test_update_sends_only_changed_fields(store):
     cid = new_claim(store)
     store.outbox.ack(store.outbox.pending()[-1]["seq"])
-    changed = store.claims.update(cid, description="房屋倒塌", place="龙岗街道学坝社区", claimed_fen=100000)
+    changed = store.claims.update(cid, description="房屋倒塌", address="龙岗街道学坝社区", claimed_amount_fen=100000)
     assert changed == {"description"}
     (m,) = store.outbox.pending()
     assert m["entity"] == "claim" and m["id"] == cid
@@ -40,7 +40,7 @@ def test_no_op_update_writes_nothing(store):
     cid = new_claim(store)
     before = store.outbox.count()
     updated_at = store.claims.get(cid).updated_at
-    assert store.claims.update(cid, place="龙岗街道学坝社区") == frozenset()
+    assert store.claims.update(cid, address="龙岗街道学坝社区") == frozenset()
     assert store.outbox.count() == before
     assert store.claims.get(cid).updated_at == updated_at
 
@@ -50,15 +50,15 @@ def test_base_version_is_the_server_version_the_edit_was_made_on(store):
     store.outbox.ack(10**6)
     store.apply_remote_changes([{"entity": "claim", "id": cid, "version": 7, "op": "upsert",
                                  "fields": {"status": "reported"}}], "c1")
-    store.claims.update(cid, claimed_fen=2_000_00)
+    store.claims.update(cid, claimed_amount_fen=2_000_00)
     (m,) = store.outbox.pending()
-    assert m["base_version"] == 7 and m["fields"] == {"claimed_fen": 200000}
+    assert m["base_version"] == 7 and m["fields"] == {"claimed_amount_fen": 200000}
 
 
 def test_bad_input_changes_nothing(store):
     cid = new_claim(store)
     before_count, before = store.outbox.count(), store.claims.get(cid)
-    for bad in ({"claimed_fen": 12.5}, {"claimed_fen": -1}, {"claimed_fen": True},
+    for bad in ({"claimed_amount_fen": 12.5}, {"claimed_amount_fen": -1}, {"claimed_amount_fen": True},
                 {"loss_types": ["flood"]}, {"township_code": "110101001"},
                 {"village_code": "500111002001"}, {"status": "paid"}, {"report_no": "X"},
                 {"incident_at": "2026-07-01T08:00:00"}, {"coverage": "alien_invasion"}):
@@ -97,8 +97,8 @@ def test_transition_records_timeline_and_two_mutations(store):
 def test_person_mutation_carries_personal_fields_but_outbox_seals_them(store):
     cid = new_claim(store)
     store.outbox.ack(10**6)
-    pid = store.persons.add(cid, role="victim", name="张三", relation="self", id_number=ID_NUMBER,
-                            phone=PHONE, bank_account=BANK_ACCOUNT, bank_name="农业银行大足支行")
+    pid = store.persons.add(cid, role_in_claim="victim", name="张三", relation="self", id_number=ID_NUMBER,
+                            phone=PHONE, bank_card=BANK_ACCOUNT, bank_name="农业银行大足支行")
     (m,) = store.outbox.pending()
     assert m["entity"] == "person" and m["id"] == pid
     assert m["fields"]["id_number"] == ID_NUMBER and m["fields"]["phone"] == PHONE
@@ -121,7 +121,7 @@ def test_each_repository_write_has_its_mutation(store):
     store.notes.add(cid, "村委会已确认受灾情况", author="l1")
     batch = store.outbox.pending()
     assert [m["entity"] for m in batch] == ["document", "photo", "note"]
-    assert batch[0]["fields"]["status"] == "collected" and batch[0]["fields"]["doc_code"] == "claimant_id_card"
+    assert batch[0]["fields"]["status"] == "collected" and batch[0]["fields"]["code"] == "claimant_id_card"
     assert batch[1]["fields"]["sha256"] == intake(1).sha256 and "upload_state" not in batch[1]["fields"]
 
 
@@ -159,7 +159,7 @@ def test_two_threads_writing_lose_nothing(store):
     for t in threads:
         t.join()
     assert errors == []
-    notes = {n.body for n in store.notes.list_for_claim(cid)}
+    notes = {n.text for n in store.notes.list_for_claim(cid)}
     assert notes == {f"{t}-{i}" for t in "ab" for i in range(40)}
     batch = store.outbox.pending(1000)
     assert sum(m["entity"] == "note" for m in batch) == 80
@@ -170,28 +170,28 @@ def test_invalid_personal_numbers_are_refused_and_nothing_written(store):
     cid = new_claim(store)
     before = store.outbox.count()
     for bad in ({"id_number": "500111199001011234"}, {"id_number": "12345"}, {"phone": "1380000123"},
-                {"bank_account": "6222020200112233445"}):
+                {"bank_card": "6222020200112233445"}):
         with pytest.raises(StoreValidationError) as info:
-            store.persons.add(cid, role="victim", name="张三", **bad)
+            store.persons.add(cid, role_in_claim="victim", name="张三", **bad)
         assert "校验" in info.value.message("zh") or "应为" in info.value.message("zh")
     assert store.persons.list_for_claim(cid) == [] and store.outbox.count() == before
     # normalised on the way in: separators, +86, lower-case x
-    pid = store.persons.add(cid, role="payee", name="张三", phone="+86 138-0000-1234",
-                            bank_account="6222 0202 0011 2233 446", id_number="50011119900101123x"[:-1] + "2")
+    pid = store.persons.add(cid, role_in_claim="payee", name="张三", phone="+86 138-0000-1234",
+                            bank_card="6222 0202 0011 2233 446", id_number="50011119900101123x"[:-1] + "2")
     p = store.persons.get(pid)
-    assert (p.phone, p.bank_account) == ("13800001234", "6222020200112233446")
-    passbook = store.persons.add(cid, role="payee", name="李四", bank_account="0102 3456 7890 12")
-    assert store.persons.get(passbook).bank_account == "01023456789012"  # passbook: no check digit
+    assert (p.phone, p.bank_card) == ("13800001234", "6222020200112233446")
+    passbook = store.persons.add(cid, role_in_claim="payee", name="李四", bank_card="0102 3456 7890 12")
+    assert store.persons.get(passbook).bank_card == "01023456789012"  # passbook: no check digit
 
 
 def test_every_mutation_is_valid_on_the_wire(store):
     from claimcore.wire import validate_mutations
 
     cid = new_claim(store, event_id="0f8fad5b-d9cb-469f-a165-70867728950e")
-    pid = store.persons.add(cid, role="victim", name="张三", id_number=ID_NUMBER, phone=PHONE,
-                            bank_account=BANK_ACCOUNT, medical={"diagnosis": "骨折"})
+    pid = store.persons.add(cid, role_in_claim="victim", name="张三", id_number=ID_NUMBER, phone=PHONE,
+                            bank_card=BANK_ACCOUNT, medical={"diagnosis": "骨折"})
     store.persons.update(pid, relation="self")
-    store.claims.update(cid, claimed_fen=5, lat=29.7, lon=105.8, incident_at="2026-07-01T08:00:00+08:00")
+    store.claims.update(cid, claimed_amount_fen=5, lat=29.7, lon=105.8, incident_at="2026-07-01T08:00:00+08:00")
     store.claims.transition(cid, "registered", role="adjuster", user="a1")
     store.documents.set_status(cid, "weather_certificate", "not_applicable", note="非自然灾害")
     store.documents.attach_scan(cid, "claimant_id_card", b"%PDF-1.4 scan-bytes", user="l1")

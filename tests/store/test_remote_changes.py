@@ -13,7 +13,7 @@ from .conftest import ID_NUMBER, TOWNSHIP, new_claim
 def _server_claim(cid: str, version: int, **fields):
     base = {"report_no": "DZ-20260701-SRV1-0001", "coverage": "fire_explosion", "status": "registered",
             "township_code": TOWNSHIP, "loss_types": ["house"], "created_at": "2026-07-01T01:00:00.000000+00:00",
-            "updated_at": "2026-07-01T02:00:00.000000+00:00", "is_draft": False, "claimed_fen": 5000}
+            "updated_at": "2026-07-01T02:00:00.000000+00:00", "is_draft": False, "claimed_amount_fen": 5000}
     base.update(fields)
     return {"entity": "claim", "id": cid, "version": version, "op": "upsert", "fields": base}
 
@@ -23,7 +23,7 @@ def test_new_records_from_server_are_inserted_with_version_and_cursor(store):
     # person first: a page may carry a child before its claim
     result = store.apply_remote_changes([
         {"entity": "person", "id": pid, "version": 3, "op": "upsert",
-         "fields": {"claim_id": cid, "role": "victim", "name": "李四", "id_number": ID_NUMBER}},
+         "fields": {"claim_id": cid, "role_in_claim": "victim", "name": "李四", "id_number": ID_NUMBER}},
         _server_claim(cid, 5),
         {"entity": "photo", "id": str(uuid.uuid4()), "version": 1, "op": "upsert",
          "fields": {"claim_id": cid, "sha256": "a" * 64, "flags": ["no_fix"], "width": 10, "height": 10}},
@@ -46,10 +46,10 @@ def test_unsent_local_field_is_kept_other_fields_take_server_values(store):
     store.outbox.ack(10**6)
     store.claims.update(cid, description="本机修改：屋顶塌陷")
     result = store.apply_remote_changes([
-        _server_claim(cid, 9, description="服务器上的描述", claimed_fen=777, place="宝顶镇")], "c2")
+        _server_claim(cid, 9, description="服务器上的描述", claimed_amount_fen=777, address="宝顶镇")], "c2")
     detail = store.claims.get(cid)
     assert detail.description == "本机修改：屋顶塌陷"  # local edit waits in the outbox: kept
-    assert detail.claimed_fen == 777 and detail.place == "宝顶镇"  # others: server's
+    assert detail.claimed_amount_fen == 777 and detail.address == "宝顶镇"  # others: server's
     assert detail.version == 9
     assert result.kept_local == [("claim", cid, "description")]
     (m,) = store.outbox.pending()
@@ -62,19 +62,19 @@ def test_unsent_local_field_is_kept_other_fields_take_server_values(store):
 
 def test_unsent_personal_field_is_kept(store):
     cid = new_claim(store)
-    pid = store.persons.add(cid, role="payee", name="王五", bank_account="6222020200112233446")
+    pid = store.persons.add(cid, role_in_claim="payee", name="王五", bank_card="6222020200112233446")
     store.outbox.ack(10**6)
-    store.persons.update(pid, bank_account="6228480402564890018")
+    store.persons.update(pid, bank_card="6228480402564890018")
     store.apply_remote_changes([{"entity": "person", "id": pid, "version": 4, "op": "upsert",
-                                 "fields": {"claim_id": cid, "role": "payee", "name": "王五",
-                                            "bank_account": "6222020200112233446", "bank_name": "建设银行"}}], "c")
+                                 "fields": {"claim_id": cid, "role_in_claim": "payee", "name": "王五",
+                                            "bank_card": "6222020200112233446", "bank_name": "建设银行"}}], "c")
     p = store.persons.get(pid)
-    assert p.bank_account == "6228480402564890018" and p.bank_name == "建设银行" and p.version == 4
+    assert p.bank_card == "6228480402564890018" and p.bank_name == "建设银行" and p.version == 4
 
 
 def test_server_delete_waits_for_unsent_local_edits(store):
     cid = new_claim(store)
-    pid = store.persons.add(cid, role="agent", name="赵六")
+    pid = store.persons.add(cid, role_in_claim="agent", name="赵六")
     result = store.apply_remote_changes([{"entity": "person", "id": pid, "version": 2, "op": "delete",
                                           "fields": {}}], "c")
     assert result.kept_local == [("person", pid, "*")]
@@ -98,7 +98,7 @@ def test_orphan_child_is_refused_at_commit(store):
 
     with pytest.raises(IntegrityError):
         store.apply_remote_changes([{"entity": "note", "id": str(uuid.uuid4()), "version": 1, "op": "upsert",
-                                     "fields": {"claim_id": str(uuid.uuid4()), "body": "x",
+                                     "fields": {"claim_id": str(uuid.uuid4()), "text": "x",
                                                 "created_at": "2026-07-01T00:00:00+00:00"}}], "x")
     assert store.sync_state.get().cursor is None
 
@@ -116,7 +116,7 @@ def test_unknown_entities_are_skipped_and_listed(store):
 @pytest.mark.parametrize("bad", [
     {"entity": "claim", "id": "not-a-uuid", "version": 1, "op": "upsert", "fields": {}},
     {"entity": "claim", "id": "0f8fad5b-d9cb-469f-a165-70867728950e", "version": 1, "op": "upsert",
-     "fields": {"claimed_fen": 1.5}},
+     "fields": {"claimed_amount_fen": 1.5}},
     {"entity": "note", "id": "0f8fad5b-d9cb-469f-a165-70867728950e", "op": "upsert", "fields": {}},
     "not a change",
 ])

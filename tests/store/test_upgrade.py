@@ -15,6 +15,7 @@ from fieldapp.store.upgrade import create_v1
 from .conftest import ID_NUMBER, TOWNSHIP
 
 T = "2026-06-01T00:00:00.000000+00:00"
+ACCOUNT = "6222020200112233445"
 
 
 def _v1_database(data_dir):
@@ -40,8 +41,10 @@ def _v1_database(data_dir):
                          (str(uuid.uuid4()), cid, T))
         pid = ids["person"]
         sealed = cipher.seal_bytes(json.dumps(ID_NUMBER).encode(), aad_for("persons", "id_number", pid))
-        conn.execute("INSERT INTO persons (id, claim_id, role, name, id_number_enc, created_at, updated_at) "
-                     "VALUES (?, ?, 'victim', '张三', ?, ?, ?)", (pid, ids["claims"][0], sealed, T, T))
+        account = cipher.seal_bytes(json.dumps(ACCOUNT).encode(), aad_for("persons", "bank_account", pid))
+        conn.execute("INSERT INTO persons (id, claim_id, role, name, id_number_enc, bank_account_enc, created_at, "
+                     "updated_at) VALUES (?, ?, 'victim', '张三', ?, ?, ?, ?)",
+                     (pid, ids["claims"][0], sealed, account, T, T))
         for n, uploaded in enumerate([1, 1, 0]):
             conn.execute(
                 "INSERT INTO photos (id, sha256, claim_id, flags, exif_replaced, uploaded, created_at) "
@@ -56,6 +59,11 @@ def _v1_database(data_dir):
             conn.execute("INSERT INTO outbox (entity, entity_id, op, fields, base_version, created_at) "
                          "VALUES ('claim', ?, 'upsert', ?, NULL, ?)",
                          (ids["claims"][0], json.dumps({"claimed_fen": k}), T))
+        # A person queued by the first release: plain part and sealed part in the old names.
+        queued = cipher.seal_bytes(json.dumps({"bank_account": ACCOUNT}).encode(), f"outbox|person|{pid}")
+        conn.execute("INSERT INTO outbox (entity, entity_id, op, fields, sealed, base_version, created_at) "
+                     "VALUES ('person', ?, 'upsert', ?, ?, NULL, ?)",
+                     (pid, json.dumps({"claim_id": ids["claims"][0], "role": "victim"}), queued, T))
         conn.execute("UPDATE sqlite_sequence SET seq = 44 WHERE name = 'outbox'")
     counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
               for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")}
@@ -88,17 +96,22 @@ def test_upgrade_from_v1_keeps_every_row(tmp_path):
     ids, counts = _v1_database(data_dir)
     store = open_store(data_dir)
     try:
-        assert store.upgraded_to == [2]
+        assert store.upgraded_to == [2, 3]
         with store.engine.connect() as conn:
             for table, n in counts.items():
                 assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == n, table
         detail = store.claims.get(ids["claims"][0])
         assert detail.persons[0].id_number == ID_NUMBER
+        assert (detail.persons[0].role_in_claim, detail.persons[0].bank_card) == ("victim", ACCOUNT)
+        assert detail.address is None and detail.claimed_amount_fen == 1000
         assert sorted(p.upload_state for p in detail.photos) == ["none", "original", "original"]
         assert [u.upload_state for u in store.photos.pending_upload()] == ["none"]
         assert store.drafts.load("d1").data == {"place": "宝顶"}
         assert store.sync_state.get().cursor == "cur-5" and store.sync_state.get().last_acked_seq == 40
-        assert [m["fields"]["claimed_fen"] for m in store.outbox.pending()] == [0, 1, 2, 3]
+        queued = store.outbox.pending()
+        assert [m["fields"]["claimed_amount_fen"] for m in queued[:4]] == [0, 1, 2, 3]
+        # The entry queued before the upgrade goes out in today's names, sealed part included.
+        assert queued[4]["fields"] == {"claim_id": ids["claims"][0], "role_in_claim": "victim", "bank_card": ACCOUNT}
         store.notes.add(ids["claims"][1], "after upgrade")
         assert store.outbox.pending()[-1]["seq"] == 45  # the AUTOINCREMENT counter survived
         page = store.claims.list_page()

@@ -47,7 +47,7 @@ def world(server, phones):
     made = {}
     for phone, town, seed in ((a, TOWNSHIP_A, 1), (b, TOWNSHIP_B, 2)):
         cid = phone.new_claim(township=town)
-        pid = phone.store.persons.add(cid, role="victim", name=f"{town}户主",
+        pid = phone.store.persons.add(cid, role_in_claim="victim", name=f"{town}户主",
                                       id_number=valid_id_number(random.Random(seed)))
         sha = phone.add_photo(cid, seed=seed)
         phone.sync_until_quiet()
@@ -90,7 +90,7 @@ def test_writes_into_another_townships_claim_are_refused_like_unknown(world, ser
     unknown = str(uuid.uuid4())
     before = server_records(server, "person")
     # A person and a note on B's claim, and the same on a claim id nobody has.
-    p1 = a.store.persons.add(world["made"]["liaison_a"]["claim"], role="claimant", name="x")  # in scope
+    p1 = a.store.persons.add(world["made"]["liaison_a"]["claim"], role_in_claim="claimant", name="x")  # in scope
     a.client.sync_once()
     results = []
     for target in (theirs, unknown):

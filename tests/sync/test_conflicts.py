@@ -43,9 +43,9 @@ def test_two_phones_one_claim_both_orders_clock_two_days_ahead(server, phones, s
     assert fast_phone.store.claims.get(cid).version == 1
 
     # Offline edits. Same field: description. Different fields: place (true) / claimed (fast).
-    true_phone.store.claims.update(cid, description="描述-准确时钟手机", place="龙岗街道学坝社区")
+    true_phone.store.claims.update(cid, description="描述-准确时钟手机", address="龙岗街道学坝社区")
     with skewed_clock:
-        fast_phone.store.claims.update(cid, description="描述-时钟快两天手机", claimed_fen=880_000)
+        fast_phone.store.claims.update(cid, description="描述-时钟快两天手机", claimed_amount_fen=880_000)
         fast_phone.store.notes.add(cid, "快时钟手机的备注")
     assert fast_phone.store.claims.get(cid).updated_at > true_phone.store.claims.get(cid).updated_at
 
@@ -68,9 +68,9 @@ def test_two_phones_one_claim_both_orders_clock_two_days_ahead(server, phones, s
     # Both phones end with the server's state.
     for phone in (true_phone, fast_phone):
         got = phone.store.claims.get(cid)
-        assert (got.description, got.place, got.claimed_fen, got.version) == (
+        assert (got.description, got.address, got.claimed_amount_fen, got.version) == (
             expected_desc, "龙岗街道学坝社区", 880_000, remote["version"])
-        assert [n.body for n in got.notes] == ["快时钟手机的备注"]
+        assert [n.text for n in got.notes] == ["快时钟手机的备注"]
         assert phone.store.outbox.count() == 0
     # The phone whose push caused the conflict shows it locally. The adjuster may read the
     # server's conflict records (exact field, both values); the liaison learns which of its
@@ -80,5 +80,5 @@ def test_two_phones_one_claim_both_orders_clock_two_days_ahead(server, phones, s
         assert [(n.field, n.kept_value, n.other_value) for n in notes] == [
             ("description", expected_desc, "描述-准确时钟手机")]
     else:
-        assert [n.field for n in notes] == ["description,place"] and notes[0].kept_value is None
+        assert [n.field for n in notes] == ["address,description"] and notes[0].kept_value is None
     assert earlier.store.conflicts.list(claim_id=cid) == []

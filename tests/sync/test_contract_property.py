@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from claimcore import entities, wire
 from fieldapp.store import StoreValidationError
 from fieldapp.store.store import document_id
-from fieldapp.store.contract import contract_name
 from fieldapp.store.outbox import record_mutation
 
 from .conftest import TOWNSHIP_A, server_claim, server_records, valid_id_number
@@ -76,8 +75,8 @@ def around(spec: entities.Field) -> st.SearchStrategy:
     raise AssertionError(f"no strategy for {spec.kind}")
 
 
-def _field(entity: str, store_field: str) -> entities.Field:
-    return entities.ENTITIES[entity].fields[contract_name(entity, store_field)]
+def _field(entity: str, field_name: str) -> entities.Field:
+    return entities.ENTITIES[entity].fields[field_name]
 
 
 def _problem(phone, entity: str, record_id: str) -> dict | None:
@@ -90,9 +89,9 @@ def _force(phone, entity: str, record_id: str, fields: dict, base_version) -> No
         record_mutation(session, phone.store._cipher, entity, record_id, fields, base_version=base_version)
 
 
-CLAIM_FIELDS = ["place", "description", "claimed_fen", "adjusted_fen", "paid_fen", "lat", "lon",
+CLAIM_FIELDS = ["address", "description", "claimed_amount_fen", "adjusted_amount_fen", "paid_amount_fen", "lat", "lon",
                 "accuracy_m", "incident_at", "loss_types", "coverage", "event_id"]
-PERSON_FIELDS = ["role", "name", "relation", "id_number", "phone", "bank_account", "bank_name", "medical"]
+PERSON_FIELDS = ["role_in_claim", "name", "relation", "id_number", "phone", "bank_card", "bank_name", "medical"]
 
 
 @pytest.fixture
@@ -109,93 +108,93 @@ def _settle(phone) -> None:
     phone.client.sync_once()  # the pull brings the server's version of what was pushed
 
 
-@pytest.mark.parametrize("store_field", CLAIM_FIELDS)
-def test_claim_fields_phone_and_server_agree(adjuster, store_field):
+@pytest.mark.parametrize("field_name", CLAIM_FIELDS)
+def test_claim_fields_phone_and_server_agree(adjuster, field_name):
     server, phone, claim_id = adjuster
-    spec = _field("claim", store_field)
+    spec = _field("claim", field_name)
 
     @EXAMPLES
     @given(value=around(spec))
     def check(value):
         try:
-            changed = phone.store.claims.update(claim_id, **{store_field: value})
+            changed = phone.store.claims.update(claim_id, **{field_name: value})
         except StoreValidationError:
             before = server_claim(server, claim_id)
-            _force(phone, "claim", claim_id, {store_field: value}, phone.store.claims.get(claim_id).version)
+            _force(phone, "claim", claim_id, {field_name: value}, phone.store.claims.get(claim_id).version)
             _settle(phone)
-            assert _problem(phone, "claim", claim_id) is not None, (store_field, value)
+            assert _problem(phone, "claim", claim_id) is not None, (field_name, value)
             assert server_claim(server, claim_id) == before
             for p in phone.client.rejections():
                 phone.client.dismiss_rejection(p["seq"])
             return
         _settle(phone)
-        assert _problem(phone, "claim", claim_id) is None, (store_field, value, phone.client.rejections())
-        local = getattr(phone.store.claims.get(claim_id), store_field)
+        assert _problem(phone, "claim", claim_id) is None, (field_name, value, phone.client.rejections())
+        local = getattr(phone.store.claims.get(claim_id), field_name)
         held = server_claim(server, claim_id).get(spec.name)
         if spec.kind == "datetime" and held is not None:
             assert dt.datetime.fromisoformat(held) == dt.datetime.fromisoformat(local)
         else:
-            assert held == local, (store_field, value, changed)
+            assert held == local, (field_name, value, changed)
 
     check()
 
 
-@pytest.mark.parametrize("store_field", PERSON_FIELDS)
-def test_person_fields_phone_and_server_agree(adjuster, store_field):
+@pytest.mark.parametrize("field_name", PERSON_FIELDS)
+def test_person_fields_phone_and_server_agree(adjuster, field_name):
     server, phone, claim_id = adjuster
-    spec = _field("person", store_field)
+    spec = _field("person", field_name)
 
     @EXAMPLES
     @given(value=around(spec))
     def check(value):
         try:
-            if store_field == "role":
-                person_id = phone.store.persons.add(claim_id, role=value, name="测试")
+            if field_name == "role_in_claim":
+                person_id = phone.store.persons.add(claim_id, role_in_claim=value, name="测试")
             else:
-                person_id = phone.store.persons.add(claim_id, role="victim", **{store_field: value})
+                person_id = phone.store.persons.add(claim_id, role_in_claim="victim", **{field_name: value})
         except StoreValidationError:
-            fields = {"claim_id": claim_id, "role": "victim", store_field: value, "created_at": "x"}
+            fields = {"claim_id": claim_id, "role_in_claim": "victim", field_name: value, "created_at": "x"}
             person_id = wire.new_id()
             _force(phone, "person", person_id, fields, None)
             _settle(phone)
-            assert _problem(phone, "person", person_id) is not None, (store_field, value)
+            assert _problem(phone, "person", person_id) is not None, (field_name, value)
             assert person_id not in {r["id"] for r in server_records(server, "person")}
             return
         _settle(phone)
-        assert _problem(phone, "person", person_id) is None, (store_field, value, phone.client.rejections())
+        assert _problem(phone, "person", person_id) is None, (field_name, value, phone.client.rejections())
         held = {r["id"]: r for r in server_records(server, "person")}[person_id]["fields"]
-        local = getattr(phone.store.persons.get(person_id), store_field)
-        if store_field == "medical" and local is not None and not isinstance(local, str):
+        local = getattr(phone.store.persons.get(person_id), field_name)
+        if field_name == "medical" and local is not None and not isinstance(local, str):
             local = json.dumps(local, ensure_ascii=False, sort_keys=True)
-        assert held.get(spec.name) == local, (store_field, value)
+        assert held.get(spec.name) == local, (field_name, value)
 
     check()
 
 
-@pytest.mark.parametrize("store_field", ["doc_code", "status", "note"])
-def test_document_fields_phone_and_server_agree(adjuster, store_field):
+@pytest.mark.parametrize("field_name", ["code", "status", "note"])
+def test_document_fields_phone_and_server_agree(adjuster, field_name):
     server, phone, claim_id = adjuster
-    spec = _field("document", store_field)
-    base = {"doc_code": "claimant_id_card", "status": "collected", "note": None}
+    spec = _field("document", field_name)
+    base = {"code": "claimant_id_card", "status": "collected", "note": None}
 
     @EXAMPLES
     @given(value=around(spec))
     def check(value):
-        args = dict(base, **{store_field: value})
+        args = dict(base, **{field_name: value})
         try:
-            phone.store.documents.set_status(claim_id, args["doc_code"], args["status"], note=args["note"])
+            phone.store.documents.set_status(claim_id, args["code"], args["status"], note=args["note"])
         except StoreValidationError:
             record_id = wire.new_id()
             _force(phone, "document", record_id, {"claim_id": claim_id, **args}, None)
             _settle(phone)
-            assert _problem(phone, "document", record_id) is not None, (store_field, value)
+            assert _problem(phone, "document", record_id) is not None, (field_name, value)
             assert record_id not in {r["id"] for r in server_records(server, "document")}
             return
         _settle(phone)
-        record_id = document_id(claim_id, args["doc_code"])
-        assert _problem(phone, "document", record_id) is None, (store_field, value)
+        record_id = document_id(claim_id, args["code"])
+        assert _problem(phone, "document", record_id) is None, (field_name, value)
         held = {r["id"]: r for r in server_records(server, "document")}[record_id]["fields"]
-        assert (held["code"], held["status"], held.get("note")) == (args["doc_code"], args["status"], args["note"])
+        assert (held["code"], held["status"], held.get("note")) == (args["code"], args["status"], args["note"])
 
     check()
 
@@ -204,21 +203,21 @@ def test_note_text_phone_and_server_agree(adjuster):
     server, phone, claim_id = adjuster
 
     @EXAMPLES
-    @given(value=around(_field("note", "body")))
+    @given(value=around(_field("note", "text")))
     def check(value):
         try:
             note = phone.store.notes.add(claim_id, value)
         except (StoreValidationError, AttributeError):
             record_id = wire.new_id()
-            _force(phone, "note", record_id, {"claim_id": claim_id, "body": value,
-                                                     "created_at": "2026-07-01T09:00:00+00:00"}, None)
+            _force(phone, "note", record_id, {"claim_id": claim_id, "text": value,
+                                                     "written_at": "2026-07-01T09:00:00+00:00"}, None)
             _settle(phone)
             assert _problem(phone, "note", record_id) is not None, value
             return
         _settle(phone)
         assert _problem(phone, "note", note.id) is None, (value, phone.client.rejections())
         held = {r["id"]: r for r in server_records(server, "note")}[note.id]["fields"]
-        assert held["text"] == note.body
+        assert held["text"] == note.text
 
     check()
 

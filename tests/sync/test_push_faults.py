@@ -23,7 +23,7 @@ def _fill(phone, claims: int, seed: int = 0) -> dict[str, list[str]]:
     for i in range(claims):
         cid = phone.new_claim(description=f"第 {i} 户 房屋倒塌")
         made["claim"].append(cid)
-        made["person"].append(phone.store.persons.add(cid, role="victim", name=f"户主{i}",
+        made["person"].append(phone.store.persons.add(cid, role_in_claim="victim", name=f"户主{i}",
                                                       id_number=valid_id_number(rng)))
         phone.store.documents.set_status(cid, "claimant_id_card", "collected")
         made["document"].append(cid)
@@ -191,7 +191,7 @@ def test_rejected_change_is_shown_not_resent_and_the_rest_goes_through(server, p
     phone.enroll("liaison", township_code=TOWNSHIP_A)
     good = phone.new_claim()
     bad = _claim_from_an_older_app(phone)  # the server requires a description
-    pid = phone.store.persons.add(good, role="victim", name="王五", id_number=valid_id_number())
+    pid = phone.store.persons.add(good, role_in_claim="victim", name="王五", id_number=valid_id_number())
     report = phone.client.sync_once()
     assert report.rejected >= 1
     problems = phone.client.rejections()

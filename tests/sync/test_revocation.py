@@ -25,7 +25,7 @@ def _fill(phone, claims: int) -> None:
     rng = random.Random(claims)
     for i in range(claims):
         cid = phone.new_claim(description=f"户 {i}")
-        phone.store.persons.add(cid, role="victim", name=f"户主{i}", id_number=valid_id_number(rng))
+        phone.store.persons.add(cid, role_in_claim="victim", name=f"户主{i}", id_number=valid_id_number(rng))
         phone.store.documents.set_status(cid, "claimant_id_card", "collected")
 
 

@@ -25,7 +25,7 @@ from sync_server.settings import Settings
 
 from .conftest import TOWNSHIP_A, Phone, Server, server_claim, server_conflicts, server_counts
 
-FIELDS = ("description", "place", "claimed_fen")
+FIELDS = ("description", "address", "claimed_amount_fen")
 _TEMPLATE: dict[str, Path] = {}
 _counter = itertools.count()
 
@@ -82,7 +82,7 @@ class SyncMachine(RuleBasedStateMachine):
         if claim is None:
             return
         n = next(_counter)
-        value = 100 * n if field == "claimed_fen" else f"{field}-{p.name}-{n}"
+        value = 100 * n if field == "claimed_amount_fen" else f"{field}-{p.name}-{n}"
         before = getattr(claim, field)
         for edit in self.edits.get((claim.id, field), []):
             if edit[0] == before:
@@ -97,7 +97,7 @@ class SyncMachine(RuleBasedStateMachine):
         claim = self._local(p, idx)
         if claim is None:
             return
-        self.persons.add(p.store.persons.add(claim.id, role="claimant", name=f"申请人{next(_counter)}"))
+        self.persons.add(p.store.persons.add(claim.id, role_in_claim="claimant", name=f"申请人{next(_counter)}"))
         self.notes.add(p.store.notes.add(claim.id, f"备注 {next(_counter)}").id)
 
     # ------------------------------------------------------------------------------ network
@@ -148,17 +148,16 @@ class SyncMachine(RuleBasedStateMachine):
         conflicts = server_conflicts(self.server)
         for cid in self.claims:
             remote = server_claim(self.server, cid)
-            remote_local = {"description": remote["description"], "place": remote.get("address"),
-                            "claimed_fen": remote.get("claimed_amount_fen")}
+            remote_local = {"description": remote["description"], "address": remote.get("address"),
+                            "claimed_amount_fen": remote.get("claimed_amount_fen")}
             for p in self.phones:
                 got = p.store.claims.get(cid)
                 assert {f: getattr(got, f) for f in FIELDS} == remote_local, p.name
                 assert got.version == remote["version"]
                 assert {x.id for x in got.persons} == {x for x in self.persons if x in {y.id for y in got.persons}}
             for field in FIELDS:
-                wire_field = {"place": "address", "claimed_fen": "claimed_amount_fen"}.get(field, field)
-                kept = {c["kept"] for c in conflicts if c["entity_id"] == cid and c["field"] == wire_field}
-                other = {c["other"] for c in conflicts if c["entity_id"] == cid and c["field"] == wire_field}
+                kept = {c["kept"] for c in conflicts if c["entity_id"] == cid and c["field"] == field}
+                other = {c["other"] for c in conflicts if c["entity_id"] == cid and c["field"] == field}
                 history = self.edits.get((cid, field), [])
                 # A phone's own later edit of the field supersedes its earlier ones.
                 last_by_phone = {}

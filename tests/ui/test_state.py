@@ -320,7 +320,7 @@ def test_assignment_answers_and_costs(ctx):
     assert ctx.store.photos.get_by_sha(entry.receipt_sha256).claim_id == claim_id  # uploads like a photo
     st.done(aid)
     assert ctx.store.assignments.get(aid).status == "done"
-    bodies = [n.body for n in ctx.store.notes.list_for_claim(claim_id)]
+    bodies = [n.text for n in ctx.store.notes.list_for_claim(claim_id)]
     assert len(bodies) == notes_before + 1
     assert bodies[-1] == f"[cost] vehicle 120.50 往返 receipt:{entry.receipt_sha256}"
     assert any(b.startswith("[arrived] 29.599000,105.756000") for b in bodies)
