@@ -112,6 +112,7 @@ class Field:
 class Entity:
     name: str
     fields: dict[str, Field]
+    label: tuple[str, str]  # (zh, en): what the user calls such a record
     append_only: bool = False
     # Who may create a record of this entity at all.
     create_roles: tuple[str, ...] = USER_ROLES
@@ -155,7 +156,7 @@ def _fen(name: str, label: tuple[str, str], **kw: Any) -> Field:
 ALL = USER_ROLES
 ADJUSTER = ("adjuster",)
 
-CLAIM = Entity("claim", _fields(
+CLAIM = Entity("claim", label=("案件", "claim"), fields=_fields(
     Field("coverage", "coverage", required_on_create=True, label=("险种", "coverage")),
     Field("township_code", "township", required_on_create=True, label=("镇街", "township")),
     Field("village_code", "village", label=("村（社区）", "village")),
@@ -189,7 +190,7 @@ CLAIM = Entity("claim", _fields(
     _local("created_by"), _local("created_at", "datetime"), _local("updated_at", "datetime"),
 ), create_roles=("liaison", "adjuster"), claim_scoped=False)
 
-PERSON = Entity("person", _fields(
+PERSON = Entity("person", label=("人员", "person"), fields=_fields(
     Field("role_in_claim", "code", vocab="person_roles", required_on_create=True,
           label=("人员类别", "role in the claim")),
     _text("name", 100, ("姓名", "name")),
@@ -209,7 +210,7 @@ PERSON = Entity("person", _fields(
     _local("created_at", "datetime"), _local("updated_at", "datetime"),
 ), create_roles=FILE_ROLES)
 
-DOCUMENT = Entity("document", _fields(
+DOCUMENT = Entity("document", label=("资料", "document"), fields=_fields(
     Field("code", "document_code", required_on_create=True, writable_by=ALL, label=("资料", "document")),
     # 'verified' is further limited to VERIFY_ROLES (check_fields).
     Field("status", "code", vocab="document_statuses", required_on_create=True, writable_by=ALL,
@@ -221,7 +222,7 @@ DOCUMENT = Entity("document", _fields(
     _local("updated_by"), _local("updated_at", "datetime"),
 ))
 
-PHOTO = Entity("photo", _fields(
+PHOTO = Entity("photo", label=("照片", "photo"), fields=_fields(
     Field("sha256", "sha256", required_on_create=True, writable_by=ALL),
     Field("preview_sha256", "sha256", writable_by=ALL),
     Field("document_id", "uuid", writable_by=ALL),
@@ -245,7 +246,7 @@ PHOTO = Entity("photo", _fields(
     _local("upload_state"), _local("created_by"), _local("created_at", "datetime"),
 ), append_only=True)
 
-NOTE = Entity("note", _fields(
+NOTE = Entity("note", label=("备注", "note"), fields=_fields(
     _text("text", 4000, ("备注", "note"), required_on_create=True, writable_by=ALL),
     Field("written_at", "datetime", writable_by=ALL),
     _local("author"),
@@ -253,7 +254,7 @@ NOTE = Entity("note", _fields(
 
 # A claim's timeline entry as the phone recorded it (who is the pushing user, server-side; when,
 # where and why from the device). The status change itself travels as the claim's ``status``.
-TRANSITION = Entity("transition", _fields(
+TRANSITION = Entity("transition", label=("进度记录", "timeline entry"), fields=_fields(
     Field("from_status", "code", vocab="claim_states", writable_by=ALL),
     Field("to_status", "code", vocab="claim_states", required_on_create=True, writable_by=ALL),
     Field("role", "code", vocab="user_roles", writable_by=ALL),
@@ -265,7 +266,7 @@ TRANSITION = Entity("transition", _fields(
 
 # A co-insurer's survey turn (from the rotation), answered on the surveyor's phone; the rotation's
 # own rules (whose turn, which insurer) are the server's.
-ASSIGNMENT = Entity("assignment", _fields(
+ASSIGNMENT = Entity("assignment", label=("查勘任务", "survey assignment"), fields=_fields(
     Field("status", "code", vocab="assignment_answers", required_on_create=True, writable_by=ALL,
           label=("答复", "answer")),
     _text("reason", 2000, ("拒绝原因", "reason for declining"), writable_by=ALL),
@@ -275,7 +276,7 @@ ASSIGNMENT = Entity("assignment", _fields(
 ), claim_scoped=False)
 
 # A surveyor's actual survey costs (vehicle, meals), charged to the co-insurers' work fund.
-COST = Entity("cost", _fields(
+COST = Entity("cost", label=("查勘费用", "survey cost"), fields=_fields(
     Field("assignment_id", "uuid", writable_by=ALL),
     Field("claim_id", "uuid", writable_by=ALL),
     Field("on", "date", required_on_create=True, writable_by=ALL, label=("日期", "date")),
@@ -286,7 +287,7 @@ COST = Entity("cost", _fields(
 ), append_only=True, claim_scoped=False)
 
 # A co-insurer's (or the lead's) opinion or vote in a claim-authority review.
-OPINION = Entity("opinion", _fields(
+OPINION = Entity("opinion", label=("意见", "opinion"), fields=_fields(
     Field("vote", "code", vocab="votes", required_on_create=True, writable_by=("surveyor", "adjuster"),
           label=("表决", "vote")),
     _text("opinion", 5000, ("意见", "opinion"), writable_by=("surveyor", "adjuster")),

@@ -13,13 +13,15 @@ from typing import Callable
 
 import httpx
 
+from claimcore import entities
 from claimcore.localtime import format_china_time
+from claimcore.money import format_fen, parse_yuan
 from fieldapp.i18n import t as _t
 from fieldapp.state import reference
 from fieldapp.state.device import AppSettings, DeviceCredentials, DeviceFiles
 from fieldapp.state.enrol import EnrolInput, enroll
 from fieldapp.state.sync_status import SyncStatus, from_client_status
-from fieldapp.store import NotFoundError
+from fieldapp.store import NotFoundError, StoreValidationError
 from fieldapp.sync.errors import problem_text
 
 Listener = Callable[[str], None]
@@ -38,6 +40,11 @@ class SyncProblem:
     report_no: str | None
     what: str  # what happened, in the user's language
     todo: str  # what to do about it
+    field: str | None = None  # the refused field, when the user can correct it here
+    current: str = ""  # its value on this phone, as text to edit
+
+# Contract kinds a user corrects by typing.
+CORRECTABLE_KINDS = frozenset({"text", "fen", "id_number", "mobile", "bank_account"})
 
 
 class SignOutRefused(Exception):
@@ -162,9 +169,46 @@ class AppContext:
                     report_no = self.store.claims.get(p["claim_id"]).report_no
                 except NotFoundError:
                     report_no = None
+            field, current = self._correctable(p)
             out.append(SyncProblem(p.get("entity") or "", p.get("id") or "", p.get("claim_id"), report_no,
-                                   what, todo))
+                                   what, todo, field, current))
         return out
+
+    def _correctable(self, problem: dict) -> tuple[str | None, str]:
+        """The refused field and its value here, if it is one the user types (text, a number or an
+        amount) on a record this phone still holds; else (None, "")."""
+        entity, field, rid = problem.get("entity"), problem.get("field"), problem.get("id")
+        spec = entities.ENTITIES[entity].fields.get(field) if entity in ("claim", "person") else None
+        if spec is None or spec.kind not in CORRECTABLE_KINDS or problem.get("code") == "not_allowed_for_role":
+            return None, ""
+        try:
+            record = self.store.claims.get(rid) if entity == "claim" else self.store.persons.get(rid)
+        except NotFoundError:
+            return None, ""
+        value = getattr(record, field, None)
+        if value is None:
+            return field, ""
+        return field, format_fen(value) if spec.kind == "fen" else str(value)
+
+    def correct_problem(self, problem: SyncProblem, text: str) -> None:
+        """The user's correction of a refused field: stored (checked by the record contract, a
+        StoreValidationError says what is still wrong), and the whole record goes again."""
+        if problem.field is None:
+            raise ValueError("this problem has no field to correct here")
+        spec = entities.ENTITIES[problem.entity].fields[problem.field]
+        value: object = text.strip() or None
+        if spec.kind == "fen" and value is not None:
+            try:
+                value = parse_yuan(str(value))
+            except ValueError as exc:
+                raise StoreValidationError(_t("assign.error.amount", "zh"), _t("assign.error.amount", "en")) from exc
+        repo = self.store.claims if problem.entity == "claim" else self.store.persons
+        if not repo.update(problem.record_id, **{problem.field: value}):
+            # The phone already holds this value (what the server refused was queued otherwise,
+            # e.g. by an older app version): send the record as the phone holds it.
+            self.store.requeue_record(problem.entity, problem.record_id)
+        self.data_changed()
+        self.notify("sync")
 
     def dismiss_problem(self, problem: SyncProblem) -> None:
         if self.sync_service is not None:

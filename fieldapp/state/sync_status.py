@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fieldapp.i18n import t
-
 
 @dataclass(frozen=True)
 class SyncProgress:
@@ -28,6 +26,7 @@ class SyncStatus:
     running: bool = False
     progress: SyncProgress | None = None
     pending_scans: int = 0  # document scans not yet on the server
+    problems: int = 0  # records the server refused, kept on the phone until corrected or dismissed
 
     @property
     def has_unsent(self) -> bool:
@@ -41,8 +40,6 @@ def from_client_status(st, lang: str) -> SyncStatus:
     if p is not None and getattr(p, "phase", "done") != "done":
         progress = SyncProgress(p.items_done, p.items_total, p.bytes_done, p.bytes_total)
     error = st.message(lang) if st.last_error else None
-    if getattr(st, "rejections", 0):
-        error = (error + " · " if error else "") + t("sync.problems_count", lang, n=st.rejections)
     return SyncStatus(online=st.online, pending_changes=st.pending_changes, pending_photos=st.pending_photos,
                       last_sync=st.last_sync_at, error=error, running=bool(st.syncing), progress=progress,
-                      pending_scans=getattr(st, "pending_scans", 0))
+                      pending_scans=getattr(st, "pending_scans", 0), problems=getattr(st, "rejections", 0))

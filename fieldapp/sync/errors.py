@@ -96,7 +96,7 @@ def refusal_text(code: str, lang: str = "zh") -> str:
         return _REFUSALS[code][0 if lang != "en" else 1]
     return f"服务器拒绝了这项修改（{code}）" if lang != "en" else f"The server refused this change ({code})"
 _TODO: dict[str, tuple[str, str]] = {
-    "contract": ("请在案件中修改“{label}”，改好后会自动重新上传", "Correct \u201c{label}\u201d in the claim; it is sent again by itself"),
+    "contract": ("改正“{label}”后会自动重新上传", "Correct \u201c{label}\u201d; it is sent again by itself"),
     "claim_not_found": ("案件上传成功后会自动重新发送", "It is sent again by itself once its claim is accepted"),
     "fix": ("请在案件中修改后，会自动重新上传", "Correct it in the claim; it is sent again by itself"),
     "office": ("请联系理赔员或区金融发展事务中心", "Contact the adjuster or the coordinator's office"),
@@ -105,24 +105,30 @@ _CONTRACT_CODES = frozenset({"too_long", "out_of_range", "not_allowed_for_role",
                              "wrong_kind", "not_in_list"})
 
 
+_SCAN_LABEL = ("扫描件", "document scan")
+
+
 def problem_text(problem: dict, lang: str = "zh") -> tuple[str, str]:
-    """(what happened, what to do) for one sync problem (a refused record), in the user's language."""
+    """(what happened, what to do) for one sync problem (a refused record), in the user's language.
+    What happened names the kind of record (a claim, a timeline entry, a scan …)."""
     from claimcore import entities
 
     zh = lang != "en"
     code, entity, field = problem.get("code") or "refused", problem.get("entity") or "", problem.get("field")
-    if code in _CONTRACT_CODES and entity in entities.ENTITIES and field:
-        name = field
-        spec = entities.ENTITIES[entity].fields.get(name)
-        err = entities.ContractError(code, entity, name, spec=spec)
-        what = err.message(lang)
-        label = spec.title(lang) if spec else name
-        todo = _TODO["office" if code == "not_allowed_for_role" else "contract"][0 if zh else 1].format(label=label)
-        return what, todo
-    what = refusal_text(code, lang)
-    if entity == "scan":
-        todo = ("重新扫描后再附上；如需帮助请联系理赔员", "Scan the paper again and attach it; ask the adjuster if in doubt")
-        return what, todo[0 if zh else 1]
-    todo_key = "claim_not_found" if code == "claim_not_found" else (
-        "fix" if code in ("village_not_in_township", "illegal_transition") else "office")
-    return what, _TODO[todo_key][0 if zh else 1]
+    ent = entities.ENTITIES.get(entity)
+    kind = (ent.label if ent else _SCAN_LABEL if entity == "scan" else ("记录", "record"))[0 if zh else 1]
+    spec = ent.fields.get(field) if ent is not None and field else None
+    if code in _CONTRACT_CODES and spec is not None:
+        what = entities.ContractError(code, entity, field, spec=spec).message(lang)
+        todo_key = "office" if code == "not_allowed_for_role" else "contract"
+        todo = _TODO[todo_key][0 if zh else 1].format(label=spec.title(lang))
+    elif entity == "scan":
+        what = refusal_text(code, lang)
+        todo = ("重新扫描后再附上；如需帮助请联系理赔员",
+                "Scan the paper again and attach it; ask the adjuster if in doubt")[0 if zh else 1]
+    else:
+        what = refusal_text(code, lang)
+        todo_key = "claim_not_found" if code == "claim_not_found" else (
+            "fix" if code in ("village_not_in_township", "illegal_transition") else "office")
+        todo = _TODO[todo_key][0 if zh else 1]
+    return (f"{kind}：{what}" if zh else f"{kind.capitalize()}: {what[:1].lower()}{what[1:]}"), todo

@@ -5,6 +5,8 @@ from typing import Any, Callable
 
 import flet as ft
 
+from claimcore import entities
+
 FONT_FAMILY = "NotoSansSC"
 TOUCH = 52  # minimum height of anything tappable, in logical pixels (thumb-sized, gloves too)
 
@@ -81,12 +83,14 @@ def sync_bar_content(shell) -> ft.Control:
     waiting = (t("sync.waiting_scans", changes=st.pending_changes, photos=st.pending_photos, scans=scans)
                if scans else t("sync.waiting", changes=st.pending_changes, photos=st.pending_photos))
     last = t("sync.last", when=ctx.format_time(st.last_sync)) if st.last_sync else t("sync.never")
+    lines = [ft.Text(state + " · " + waiting, size=15, weight=ft.FontWeight.W_600, color=color),
+             ft.Text(last, size=13, color=ft.Colors.GREY_700)]
+    if st.problems:
+        lines.append(ft.Text(t("sync.problems_count", n=st.problems), size=14, color=ft.Colors.RED_900,
+                             weight=ft.FontWeight.W_600))
     return ft.Row([
         ft.Icon(icon, color=color, size=28),
-        ft.Column([
-            ft.Text(state + " · " + waiting, size=15, weight=ft.FontWeight.W_600, color=color),
-            ft.Text(last, size=13, color=ft.Colors.GREY_700),
-        ], spacing=0, expand=True),
+        ft.Column(lines, spacing=0, expand=True),
         ft.Icon(ft.Icons.CHEVRON_RIGHT, color=ft.Colors.GREY_600),
     ], vertical_alignment=ft.CrossAxisAlignment.CENTER)
 
@@ -120,8 +124,28 @@ def problem_card(shell, problem, *, with_claim: bool) -> ft.Control:
                                    key=f"problem-{problem.record_id}-claim", height=TOUCH,
                                    on_click=lambda e: shell.go(f"/claim/{problem.claim_id}/overview")))
     lines += [ft.Text(problem.what, size=15, color=ft.Colors.RED_900),
-              ft.Text(problem.todo, size=14, color=ft.Colors.GREY_800),
-              ft.Row([ft.OutlinedButton(t("sync.problem_dismiss"), key=f"problem-{problem.record_id}-dismiss",
-                                        on_click=dismiss, height=TOUCH)], alignment=ft.MainAxisAlignment.END)]
+              ft.Text(problem.todo, size=14, color=ft.Colors.GREY_800)]
+    buttons: list[ft.Control] = [ft.OutlinedButton(t("sync.problem_dismiss"), key=f"problem-{problem.record_id}-dismiss",
+                                                   on_click=dismiss, height=TOUCH)]
+    if problem.field is not None:
+        spec = entities.ENTITIES[problem.entity].fields[problem.field]
+        box = ft.TextField(label=spec.title(shell.ctx.language), value=problem.current,
+                           key=f"problem-{problem.record_id}-value", multiline=spec.kind == "text",
+                           text_style=ft.TextStyle(font_family=FONT_FAMILY))
+
+        def save(e):
+            try:
+                shell.ctx.correct_problem(problem, box.value or "")
+            except ValueError as exc:
+                message = exc.message(shell.ctx.language) if hasattr(exc, "message") else str(exc)
+                shell.toast(message, error=True)
+                return
+            shell.toast(t("sync.problem_saved"))
+            shell.render()
+
+        lines.append(box)
+        buttons.append(ft.FilledButton(t("sync.problem_save"), key=f"problem-{problem.record_id}-save",
+                                       on_click=save, height=TOUCH))
+    lines.append(ft.Row(buttons, alignment=ft.MainAxisAlignment.END, wrap=True, spacing=8, run_spacing=8))
     return ft.Container(ft.Column(lines, spacing=4), bgcolor=ft.Colors.RED_50, padding=ft.Padding.all(10),
                         border_radius=8, key=f"problem-{problem.record_id}")
