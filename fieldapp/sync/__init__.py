@@ -11,7 +11,7 @@
         pending_photos, pending_photo_bytes, pending_scans, last_sync_at, last_error (code), last_error_zh/en,
         rejections, photo_errors, progress (Progress: phase, items_done/total, bytes_done/total)
     client.has_work() -> bool           something to push or upload (local check, no request)
-    client.rejections() / dismiss_rejection(seq)   changes the server refused (names, no values)
+    client.rejections() / dismiss_problem(entity, id)   records the server refused (names, no values)
     client.photo_errors()               photos that cannot be uploaded (damaged / missing file)
     client.scans                        document scans (fieldapp/sync/scans.py): uploaded after the push
         (PUT /api/v1/claims/{claim}/scans/{scan}); refusals are rejections with entity "scan"

@@ -412,12 +412,16 @@ class SyncClient:
             if status == "rejected":
                 self._report.rejected += 1
                 error = r.get("error") or ""
+                code = error.split(":", 1)[0] or "refused"
+                earlier = problems.get((m["entity"], m["id"])) or {}
                 problems[(m["entity"], m["id"])] = {
                     "seq": m["seq"], "entity": m["entity"], "id": m["id"],
                     "claim_id": (m.get("fields") or {}).get("claim_id") if m["entity"] != "claim" else m["id"],
                     "fields": sorted((m.get("fields") or {}).keys()),  # names only: values may be personal
-                    "code": error.split(":", 1)[0] or "refused", "field": r.get("field"),
-                    "error": error, "at": _now_iso(),
+                    "code": code, "field": r.get("field"), "error": error, "at": _now_iso(),
+                    # Sent again already and refused the same way: not again without a user's edit
+                    # (an unknown claim also answers for one out of the user's scope now).
+                    "retried": bool(earlier.get("requeued") and earlier.get("code") == code),
                 }
             elif status in ("applied", "conflict"):
                 problems.pop((m["entity"], m["id"]), None)
@@ -482,9 +486,6 @@ class SyncClient:
         """Sync problems: mutations the server refused (entity, id, claim_id, field names, error)."""
         return list(self.store.settings.get(S_REJECTIONS, []) or [])
 
-    def dismiss_rejection(self, seq: int) -> None:
-        self.store.settings.set(S_REJECTIONS, [x for x in self.rejections() if x["seq"] != seq])
-
     def dismiss_problem(self, entity: str, record_id: str) -> None:
         """The user read a sync problem and set it aside. The record stays on the phone; a refused
         scan is offered to the server again at the next sync."""
@@ -502,7 +503,8 @@ class SyncClient:
             if p.get("requeued") or p.get("entity") not in REQUEUEABLE:
                 continue
             edited = bool(self.store.outbox.pending_fields(p["entity"], p["id"]))
-            parent_there = p.get("code") == "claim_not_found" and self._claim_on_server(p.get("claim_id"))
+            parent_there = (p.get("code") == "claim_not_found" and not p.get("retried")
+                            and self._claim_on_server(p.get("claim_id")))
             if (edited or parent_there) and self.store.requeue_record(p["entity"], p["id"]):
                 p["requeued"] = True
                 changed = True

@@ -125,7 +125,7 @@ def test_claim_fields_phone_and_server_agree(adjuster, field_name):
             assert _problem(phone, "claim", claim_id) is not None, (field_name, value)
             assert server_claim(server, claim_id) == before
             for p in phone.client.rejections():
-                phone.client.dismiss_rejection(p["seq"])
+                phone.client.dismiss_problem(p["entity"], p["id"])
             return
         _settle(phone)
         assert _problem(phone, "claim", claim_id) is None, (field_name, value, phone.client.rejections())

@@ -14,7 +14,7 @@ import pytest
 
 from fieldapp.sync import Offline, wire
 
-from .conftest import TOWNSHIP_A, server_claim, server_counts, server_records, valid_id_number
+from .conftest import TOWNSHIP_A, TOWNSHIP_B, server_claim, server_counts, server_records, valid_id_number
 
 
 def _fill(phone, claims: int, seed: int = 0) -> dict[str, list[str]]:
@@ -205,7 +205,7 @@ def test_rejected_change_is_shown_not_resent_and_the_rest_goes_through(server, p
     phone.client.sync_once()
     assert phone.transport.requests - requests == 1
     assert phone.client.status().rejections == len(problems)
-    phone.client.dismiss_rejection(problems[0]["seq"])
+    phone.client.dismiss_problem(problems[0]["entity"], problems[0]["id"])
     assert len(phone.client.rejections()) == len(problems) - 1
 
 
@@ -241,6 +241,29 @@ def test_a_refused_creation_corrected_on_the_phone_ends_on_the_server(server, ph
     assert [r["claim_id"] for r in server_records(server, "transition")] == [bad], phone.client.rejections()
     assert phone.client.rejections() == []
     assert phone.store.outbox.count() == 0
+
+
+def test_a_record_refused_for_a_claim_out_of_scope_is_sent_again_once_not_forever(server, phones):
+    """A liaison's note on a claim the office moved to another township: the server answers as for
+    an unknown claim. The phone tries the whole record once more (its claim is known to be on the
+    server), then keeps it as a problem instead of sending it in a loop."""
+    office, phone = phones(), phones()
+    office.enroll("adjuster")
+    phone.enroll("liaison", township_code=TOWNSHIP_A)
+    cid = phone.new_claim()
+    phone.sync_until_quiet()
+    office.sync_until_quiet()
+    office.store.claims.update(cid, township_code=TOWNSHIP_B)
+    office.sync_until_quiet()
+    note = phone.store.notes.add(cid, "村委会已核实")
+    before = phone.transport.requests
+    phone.client.sync_once()
+    problems = phone.client.rejections()
+    assert [(p["entity"], p["id"], p["code"]) for p in problems] == [("note", note.id, "claim_not_found")]
+    assert phone.transport.requests - before <= 4  # push, the one retry, pull; no loop
+    assert phone.store.notes.list_for_claim(cid)[0].text == "村委会已核实"  # kept on the phone
+    phone.client.sync_once()
+    assert len(phone.client.rejections()) == 1 and phone.store.outbox.count() == 0
 
 
 def test_a_malformed_entry_refused_as_a_whole_batch_does_not_block_the_rest(server, phones, monkeypatch):
