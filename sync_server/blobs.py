@@ -89,7 +89,7 @@ class BlobStore:
     def discard_partial(self, sha256: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.partial_path(sha256).unlink()
-        _fsync_dir(self.partial)
+        fsync_dir(self.partial)
 
     def complete(self, sha256: str) -> bool:
         """Verify the partial upload against its name; move it into place if it matches.
@@ -108,12 +108,12 @@ class BlobStore:
         target = self.final_path(sha256)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, target)
-        _fsync_dir(target.parent)
-        _fsync_dir(self.partial)
+        fsync_dir(target.parent)
+        fsync_dir(self.partial)
         return True
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -39,6 +39,7 @@ from claimcore.filetypes import MAX_SCAN_BYTES, SCAN_TYPES, ScanTypeError, sniff
 
 from . import domain
 from .api import E401, E422, UUID_PATTERN, CallerDep, DbDep, _err, refuse
+from .blobs import fsync_dir
 from .changelog import claim_visible, now_iso
 from .db import Database
 from .errors import ApiError, not_found
@@ -107,19 +108,11 @@ def _media_type(request: Request) -> str | None:
     return raw.split(";", 1)[0].strip().lower()
 
 
-def _fsync_dir(path: FsPath) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _place(tmp: FsPath, final: FsPath) -> None:
     """fsync'ed temporary file -> its final name, atomically; the folder's entry fsync'ed too."""
     final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.replace(tmp, final)
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
 
 
 @router.put(
