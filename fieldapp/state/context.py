@@ -110,6 +110,7 @@ class AppContext:
         creds = self.credentials
         if creds is None or self.store is None or self.sync_service is not None:
             return
+        self.store.writer_role = creds.user.role
         st = self.store.sync_state.get()
         if st.device_id != creds.device_id or st.token != creds.token or st.server_url != creds.server_url:
             self.store.sync_state.set(device_id=creds.device_id, token=creds.token,
@@ -229,6 +230,7 @@ class AppContext:
         if changes or photos or scans:
             raise SignOutRefused(changes, photos, scans)
         self._stop_sync()
+        self.store.writer_role = None
         self.store.sync_state.set(device_id=None, token=None)
         self.files.forget_credentials()
         self.credentials = None

@@ -160,6 +160,9 @@ class Store:
         self._cipher = cipher
         self.recovery_report = recovery_report
         self.upgraded_to = upgraded_from
+        # The enrolled user's role (set by the app): writes this role may not make are refused
+        # here, as the server would refuse them. None: not checked (tools, tests, upgrades).
+        self.writer_role: str | None = None
         self.claims = ClaimsRepo(self)
         self.persons = PersonsRepo(self)
         self.documents = DocumentsRepo(self)
@@ -361,7 +364,8 @@ class _Repo:
         return claim
 
 
-def _validate_claim_fields(fields: dict[str, Any], *, creating: bool = False) -> dict[str, Any]:
+def _validate_claim_fields(fields: dict[str, Any], *, creating: bool = False,
+                           role: str | None = None) -> dict[str, Any]:
     """Check and normalise claim fields given by a caller (raises StoreValidationError)."""
     unknown = sorted(set(fields) - CLAIM_EDITABLE)
     if unknown:
@@ -376,7 +380,7 @@ def _validate_claim_fields(fields: dict[str, Any], *, creating: bool = False) ->
         fields["loss_types"] = []
     if isinstance(fields.get("loss_types"), (set, frozenset, tuple)):
         fields["loss_types"] = list(fields["loss_types"])
-    out = contract.check("claim", fields, creating=creating)
+    out = contract.check("claim", fields, creating=creating, role=role)
     for name in ("lat", "lon", "accuracy_m"):
         if out.get(name) is not None:
             out[name] = float(out[name])
@@ -433,7 +437,7 @@ class ClaimsRepo(_Repo):
             "accuracy_m": accuracy_m, "description": description, "loss_types": list(loss_types),
             "claimed_amount_fen": claimed_amount_fen, "event_id": event_id, "is_draft": is_draft,
             "catalogue_version": catalogue_version,
-        }, creating=True)
+        }, creating=True, role=self._s.writer_role)
         fields["catalogue_version"] = _check_coverage(fields["coverage"], catalogue_version)
         created_by = check_text(created_by, "created_by", max_len=64)
         claim_id = _check_uuid(claim_id, "claim_id") if claim_id is not None else _new_id()
@@ -459,7 +463,7 @@ class ClaimsRepo(_Repo):
         """Change claim fields. Writes only what really changed, with an outbox entry carrying only
         those fields (and the server version it was based on). Returns the changed field names;
         an empty set means nothing was written."""
-        values = _validate_claim_fields(fields)
+        values = _validate_claim_fields(fields, role=self._s.writer_role)
         with self._s._write() as session:
             claim = self._claim(session, claim_id)
             if "coverage" in values or "catalogue_version" in values:
@@ -739,13 +743,14 @@ def _person_record(cipher: FieldCipher, p: Person) -> PersonRecord:
                         version=p.version, **opened)
 
 
-def _validate_person_fields(fields: dict[str, Any]) -> dict[str, Any]:
+def _validate_person_fields(fields: dict[str, Any], role: str | None = None, *,
+                            creating: bool = False) -> dict[str, Any]:
     unknown = sorted(set(fields) - PERSON_EDITABLE)
     if unknown:
         raise StoreValidationError(f"不能修改此项：{unknown[0]}", f"person field {unknown[0]!r} cannot be set here")
     fields = {k: (v.strip() or None) if isinstance(v, str) and k != "role_in_claim" else v
               for k, v in fields.items()}
-    return contract.check("person", fields)
+    return contract.check("person", fields, role=role, creating=creating)
 
 
 class PersonsRepo(_Repo):
@@ -757,7 +762,8 @@ class PersonsRepo(_Repo):
             bank_name: str | None = None, medical: Any = None, person_id: str | None = None) -> str:
         values = _validate_person_fields({
             "role_in_claim": role_in_claim, "name": name, "relation": relation, "id_number": id_number, "phone": phone,
-            "bank_card": bank_card, "bank_name": bank_name, "medical": medical})
+            "bank_card": bank_card, "bank_name": bank_name, "medical": medical},
+            self._s.writer_role, creating=True)
         person_id = _check_uuid(person_id, "person_id") if person_id is not None else _new_id()
         stamp = now_iso()
         with self._s._write() as session:
@@ -775,7 +781,7 @@ class PersonsRepo(_Repo):
             return person_id
 
     def update(self, person_id: str, **fields: Any) -> frozenset[str]:
-        values = _validate_person_fields(fields)
+        values = _validate_person_fields(fields, self._s.writer_role)
         with self._s._write() as session:
             p = session.get(Person, person_id)
             if p is None:
@@ -827,7 +833,8 @@ class DocumentsRepo(_Repo):
     def set_status(self, claim_id: str, code: str, status: str, *, note: str | None = _UNSET,
                    user: str | None = None) -> DocumentRecord:
         checked = contract.check("document", {"code": code, "status": status,
-                                              **({} if note is _UNSET else {"note": note})}, creating=True)
+                                              **({} if note is _UNSET else {"note": note})}, creating=True,
+                                 role=self._s.writer_role)
         code = checked["code"]
         if note is not _UNSET:
             note = checked["note"]

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from claimcore import entities, wire
 from fieldapp.store import StoreValidationError
-from fieldapp.store.store import document_id
+from fieldapp.store.store import CLAIM_EDITABLE, document_id
 from fieldapp.store.outbox import record_mutation
 
 from .conftest import TOWNSHIP_A, server_claim, server_records, valid_id_number
@@ -98,6 +98,7 @@ PERSON_FIELDS = ["role_in_claim", "name", "relation", "id_number", "phone", "ban
 def adjuster(loopback, phones):
     phone = phones()
     phone.enroll("adjuster")
+    phone.store.writer_role = "adjuster"  # as the app sets it for the enrolled user
     claim_id = phone.new_claim(TOWNSHIP_A)
     phone.sync_until_quiet()
     return loopback, phone, claim_id
@@ -221,6 +222,24 @@ def test_note_text_phone_and_server_agree(adjuster):
         assert held["text"] == note.text
 
     check()
+
+
+@pytest.mark.parametrize("field_name", sorted(n for n, f in entities.CLAIM.wire_fields().items()
+                                               if "liaison" not in f.writable_by and n in CLAIM_EDITABLE))
+def test_a_claim_field_the_liaison_may_not_write_is_refused_on_both_sides(loopback, phones, field_name):
+    server, phone = loopback, phones()
+    phone.enroll("liaison", township_code=TOWNSHIP_A)
+    phone.store.writer_role = "liaison"
+    claim_id = phone.new_claim(TOWNSHIP_A)
+    phone.sync_until_quiet()
+    value = {"fen": 100, "uuid": wire.new_id(), "text": "理由", "text_list": ["claim_application"]}[
+        entities.CLAIM.fields[field_name].kind]
+    with pytest.raises(StoreValidationError) as caught:
+        phone.store.claims.update(claim_id, **{field_name: value})
+    assert "角色" in caught.value.message("zh")
+    before = server_claim(server, claim_id)
+    _refused_by_the_server(phone, "claim", claim_id, {field_name: value}, phone.store.claims.get(claim_id).version)
+    assert server_claim(server, claim_id) == before
 
 
 def test_every_wire_entity_is_handled_by_the_server_and_no_other(loopback):
