@@ -65,7 +65,10 @@ VOCAB: dict[str, tuple[str, ...]] = {
 VERIFY_ROLES: tuple[str, ...] = OFFICE_ROLES
 
 MAX_FEN = 10**13  # 100 billion yuan: above any claim or fund entry of the programme
+# Lists (uuid_list, text_list): ``max_length`` is the number of items; a text item
+# holds at most MAX_LIST_ITEM characters.
 MAX_LIST = 500
+MAX_LIST_ITEM = 200
 
 KINDS = (
     "text", "int", "fen", "number", "bool", "datetime", "date", "uuid", "uuid_list", "sha256",
@@ -167,7 +170,7 @@ CLAIM = Entity("claim", label=("案件", "claim"), fields=_fields(
     # A rider (resettlement) names its main coverage; conditions are the catalogue's named
     # circumstances (by_agent, frontline_worker) that change the checklist.
     Field("attached_to", "coverage", label=("主险", "main coverage")),
-    Field("conditions", "text_list", max_length=200, label=("情形", "conditions")),
+    Field("conditions", "text_list", max_length=MAX_LIST, label=("情形", "conditions")),
     _lat(), _lon(),
     Field("accuracy_m", "number", min=0, max=10_000_000, label=("定位精度", "GPS accuracy")),
     Field("reported_at", "datetime", label=("报案时间", "reported at")),
@@ -180,7 +183,7 @@ CLAIM = Entity("claim", label=("案件", "claim"), fields=_fields(
     Field("event_id", "uuid", writable_by=OFFICE_ROLES, label=("灾害事件", "event")),
     _fen("adjusted_amount_fen", ("理算金额", "adjusted amount"), writable_by=ADJUSTER),
     _fen("paid_amount_fen", ("已赔付", "paid amount"), writable_by=ADJUSTER),
-    Field("missing_documents", "text_list", max_length=200, writable_by=ADJUSTER,
+    Field("missing_documents", "text_list", max_length=MAX_LIST, writable_by=ADJUSTER,
           label=("缺少的资料", "missing documents")),
     _text("decline_reason", 2000, ("拒赔理由", "reason for declining"), writable_by=ADJUSTER),
     Field("status", "code", vocab="claim_states", writable_by=ALL, label=("状态", "status")),
@@ -239,7 +242,7 @@ PHOTO = Entity("photo", label=("照片", "photo"), fields=_fields(
     Field("fix_alt", "number", min=-10_000_000, max=10_000_000, writable_by=ALL),
     Field("fix_accuracy_m", "number", min=0, max=10_000_000, writable_by=ALL),
     Field("fix_at", "datetime", writable_by=ALL),
-    Field("flags", "text_list", max_length=200, writable_by=ALL),
+    Field("flags", "text_list", max_length=MAX_LIST, writable_by=ALL),
     Field("exif_gps", "object", writable_by=ALL),
     Field("exif_replaced", "bool", writable_by=ALL),
     Field("converted_from", "code", vocab="photo_conversions", writable_by=ALL),
@@ -467,7 +470,7 @@ def _check_value(entity: str, spec: Field, value: Any) -> Any:
     if kind == "text_list":
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise _wrong(spec, entity, "应为文字列表", "expected a list of texts")
-        if len(value) > MAX_LIST or any(len(v) > (spec.max_length or 0) for v in value):
+        if len(value) > (spec.max_length or MAX_LIST) or any(len(v) > MAX_LIST_ITEM for v in value):
             raise ContractError("too_long", entity, spec.name, spec=spec)
         return list(value)
     if kind == "object":

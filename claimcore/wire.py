@@ -221,7 +221,7 @@ def validate_mutation(obj: object) -> Mutation:
                         f"every {entity} mutation names its claim")
     if entity == "photo" and op == "upsert":
         if "sha256" not in fields:
-            raise WireError("bad_sha256", "fields.sha256", "a photo carries its SHA-256")
+            raise WireError("required", "fields.sha256", "a photo carries its SHA-256")
         fields["sha256"] = normalise_sha256(fields["sha256"])
     if op == "upsert" and not fields:
         raise WireError("empty_upsert", "fields", "an upsert changes at least one field")

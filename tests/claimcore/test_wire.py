@@ -124,7 +124,7 @@ def test_entities_and_ops_are_the_documented_ones():
     ({"seq": 1, "entity": "claim", "id": CLAIM, "op": "upsert", "fields": {},
       "base_version": None}, "empty_upsert", "fields"),
     ({"seq": 1, "entity": "photo", "id": PERSON, "op": "upsert", "fields": {"claim_id": CLAIM},
-      "base_version": None}, "bad_sha256", "fields.sha256"),
+      "base_version": None}, "required", "fields.sha256"),
     ({"seq": 1, "entity": "photo", "id": PERSON, "op": "upsert",
       "fields": {"claim_id": CLAIM, "sha256": "g" * 64}, "base_version": None},
      "bad_sha256", "fields.sha256"),
