@@ -91,6 +91,10 @@ class Field:
     vocab: str | None = None  # for kinds code / code_list: a key of VOCAB
     label: tuple[str, str] | None = None  # (zh, en) for messages
 
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS or (self.kind in ("code", "code_list")) != (self.vocab in VOCAB):
+            raise ValueError(f"field {self.name}: kind {self.kind!r} / vocab {self.vocab!r}")
+
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind}
         if self.max_length is not None:
@@ -298,10 +302,6 @@ OPINION = Entity("opinion", label=("意见", "opinion"), fields=_fields(
 
 ENTITIES: dict[str, Entity] = {e.name: e for e in (
     CLAIM, PERSON, DOCUMENT, PHOTO, NOTE, TRANSITION, ASSIGNMENT, COST, OPINION)}
-
-
-def entity(name: str) -> Entity:
-    return ENTITIES[name]
 
 
 # ---- errors ----------------------------------------------------------------------------------
@@ -554,12 +554,6 @@ def check_fields(entity_name: str, fields: Mapping[str, Any], *, role: str | Non
             if out.get(name) is None:
                 raise ContractError("required", entity_name, name, spec=ent.fields[name])
     return out
-
-
-def wire_fields(entity_name: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of a local write that travel: local-only bookkeeping dropped."""
-    local = ENTITIES[entity_name].local_only()
-    return {k: v for k, v in fields.items() if k not in local}
 
 
 def sealed_fields(entity_name: str) -> frozenset[str]:

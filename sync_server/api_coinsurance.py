@@ -26,7 +26,7 @@ from . import hooks, reports
 from .api import CallerDep, DbDep, refuse
 from .coinsurance_models import AssignmentDetails, CoinsuranceEvent
 from .errors import ApiError
-from .models import Assignment, Claim, Insurer, utcnow
+from .models import Assignment, Claim, utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["co-insurance"])
 OFFICE = entities.OFFICE_ROLES

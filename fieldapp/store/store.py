@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, create_engine, delete, event, exists, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
-from claimcore import validators, wire, workflow
+from claimcore import wire, workflow
+from claimcore.filetypes import ScanError, check_scan
 from claimcore.divisions import load_divisions
 
 from . import contract, recovery, upgrade
@@ -27,7 +28,6 @@ from ._base import (
     StoreError,
     StoreValidationError,
     check_coord,
-    check_fen,
     check_text,
     now_iso,
     utc_iso,
@@ -843,20 +843,17 @@ class DocumentsRepo(_Repo):
             return _set_document(session, self._c, claim_id, code,
                                  {"status": status, **({} if note is _UNSET else {"note": note})}, user)
 
-    def attach_scan(self, claim_id: str, doc_code: str, data: bytes, *,
-                    content_type: str | None = None, user: str | None = None) -> str:
+    def attach_scan(self, claim_id: str, doc_code: str, data: bytes, *, user: str | None = None) -> str:
         """Store a scanned paper ENCRYPTED under scans/ and link it to the checklist item (status
         becomes ``collected`` if it was missing). Returns the scan id.
 
         Only JPEG, PNG, HEIC and PDF files up to ``claimcore.filetypes.MAX_SCAN_BYTES`` are
         accepted, judged by their bytes (``claimcore.filetypes.check_scan``, the rule the server
-        applies too); anything else is refused with a StoreValidationError. ``content_type`` is
-        accepted for older callers and ignored: the type is always the sniffed one."""
+        applies too); anything else is refused with a StoreValidationError. The content type
+        stored is the one the bytes show, whatever the file was called."""
         if not isinstance(data, (bytes, bytearray)) or not data:
             raise StoreValidationError("扫描件为空", "scan: no bytes")
-        from claimcore.filetypes import ScanError, check_scan  # imported here: keeps this edit local
-
-        doc_code = check_text(doc_code, "doc_code", max_len=48, required=True)
+        doc_code = contract.check("document", {"code": doc_code})["code"]
         try:
             content_type = check_scan(data)
         except ScanError as exc:

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.e2e.conftest import ROOT, FieldApp, Screen
 

@@ -19,7 +19,6 @@ import pytest
 from claimcore.filetypes import MAX_SCAN_BYTES
 from fieldapp.state.context import AppContext, SignOutRefused
 from fieldapp.store import StoreValidationError, open_store
-from fieldapp.sync.client import S_REJECTIONS
 from fieldapp.sync.errors import Offline
 from tests.sync.conftest import TOWNSHIP_A, TOWNSHIP_B
 
@@ -77,10 +76,9 @@ def _liaison_with_claim(loopback, phones, township: str = TOWNSHIP_A):
 def test_a_scan_reaches_the_server_byte_identical_and_sign_out_then_succeeds(loopback, phones):
     phone, claim_id = _liaison_with_claim(loopback, phones)
     ctx = _ctx_for(phone)
-    scan_id = phone.store.documents.attach_scan(claim_id, DOC, ID_CARD, content_type="application/pdf",
-                                                user=phone.user["id"])
+    scan_id = phone.store.documents.attach_scan(claim_id, DOC, ID_CARD, user=phone.user["id"])
     (item,) = phone.store.documents.pending_scan_uploads()
-    assert item.content_type == "image/jpeg"  # sniffed from the bytes; the name-based type is ignored
+    assert item.content_type == "image/jpeg"  # sniffed from the bytes
     assert ctx.unsent_summary()[2] == 1
     assert phone.client.status().pending_scans == 1 and phone.client.has_work()
     # what the home banner and the sync screen read
@@ -242,7 +240,7 @@ def test_the_phone_store_refuses_a_text_file(tmp_path):
     outbox_before = store.outbox.count()
     for data in (TEXT, b"\xff\xd8", b"%PDF"):
         with pytest.raises(StoreValidationError) as exc:
-            store.documents.attach_scan(claim_id, DOC, data, content_type="image/jpeg", user="u1")
+            store.documents.attach_scan(claim_id, DOC, data, user="u1")
         assert exc.value.message("zh") == "扫描件只能是图片（JPEG、PNG、HEIC）或 PDF 文件"
         assert exc.value.message("en") == "A scan must be an image (JPEG, PNG, HEIC) or a PDF"
     with pytest.raises(StoreValidationError):
@@ -259,7 +257,7 @@ def test_the_phone_store_refuses_a_text_file(tmp_path):
     png = b"\x89PNG\r\n\x1a\n" + bytes(64)
     heic = (PHOTOS / "heic__IMG_5195.HEIC").read_bytes()
     for data, ctype in ((ID_CARD, "image/jpeg"), (png, "image/png"), (heic, "image/heic"), (PDF, "application/pdf")):
-        store.documents.attach_scan(claim_id, DOC, data, content_type="image/jpeg", user="u1")
+        store.documents.attach_scan(claim_id, DOC, data, user="u1")
     assert [s.content_type for s in store.documents.pending_scan_uploads()] == [
         "image/jpeg", "image/png", "image/heic", "application/pdf"]
     store.close()

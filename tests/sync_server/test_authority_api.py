@@ -2,7 +2,6 @@
 share-weighted vote come from the co-insurers' users; the result and its arithmetic are stored."""
 from __future__ import annotations
 
-import datetime as dt
 
 import pytest
 
