@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, create_engine, delete, event, exists, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
-from claimcore import wire, workflow
+from claimcore import entities, wire, workflow
 from claimcore.filetypes import ScanError, check_scan
 from claimcore.divisions import load_divisions
 
@@ -853,6 +853,13 @@ class DocumentsRepo(_Repo):
         stored is the one the bytes show, whatever the file was called."""
         if not isinstance(data, (bytes, bytearray)) or not data:
             raise StoreValidationError("扫描件为空", "scan: no bytes")
+        role = self._s.writer_role
+        if role is not None and role not in entities.FILE_ROLES:
+            # Scans are victims' personal data: the server takes them only from the roles that
+            # handle a claim's files, so a co-insurer's phone must not hold one it can never send.
+            raise StoreValidationError("查勘员不能附扫描件（个人信息由联络员和理赔员收集）",
+                                       "Surveyors do not attach scans (personal papers are collected by the "
+                                       "liaison and the adjuster)")
         doc_code = contract.check("document", {"code": doc_code})["code"]
         try:
             content_type = check_scan(data)

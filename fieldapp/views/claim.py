@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import flet as ft
 
-from claimcore import workflow
+from claimcore import entities, workflow
 from claimcore.money import format_fen
 from fieldapp.state import reference
 from fieldapp.state.claims import SETTABLE_STATUSES, TRANSITIONS_NEEDING_REASON, load_claim, mask_person, missing_notice
@@ -218,10 +218,12 @@ def _documents(shell, view) -> list[ft.Control]:
                                      height=44)
                    for st in allowed if st != "not_applicable" or line.item.not_applicable_allowed
                    or not line.item.mandatory]
-        buttons.append(ft.OutlinedButton(t("docs.attach_scan"), key=f"doc-{line.code}-scan", icon=ft.Icons.ATTACH_FILE,
-                                         action=shell.pick_action(attach, key=f"doc-{line.code}-scan",
-                                                                  images_only=False, multiple=False),
-                                         height=44))
+        if ctx.role in entities.FILE_ROLES:  # scans are personal data: not on co-insurers' phones
+            buttons.append(ft.OutlinedButton(t("docs.attach_scan"), key=f"doc-{line.code}-scan",
+                                             icon=ft.Icons.ATTACH_FILE,
+                                             action=shell.pick_action(attach, key=f"doc-{line.code}-scan",
+                                                                      images_only=False, multiple=False),
+                                             height=44))
         out.append(ft.Container(ft.Column([
             ft.Row([ft.Icon(ft.Icons.CIRCLE, color=color, size=14),
                     ft.Text(line.label, size=16, weight=ft.FontWeight.W_600, expand=True)]),

@@ -329,3 +329,22 @@ def test_server_refusals_replays_and_caps(loopback, phones):
     files_after = sorted(p.name for p in scans_dir.rglob("*") if p.is_file())
     assert len(files_after) == len(files_before) + 1  # only the one at the cap
     assert not list((scans_dir / "tmp").iterdir())
+
+
+def test_a_surveyors_phone_refuses_a_scan_it_could_never_send(tmp_path):
+    """The server takes scans only from the roles that handle a claim's files; a co-insurer's phone
+    therefore refuses to keep one (it would wait for ever and block sign-out on a shared phone)."""
+    from fieldapp.store import open_store
+
+    store = open_store(tmp_path / "data")
+    claim_id = store.claims.create(coverage="natural_disaster", role="adjuster", township_code=TOWNSHIP_A,
+                                   incident_at="2026-07-01T08:00:00+08:00", description="房屋被洪水冲毁")
+    store.writer_role = "surveyor"
+    with pytest.raises(StoreValidationError) as refused:
+        store.documents.attach_scan(claim_id, DOC, ID_CARD, user="s1")
+    assert "查勘员" in refused.value.message("zh") and "Surveyors" in refused.value.message("en")
+    assert store.documents.pending_scan_uploads() == []
+    store.writer_role = "liaison"
+    store.documents.attach_scan(claim_id, DOC, ID_CARD, user="l1")
+    assert len(store.documents.pending_scan_uploads()) == 1
+    store.close()
