@@ -1,6 +1,6 @@
 """Nothing stranded, in a real browser against the real server: a claim the server refuses stays on
-the phone, the sync screen says which claim, what is wrong and what to do (in Chinese), the user
-corrects it there, and the server ends up with the whole claim."""
+the phone, the sync screen and the claim say what is wrong and what to do (in Chinese), the user
+corrects it on the claim, and the server ends up with the whole claim."""
 from __future__ import annotations
 
 import time
@@ -93,6 +93,10 @@ def test_a_refused_claim_is_shown_corrected_on_the_phone_and_reaches_the_server(
         phone.see("改正“事故经过”后会自动重新上传")
         phone.see("进度记录：所属案件尚未被服务器接受")  # its "reported" entry waits for the claim
         phone.shot("sync-problem")
+        # The claim itself carries the reason too; the user corrects it there.
+        phone.tap(phone.button("案件 DZ-").first, then="服务器未接受本案件的部分内容")
+        phone.see("案件：请填写事故经过")
+        phone.shot("claim-with-problem")
         phone.type_into("事故经过", CORRECTED)
         phone.tap(phone.button("保存更正"), then="已保存")
         assert _wait(lambda: (_server_claim(server.url, app.data, claim_id) or {}).get("description") == CORRECTED)
