@@ -44,7 +44,8 @@ class SyncService:
         self._thread: threading.Thread | None = None
         self._next_retry_at: float | None = None
         self._last_attempt_at: float | None = None
-        self._attempts = 0
+        self._attempts = 0  # finished
+        self._started = 0
         self._done = threading.Condition()
         self._status: SyncStatus | None = None
         self.last_error: SyncError | None = None
@@ -114,8 +115,10 @@ class SyncService:
         self._wake.set()
 
     def sync_now(self, wait: bool = False, timeout: float = 120.0) -> SyncStatus | None:
+        """One attempt that starts after this call (one already running began before the user's
+        tap and may have missed what changed since); with ``wait``, its outcome."""
         with self._done:
-            target = self._attempts + 1
+            target = self._started + 1
             self._forced = True
             self._wake.set()
             if not wait:
@@ -156,7 +159,9 @@ class SyncService:
             self._wake.clear()
 
     def _attempt(self) -> None:
-        self._forced = False
+        with self._done:
+            self._started += 1
+            self._forced = False
         self._last_attempt_at = self._clock()
         try:
             self.client.sync_once()

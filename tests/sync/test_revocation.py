@@ -84,10 +84,17 @@ def test_revoked_while_a_batch_is_in_flight(loopback, phones, delay_ms):
     phone.client.push_batch = 20
     device = phone.store.sync_state.get().device_id
     timers: list[threading.Timer] = []
+    revoked = threading.Event()
+
+    def revoke() -> None:
+        _revoke(loopback, device)
+        revoked.set()
 
     class RevokeDuringThirdPush(httpx.BaseTransport):
         """Sends the 3rd batch and revokes the device from another thread while it travels:
-        before the server authenticates, while it waits for the device lock, or after commit."""
+        before the server authenticates, while it waits for the device lock, or after commit.
+        Later batches leave only once the revocation is committed: SQLite's writer lock is not
+        fair, and back-to-back pushes could otherwise starve the revoking write until the end."""
 
         def __init__(self, inner):  # noqa: ANN001
             self.inner = inner
@@ -97,9 +104,11 @@ def test_revoked_while_a_batch_is_in_flight(loopback, phones, delay_ms):
             if request.url.path.endswith("/sync/push"):
                 self.pushes += 1
                 if self.pushes == 3:
-                    t = threading.Timer(delay_ms / 1000, _revoke, (loopback, device))
+                    t = threading.Timer(delay_ms / 1000, revoke)
                     timers.append(t)
                     t.start()
+                elif self.pushes > 3:
+                    assert revoked.wait(30), "the revocation never committed"
             return self.inner.handle_request(request)
 
     phone.transport.inner = RevokeDuringThirdPush(phone.transport.inner)

@@ -72,3 +72,36 @@ def test_sync_now_and_revocation_stop(server, phones):
         assert phone.transport.requests == n, "no requests with a revoked token"
     finally:
         service.stop()
+
+
+def test_sync_now_waits_for_an_attempt_that_starts_after_the_tap(server, phones):
+    """A sync already running when the user taps "sync now" began before the tap and may miss what
+    was saved since; sync_now(wait=True) returns the outcome of an attempt that starts after it."""
+    phone = phones()
+    phone.enroll("liaison", township_code=TOWNSHIP_A)
+    inner = phone.transport.inner
+    held, release = threading.Event(), threading.Event()
+
+    class HoldFirstRequest:
+        def handle_request(self, request):  # noqa: ANN001, ANN201
+            if not held.is_set():
+                held.set()
+                release.wait(10)
+            return inner.handle_request(request)
+
+    phone.transport.inner = HoldFirstRequest()
+    service = SyncService(phone.client, interval=3600, poll=0.05).start()  # its first attempt starts now
+    try:
+        assert held.wait(10), "the first attempt did not start"
+        phone.new_claim()  # saved while that attempt is under way, after its push
+        result: list = []
+        tap = threading.Thread(target=lambda: result.append(service.sync_now(wait=True)))
+        tap.start()
+        threading.Event().wait(0.2)
+        release.set()
+        tap.join(30)
+        assert result and result[0].pending_changes == 0, result
+    finally:
+        release.set()
+        service.stop()
+        phone.transport.inner = inner
