@@ -360,18 +360,19 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @functools.lru_cache(maxsize=1)
-def _catalogue():
+def catalogue():
+    """The current coverage catalogue (its codes are the contract's coverage and document codes)."""
     from .catalogue import load_catalogue
 
     return load_catalogue()
 
 
 def coverage_codes() -> frozenset[str]:
-    return frozenset(_catalogue().coverages)
+    return frozenset(catalogue().coverages)
 
 
 def document_codes() -> frozenset[str]:
-    return frozenset(_catalogue().documents)
+    return frozenset(catalogue().documents)
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
-"""The server's window onto claimcore (catalogue, divisions, validators, workflow).
+"""The server's window onto claimcore (catalogue, divisions) for what the record contract does not
+check itself: coverages and townships named outside a record (events), villages within townships.
 
 Everything the server checks about domain values goes through here, so the rules stay in
 claimcore (shared with the phone) and the server only adapts them to its error type.
@@ -8,9 +9,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 
-from claimcore import catalogue as _catalogue
 from claimcore import divisions as _divisions
-from claimcore import workflow as _workflow
+from claimcore import entities
 
 
 
@@ -29,24 +29,13 @@ def _codes_of(items) -> dict[str, object]:  # noqa: ANN001
     return {getattr(item, "code"): item for item in items}
 
 
-@functools.lru_cache(maxsize=1)
-def _catalogue_obj():
-    return _catalogue.load_catalogue()
-
-
-@functools.lru_cache(maxsize=1)
-def coverage_codes() -> frozenset[str]:
-    return frozenset(_codes_of(_catalogue_obj().coverages))
+# The catalogue's codes, as the record contract knows them (one place for both sides).
+coverage_codes = entities.coverage_codes
+document_codes = entities.document_codes
 
 
 def catalogue_version() -> str:
-    return str(getattr(_catalogue_obj(), "version", ""))
-
-
-@functools.lru_cache(maxsize=1)
-def document_codes() -> frozenset[str]:
-    docs = getattr(_catalogue_obj(), "documents", None)
-    return frozenset(_codes_of(docs)) if docs is not None else frozenset()
+    return entities.catalogue().version
 
 
 @functools.lru_cache(maxsize=1)
@@ -92,64 +81,3 @@ def check_village(code: object, township_code: str | None) -> str:
     if township_code is not None and villages()[code] != township_code:
         raise DomainError("village_not_in_township", f"village {code} is not in township {township_code}")
     return code
-
-
-def _validators():
-    # Imported on first use: the validators module is shared with the phone and loaded lazily so
-    # that importing the server does not depend on it.
-    from claimcore import validators
-
-    return validators
-
-
-def check_id_number(value: object) -> str:
-    if not isinstance(value, str):
-        raise DomainError("invalid_id_number", "ID number must be a string")
-    try:
-        result = _validators().validate_id_number(value)
-    except _validators().ValidationError as exc:
-        raise DomainError("invalid_id_number", f"invalid resident ID number: {exc}") from None
-    # Normalised form (upper-case X) when the validator returns one.
-    return result if isinstance(result, str) else value.upper()
-
-
-def check_mobile(value: object) -> str:
-    v = _validators()
-    fn = getattr(v, "validate_mobile", None) or getattr(v, "validate_phone", None)
-    if not isinstance(value, str):
-        raise DomainError("invalid_phone", "phone number must be a string")
-    if fn is None:
-        return value
-    try:
-        result = fn(value)
-    except _validators().ValidationError as exc:
-        raise DomainError("invalid_phone", f"invalid mobile number: {exc}") from None
-    return result if isinstance(result, str) else value
-
-
-def check_bank_card(value: object) -> str:
-    v = _validators()
-    fn = getattr(v, "validate_bank_card", None)
-    if not isinstance(value, str):
-        raise DomainError("invalid_bank_card", "bank card number must be a string")
-    if fn is None:
-        return value
-    try:
-        result = fn(value)
-    except _validators().ValidationError as exc:
-        raise DomainError("invalid_bank_card", f"invalid bank card number: {exc}") from None
-    return result if isinstance(result, str) else value
-
-
-def claim_states() -> frozenset[str]:
-    states = getattr(_workflow, "STATES", None)
-    if states is None:
-        raise RuntimeError("claimcore.workflow.STATES is missing")
-    return frozenset(states)
-
-
-def check_transition(current: str, new: str, role: str) -> None:
-    try:
-        _workflow.check_transition(current, new, role)
-    except _workflow.WorkflowError as exc:
-        raise DomainError("illegal_transition", f"{current} -> {new} not allowed for {role}: {exc}") from None

@@ -218,7 +218,7 @@ def _fund_disclosures(report: dict) -> list[dict]:
 def to_pdf(report: dict) -> bytes:
     # The documents package's page layer: the project's CJK font with text that extracts back
     # (Identity-H codes), running header and "第 X 页 共 Y 页" footer. Pure fpdf2, no Flet.
-    from fieldapp.documents.pdfbase import FONT_FAMILY, FormPDF, PageFurniture
+    from pdflayer.page import FONT_FAMILY, FormPDF, PageFurniture
 
     pdf = FormPDF(PageFurniture(programme="大足区巨灾保险 · 共保体", page_format="第 {page} 页 共 {pages} 页",
                                 reference=report["title"]))

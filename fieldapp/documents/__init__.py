@@ -5,8 +5,8 @@
     validate_claim_json(obj) -> dict                   raises ClaimJsonError listing every problem
 
 The claim dict's shape is docs/claim-json.md; the forms' words are assets/catalogue/templates/.
-The page layer (font, header and footer, tables, seal blocks) is fieldapp.documents.pdfbase,
-reusable by the server's reports.
+The page layer (font, header and footer, tables, seal blocks) is pdflayer.page, which the server's
+reports use too.
 """
 from __future__ import annotations
 

@@ -65,18 +65,6 @@ def utc_iso(value: datetime | str | None, field: str) -> str | None:
     return parsed.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def check_fen(value: Any, field: str) -> int | None:
-    if value is None:
-        return None
-    # bool is an int subclass; a float amount means somebody skipped money.parse_yuan.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise StoreValidationError(f"金额必须是整数（分）：{field}",
-                                   f"{field}: amounts are integer fen, got {type(value).__name__}")
-    if value < 0:
-        raise StoreValidationError(f"金额不能为负：{field}", f"{field}: amount cannot be negative")
-    return value
-
-
 def check_text(value: Any, field: str, *, max_len: int, required: bool = False) -> str | None:
     if value is None:
         if required:

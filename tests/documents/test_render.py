@@ -21,7 +21,7 @@ from pypdf import PdfReader
 from claimcore.money import format_fen, format_fen_capital
 from fieldapp.documents import TEMPLATES, UnknownTemplate, render
 from fieldapp.documents.forms.base import qr_content
-from fieldapp.documents.pdfbase import font_path
+from pdflayer.page import font_path
 from tests.documents.conftest import load_worked_claim, page_texts, squash
 
 CLAIM = load_worked_claim()
@@ -252,7 +252,7 @@ def test_a_character_outside_the_font_prints_as_a_visible_box(claim, caplog):
     """王䶮 must never print as 王: 䶮 (CJK Extension A) is not in the GBK subset, so the form shows
     王□ for the character to be written in by hand, and the gap is logged."""
     claim["persons"][0]["name"] = "王䶮"
-    with caplog.at_level(logging.WARNING, logger="fieldapp.documents.pdfbase"):
+    with caplog.at_level(logging.WARNING, logger="pdflayer.page"):
         text = all_text(render("claim_application", claim))
     assert "受害人王□" in text
     assert any("U+4DAE" in record.getMessage() for record in caplog.records)

@@ -1,4 +1,4 @@
-"""The forms' words as data, and the reusable page layer (fieldapp.documents.pdfbase)."""
+"""The forms' words as data, and the reusable page layer (pdflayer.page)."""
 from __future__ import annotations
 
 import io
@@ -9,7 +9,7 @@ from pypdf import PdfReader
 
 from claimcore.catalogue import TEMPLATE_CODES, load_catalogue
 from fieldapp.documents import TEMPLATES
-from fieldapp.documents.pdfbase import NO_LINE_END, NO_LINE_START, FormPDF, PageFurniture
+from pdflayer.page import NO_LINE_END, NO_LINE_START, FormPDF, PageFurniture
 from fieldapp.documents.texts import LANGS, TemplateTextError, Texts, load_texts, templates_dir
 from tests.documents.conftest import load_worked_claim, squash
 

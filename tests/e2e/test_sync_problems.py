@@ -103,7 +103,7 @@ def test_a_refused_claim_is_shown_corrected_on_the_phone_and_reaches_the_server(
         held = _server_claim(server.url, app.data, claim_id)
         assert (held["coverage"], held["township_code"], held["loss_types"]) == ("natural_disaster", BAODING, ["house"])
         assert _wait(lambda: _problems(app.data) == []), _problems(app.data)
-        phone.page.wait_for_timeout(1500)
+        phone.page.get_by_text("服务器未接受本案件的部分内容").wait_for(state="detached", timeout=30_000)
         phone.shot("sync-problem-solved")
     except Exception:
         phone.failed(workdir / "phone-problems.log")

@@ -97,7 +97,7 @@ def test_sync_now_waits_for_an_attempt_that_starts_after_the_tap(server, phones)
         result: list = []
         tap = threading.Thread(target=lambda: result.append(service.sync_now(wait=True)))
         tap.start()
-        threading.Event().wait(0.2)
+        assert _wait(lambda: service._forced), "the tap was not registered"  # noqa: SLF001
         release.set()
         tap.join(30)
         assert result and result[0].pending_changes == 0, result

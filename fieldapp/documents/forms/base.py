@@ -7,7 +7,7 @@ from urllib.parse import quote
 from claimcore.localtime import CHINA_TIME
 from fieldapp.documents import catalogue_view, places
 from claimcore.money import format_fen as yuan
-from fieldapp.documents.pdfbase import FormPDF, PageFurniture
+from pdflayer.page import FormPDF, PageFurniture
 from fieldapp.documents.texts import Texts
 
 # Dazu keeps China Standard Time; a form shows the local wall-clock time of the incident.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from claimcore.checklist import ChecklistItem, evaluate, required_documents
 
 from fieldapp.documents.forms.base import ClaimView
-from fieldapp.documents.pdfbase import FormPDF
+from pdflayer.page import FormPDF
 
 STATUS_CELL_BLANK = "□"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fieldapp.documents.claim_json import ATTORNEY_SCOPES, DEFAULT_ATTORNEY_SCOPE
 from fieldapp.documents.forms.base import ClaimView
-from fieldapp.documents.pdfbase import LINE_MM
+from pdflayer.page import LINE_MM
 
 
 def _person_grid(view: ClaimView, person: dict | None, role_label: str, relation_label: str):
