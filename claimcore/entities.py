@@ -544,7 +544,8 @@ def check_fields(entity_name: str, fields: Mapping[str, Any], *, role: str | Non
             if allow_local:
                 out[name] = value
             continue
-        if role is not None and role not in spec.writable_by:
+        # On a new record an empty field is not written, whoever may write it.
+        if role is not None and role not in spec.writable_by and not (creating and value is None):
             raise ContractError("not_allowed_for_role", entity_name, name, spec=spec)
         out[name] = check_value(entity_name, name, value)
     if entity_name == "document" and out.get("status") == "verified" and role is not None \

@@ -27,21 +27,13 @@ def check(entity: str, fields: Mapping[str, Any], *, creating: bool = False,
     """Fields checked against the contract; normalised values.
 
     ``role``: the phone's user's role (``Store.writer_role``); a field that role may not write is
-    refused here as the server would refuse it. On a new record a field left empty (None) is not a
-    write. Structured values the contract carries as text (a person's ``medical``) are checked in
-    the form they travel (JSON text), and kept structured."""
-    if role is not None:
-        written = {k: v for k, v in fields.items() if not (creating and v is None)}
-        try:
-            entities.check_fields(entity, written, role=role, allow_local=True)
-        except entities.ContractError as exc:
-            if exc.code == "not_allowed_for_role":
-                raise refusal(exc) from None
+    refused here as the server would refuse it. Structured values the contract carries as text (a
+    person's ``medical``) are checked in the form they travel (JSON text), and kept structured."""
     wire = dict(fields)
     if entity == "person" and wire.get("medical") is not None and not isinstance(wire["medical"], str):
         wire["medical"] = json.dumps(wire["medical"], ensure_ascii=False, sort_keys=True)
     try:
-        out = entities.check_fields(entity, wire, creating=creating, allow_local=True)
+        out = entities.check_fields(entity, wire, role=role, creating=creating, allow_local=True)
     except entities.ContractError as exc:
         raise refusal(exc) from None
     if entity == "person" and "medical" in fields:
