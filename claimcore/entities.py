@@ -73,7 +73,7 @@ MAX_LIST_ITEM = 200
 KINDS = (
     "text", "int", "fen", "number", "bool", "datetime", "date", "uuid", "uuid_list", "sha256",
     "code", "code_list", "text_list", "object", "coverage", "township", "village", "document_code",
-    "id_number", "mobile", "bank_account",
+    "id_number", "mobile", "bank_account", "loss_items",
 )
 
 
@@ -183,10 +183,19 @@ CLAIM = Entity("claim", label=("案件", "claim"), fields=_fields(
     # The report number a phone made at the scene (DZ-...): what victims are told and what the
     # printed forms show, so the office must see the same one.
     _text("report_no", 40, ("报案号", "report number")),
-    _fen("claimed_amount_fen", ("申请金额", "claimed amount")),
+    _fen("claimed_amount_fen", ("申请金额", "claimed amount"), writable_by=("liaison", "adjuster")),
     Field("event_id", "uuid", writable_by=OFFICE_ROLES, label=("灾害事件", "event")),
     _fen("adjusted_amount_fen", ("理算金额", "adjusted amount"), writable_by=ADJUSTER),
+    # The loss inventory (损失清单) as the adjuster itemised it; see LOSS_ITEM_KEYS.
+    Field("loss_items", "loss_items", max_length=MAX_LIST, writable_by=ADJUSTER,
+          label=("损失清单", "loss inventory")),
+    # Why the adjusted amount differs from the items' sum (claimcore.amounts insists on it).
+    _text("adjusted_reason", 2000, ("理算说明", "adjustment note"), writable_by=ADJUSTER),
+    # The payment as the lead insurer's payer records it.
     _fen("paid_amount_fen", ("已赔付", "paid amount"), writable_by=ADJUSTER),
+    Field("paid_on", "date", writable_by=ADJUSTER, label=("赔付日期", "date paid")),
+    Field("payee_person_id", "uuid", writable_by=ADJUSTER, label=("收款人", "payee")),
+    _text("transfer_ref", 100, ("转账流水号", "transfer reference"), writable_by=ADJUSTER),
     Field("missing_documents", "text_list", max_length=MAX_LIST, writable_by=ADJUSTER,
           label=("缺少的资料", "missing documents")),
     _text("decline_reason", 2000, ("拒赔理由", "reason for declining"), writable_by=ADJUSTER),
@@ -268,7 +277,7 @@ TRANSITION = Entity("transition", label=("进度记录", "timeline entry"), fiel
     Field("at", "datetime", writable_by=ALL),
     _lat(writable_by=ALL), _lon(writable_by=ALL),
     _text("reason", 2000, ("原因", "reason"), writable_by=ALL),
-    _local("by_user"),
+    _local("by_user"), _local("by_name"),
 ), append_only=True)
 
 # A co-insurer's survey turn (from the rotation), answered on the surveyor's phone; the rotation's
@@ -498,6 +507,8 @@ def _check_value(entity: str, spec: Field, value: Any) -> Any:
         if not isinstance(value, str) or not _divisions().is_village_in(value[:9], value):
             raise ContractError("not_in_list", entity, spec.name, spec=spec)
         return value
+    if kind == "loss_items":
+        return _check_loss_items(entity, spec, value)
     if kind in ("id_number", "mobile", "bank_account"):
         from . import validators
 
@@ -510,6 +521,65 @@ def _check_value(entity: str, spec: Field, value: Any) -> Any:
         except validators.ValidationError as exc:
             raise _wrong(spec, entity, exc.message("zh"), exc.message("en")) from None
     raise AssertionError(f"unknown kind {kind}")
+
+
+# One loss-inventory item: key -> (kind, required). Amounts are fen; ``amount_fen`` must equal
+# quantity × unit price (rounded half up to the fen) when both are given.
+LOSS_ITEM_KEYS: dict[str, tuple[str, bool]] = {
+    "person_id": ("uuid", False), "category": ("code", True), "description": ("text", True),
+    "quantity": ("number", False), "unit_price_fen": ("fen", False), "purchase_date": ("date", False),
+    "damage_extent": ("text", False), "amount_fen": ("fen", True),
+}
+_ITEM_SPECS = {
+    "person_id": Field("person_id", "uuid", label=("人员", "person")),
+    "category": Field("category", "code", vocab="loss_types", label=("损失类别", "category")),
+    "description": Field("description", "text", max_length=200, label=("损失项目", "item")),
+    "quantity": Field("quantity", "number", min=0, max=1_000_000, label=("数量", "quantity")),
+    "unit_price_fen": Field("unit_price_fen", "fen", min=0, max=MAX_FEN, label=("单价", "unit price")),
+    "purchase_date": Field("purchase_date", "date", label=("购置日期", "purchase date")),
+    "damage_extent": Field("damage_extent", "text", max_length=50, label=("损失程度", "extent of damage")),
+    "amount_fen": Field("amount_fen", "fen", min=0, max=MAX_FEN, label=("金额", "amount")),
+}
+
+
+def item_amount_fen(quantity: float, unit_price_fen: int) -> int:
+    """quantity × unit price in fen, rounded half up (Decimal: the float never decides money)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return int((Decimal(str(quantity)) * unit_price_fen).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _check_loss_items(entity: str, spec: Field, value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, (list, tuple)):
+        raise _wrong(spec, entity, "应为损失项目列表", "expected a list of loss items")
+    if len(value) > (spec.max_length or MAX_LIST):
+        raise ContractError("too_long", entity, spec.name, spec=spec)
+    out = []
+    for n, item in enumerate(value, 1):
+        if not isinstance(item, Mapping) or not set(item) <= set(LOSS_ITEM_KEYS):
+            raise _wrong(spec, entity, f"第 {n} 项格式无效", f"item {n} is not a loss item")
+        clean: dict[str, Any] = {}
+        for key, (_kind, required) in LOSS_ITEM_KEYS.items():
+            v = item.get(key)
+            if isinstance(v, str) and not v.strip():
+                v = None
+            if v is None:
+                if required:
+                    raise _wrong(spec, entity, f"第 {n} 项缺少{_ITEM_SPECS[key].title('zh')}",
+                                 f"item {n} has no {_ITEM_SPECS[key].title('en')}")
+                continue
+            try:
+                clean[key] = _check_value(entity, _ITEM_SPECS[key], v)
+            except ContractError as exc:
+                sub = _ITEM_SPECS[key]
+                raise _wrong(spec, entity, f"第 {n} 项的{sub.title('zh')}：{exc.message('zh')}",
+                             f"item {n}, {sub.title('en')}: {exc.message('en')}") from None
+        if "quantity" in clean and "unit_price_fen" in clean \
+                and item_amount_fen(clean["quantity"], clean["unit_price_fen"]) != clean["amount_fen"]:
+            raise _wrong(spec, entity, f"第 {n} 项金额应等于数量×单价",
+                         f"item {n}: the amount must be quantity × unit price")
+        out.append(clean)
+    return out
 
 
 def check_value(entity_name: str, field: str, value: Any) -> Any:

@@ -48,7 +48,8 @@ from typing import Any, Mapping, TypedDict
 from claimcore import entities as _entities
 
 ENTITIES: tuple[str, ...] = tuple(_entities.ENTITIES)
-CHANGE_ENTITIES: tuple[str, ...] = ENTITIES + ("conflict",)
+# Server-made, read-only on phones: a field conflict's record, a claim-authority review.
+CHANGE_ENTITIES: tuple[str, ...] = ENTITIES + ("conflict", "authority_review")
 OPS: tuple[str, ...] = ("upsert", "delete")
 APPEND_ONLY_ENTITIES: frozenset[str] = frozenset(n for n, e in _entities.ENTITIES.items() if e.append_only)
 # Entities whose every mutation names its claim (scope is checked from it).

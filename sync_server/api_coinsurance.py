@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 from sqlalchemy import select
 
 from claimcore import authority as ca
@@ -142,6 +142,14 @@ class EventOut(BaseModel):
 class OpinionIn(BaseModel):
     vote: Literal[entities.VOTES]  # type: ignore[valid-type]
     opinion: str = Field(default="", max_length=entities.OPINION.fields["opinion"].max_length)
+
+
+class ConsultationIn(BaseModel):
+    held_at: dt.datetime
+    attendees: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(min_length=1, max_length=50)
+    engage_assessor: StrictBool
+    engage_lawyer: StrictBool
+    minutes: str = Field(min_length=1, max_length=20_000)
 
 
 class FundEntryIn(BaseModel):
@@ -284,6 +292,20 @@ def post_opinion(claim_id: str, body: OpinionIn, caller: CallerDep, db: DbDep, r
         return co.add_opinion(session, _rules(request), claim_id, caller.user, body.vote, body.opinion,
                               _now(request))
     return _run(db, run)
+
+
+@router.post("/claims/{claim_id}/consultations", status_code=201)
+def post_consultation(claim_id: str, body: ConsultationIn, caller: CallerDep, db: DbDep,
+                      request: Request) -> dict:
+    """The consultation meeting on a claim of 300,000 yuan or more (annex 2: 首席承保人牵头召集各共保人
+    召开赔案处理会商会议，会商讨论决定是否聘请公估公司、律师): recorded by the lead's office before any vote.
+    Answers the claim's authority view."""
+    _require(caller, OFFICE, request)
+    if "\x00" in body.minutes:
+        raise ApiError(422, "invalid_request", "minutes contain a NUL character")
+    return _run(db, co.record_consultation, _rules(request), claim_id, caller.user, held_at=body.held_at,
+                attendees=body.attendees, engage_assessor=body.engage_assessor,
+                engage_lawyer=body.engage_lawyer, minutes=body.minutes, now=_now(request))
 
 
 # -------------------------------------------------------------------------------------- fund

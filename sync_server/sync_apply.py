@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -385,10 +386,13 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation) -> t
         village = fields.get("village_code", claim.village_code)
         if village is not None:
             domain.check_village(village, township)
+    _check_money(session, claim, current, fields)
     new_status = fields.get("status")
-    if new_status is not None and new_status != claim.status:
+    moving = new_status is not None and new_status != claim.status
+    if moving:
         loss_types = fields.get("loss_types", current.get("loss_types"))
-        _check_transition(session, user, claim, new_status, fields.get("status_reason"), loss_types)
+        _check_transition(session, user, claim, new_status, fields.get("status_reason"), loss_types,
+                          {**current, **fields})
     new_version = claim.version + 1
     applied, versions, conflict = _merge(
         session,
@@ -420,10 +424,113 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation) -> t
     if township_changed:
         # Another township's liaison now sees this claim: its records must reach them too.
         changelog.reemit_claim(session, claim.id)
+    if moving and applied.get("status") == new_status:
+        _after_transition(session, user, claim, new_status)
     return ("conflict" if conflict else "applied"), new_version
 
 
-def _check_transition(session: Session, user: User, claim: Claim, target: str, reason: Any, loss_types) -> None:  # noqa: ANN001
+def _after_transition(session: Session, user: User, claim: Claim, target: str) -> None:
+    """What a status the phone pushed sets going on the server (the same as the office's routes):
+    a dispatched survey goes through the rotation; an adjusted amount is put to the co-insurers."""
+    from . import coinsurance as co
+
+    now = utcnow()
+    if target == "survey_dispatched":
+        try:
+            co.dispatch_claim(session, co.rule_settings(), claim.id, user, now, move=False)
+        except co.RuleError as exc:
+            if exc.code != "already_dispatched":
+                raise Rejected(exc.code, exc.message) from None
+    elif target == "adjusted":
+        try:
+            co.authority_view(session, co.rule_settings(), claim.id, now)
+        except co.RuleError as exc:
+            raise Rejected(exc.code, exc.message) from None
+
+
+def _persons(session: Session, claim_id: str) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Record).where(Record.claim_id == claim_id, Record.entity == "person", Record.deleted.is_(False))
+    ).scalars()
+    return [{"id": r.id, "role_in_claim": (r.fields or {}).get("role_in_claim"),
+             "has_bank_account": bool((r.fields or {}).get("bank_card"))} for r in rows]
+
+
+def _limits(session: Session, claim: Claim, values: dict[str, Any]):  # noqa: ANN202
+    from claimcore import amounts
+    from claimcore.catalogue import load_catalogue
+
+    return amounts.limits_for(values.get("coverage") or claim.coverage, values.get("loss_types") or [],
+                              amounts.victims_of(_persons(session, claim.id)),
+                              load_catalogue(claim.catalogue_version or None))
+
+
+def _check_money(session: Session, claim: Claim, current: dict[str, Any], fields: dict[str, Any]) -> None:
+    """Amounts within the claim's limits (claimcore.amounts: the phone runs the same checks)."""
+    from claimcore import amounts
+
+    if not {"claimed_amount_fen", "adjusted_amount_fen", "loss_items", "loss_types"} & set(fields):
+        return
+    limits = _limits(session, claim, {**current, **fields})
+    try:
+        if fields.get("claimed_amount_fen") is not None:
+            amounts.check_amount(fields["claimed_amount_fen"], limits, field="claimed_amount_fen",
+                                 label=("申请金额", "claimed amount"))
+        if fields.get("loss_items"):
+            amounts.check_items(fields["loss_items"], limits)
+        if fields.get("adjusted_amount_fen") is not None:
+            amounts.check_amount(fields["adjusted_amount_fen"], limits, field="adjusted_amount_fen",
+                                 label=("理算金额", "adjusted amount"))
+    except amounts.AmountError as exc:
+        raise Rejected(exc.code, f"{exc.message('en')} / {exc.message('zh')}", field=exc.field) from None
+
+
+def _check_money_for(session: Session, claim: Claim, target: str, values: dict[str, Any]) -> None:
+    from claimcore import amounts
+
+    try:
+        if target == "adjusted":
+            amounts.check_adjustment(values.get("loss_items"), values.get("adjusted_amount_fen"),
+                                     values.get("adjusted_reason"), _limits(session, claim, values))
+        elif target == "paid":
+            amounts.check_payment(paid=values.get("paid_amount_fen"), paid_on=values.get("paid_on"),
+                                  payee_id=values.get("payee_person_id"), transfer_ref=values.get("transfer_ref"),
+                                  adjusted=values.get("adjusted_amount_fen"), persons=_persons(session, claim.id),
+                                  loss_types=values.get("loss_types") or [])
+    except amounts.AmountError as exc:
+        raise Rejected(exc.code, f"{exc.message('en')} / {exc.message('zh')}", field=exc.field) from None
+
+
+def move_claim(session: Session, claim: Claim, target: str, user: User, *, reason: str | None = None) -> None:
+    """A status change the server makes itself (dispatch, a survey completed), on the same edges
+    as a phone's, with a timeline entry under the user's name, published like a pushed one."""
+    from claimcore import workflow
+
+    if not workflow.path_ok([claim.status, target]):
+        return
+    now = utcnow()
+    source = claim.status
+    claim.status = target
+    claim.version += 1
+    versions = dict(claim.field_versions or {})
+    versions["status"] = [claim.version, "server"]
+    claim.field_versions = versions
+    claim.updated_at = now
+    session.flush()
+    record_change(session, "claim", claim.id, claim_snapshot(claim), version=claim.version, claim_id=claim.id)
+    fields = {"from_status": source, "to_status": target, "role": user.role, "at": changelog.now_iso(now),
+              "reason": reason}
+    rec = Record(id=str(uuid.uuid4()), entity="transition", claim_id=claim.id, version=1, deleted=False,
+                 sha256=None, fields=fields, field_versions={k: [1, "server"] for k in fields},
+                 created_by=user.id, created_at=now, updated_at=now)
+    session.add(rec)
+    session.flush()
+    record_change(session, "transition", rec.id, dict(record_snapshot(rec), created_by_name=user.name),
+                  version=1, claim_id=claim.id)
+
+
+def _check_transition(session: Session, user: User, claim: Claim, target: str, reason: Any, loss_types,  # noqa: ANN001
+                      values: dict[str, Any]) -> None:
     from claimcore import workflow
 
     edge = workflow.find_transition(claim.status, target)
@@ -439,6 +546,7 @@ def _check_transition(session: Session, user: User, claim: Claim, target: str, r
         workflow.check_transition(claim.status, target, user.role, **guards)
     except workflow.WorkflowError as exc:
         raise Rejected("illegal_transition", f"{exc.message('en')} / {exc.message('zh')}") from None
+    _check_money_for(session, claim, target, values)
 
 
 # ------------------------------------------------------------------------------------ records
@@ -502,7 +610,10 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
             for key in ("sha256", "preview_sha256"):
                 if clean.get(key):
                     add_blob_ref(session, clean[key], "photo", rec.id, claim_id=claim_id)
-        record_change(session, entity, rec.id, record_snapshot(rec), version=1, claim_id=claim_id)
+        snap = record_snapshot(rec)
+        if entity in ("transition", "note"):
+            snap["created_by_name"] = user.name  # timelines show people, not ids
+        record_change(session, entity, rec.id, snap, version=1, claim_id=claim_id)
         return "applied", 1
 
     if rec.deleted:

@@ -114,6 +114,7 @@ class TransitionRecord:
     lat: float | None
     lon: float | None
     reason: str | None
+    by_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,11 @@ class ClaimDetail:
     claimed_amount_fen: int | None
     adjusted_amount_fen: int | None
     paid_amount_fen: int | None
+    loss_items: list[dict[str, Any]] | None
+    adjusted_reason: str | None
+    paid_on: str | None
+    payee_person_id: str | None
+    transfer_ref: str | None
     status: str
     event_id: str | None
     created_by: str | None

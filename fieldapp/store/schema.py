@@ -1,4 +1,4 @@
-"""Tables of the phone's database (schema version 3), as SQLAlchemy 2 typed mappings.
+"""Tables of the phone's database (schema version 4), as SQLAlchemy 2 typed mappings.
 
 Conventions: ids are UUID4 strings made where the record is created; times are UTC ISO-8601 strings
 of fixed width (``2026-07-01T08:30:00.000000+00:00``) so that text order is time order; money is
@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class Base(DeclarativeBase):
@@ -55,6 +55,12 @@ class Claim(Base):
     claimed_amount_fen: Mapped[int | None] = mapped_column(Integer)
     adjusted_amount_fen: Mapped[int | None] = mapped_column(Integer)
     paid_amount_fen: Mapped[int | None] = mapped_column(Integer)
+    # v4: the loss inventory, the adjustment's reason and the payment (claimcore.amounts).
+    loss_items: Mapped[list[Any] | None] = mapped_column(JSON)
+    adjusted_reason: Mapped[str | None] = mapped_column(Text)
+    paid_on: Mapped[str | None] = mapped_column(String(10))
+    payee_person_id: Mapped[str | None] = mapped_column(String(36))
+    transfer_ref: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(24))
     event_id: Mapped[str | None] = mapped_column(String(36))
     created_by: Mapped[str | None] = mapped_column(String(64))
@@ -175,6 +181,7 @@ class Transition(Base):
     from_status: Mapped[str | None] = mapped_column(String(24))
     to_status: Mapped[str] = mapped_column(String(24))
     by_user: Mapped[str | None] = mapped_column(String(64))
+    by_name: Mapped[str | None] = mapped_column(String(100))  # v4: the person, as the server names them
     role: Mapped[str | None] = mapped_column(String(16))
     at: Mapped[str] = mapped_column(String(32))
     lat: Mapped[float | None] = mapped_column(Float)
@@ -265,3 +272,15 @@ class ConflictNote(Base):
     seen: Mapped[bool] = mapped_column(Boolean)
 
     __table_args__ = (Index("ix_conflict_notes_claim", "claim_id"),)
+
+
+class Review(Base):
+    """v4. A claim-authority review as the server publishes it to every co-insurer (amount, tier,
+    consultation, opinions and outcome; no personal data). A co-insurer's phone holds reviews of
+    claims it never surveyed, so this is not tied to the claims table."""
+
+    __tablename__ = "reviews"
+    claim_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    doc: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int | None] = mapped_column(Integer)

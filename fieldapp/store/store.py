@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, create_engine, delete, event, exists, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
-from claimcore import entities, wire, workflow
+from claimcore import amounts, entities, wire, workflow
+from claimcore.catalogue import load_catalogue
 from claimcore.filetypes import ScanError, check_scan
 from claimcore.divisions import load_divisions
 
@@ -64,6 +65,7 @@ from .schema import (
     Outbox,
     Person,
     Photo,
+    Review,
     Scan,
     Setting,
     SyncState,
@@ -81,7 +83,7 @@ _DOC_NAMESPACE = uuid.UUID("4f6a2b8e-1d3c-4e5f-9a7b-0c1d2e3f4a5b")
 CLAIM_EDITABLE = frozenset({
     "coverage", "catalogue_version", "township_code", "village_code", "incident_at", "address", "lat",
     "lon", "accuracy_m", "description", "loss_types", "claimed_amount_fen", "adjusted_amount_fen", "paid_amount_fen",
-    "event_id", "is_draft",
+    "event_id", "is_draft", "loss_items", "adjusted_reason", "paid_on", "payee_person_id", "transfer_ref",
 })
 PERSON_EDITABLE = frozenset({"role_in_claim", "relation", "name", "id_number", "phone", "bank_card",
                              "bank_name", "medical"})
@@ -171,6 +173,7 @@ class Store:
         self.assignments = AssignmentsRepo(self)
         self.drafts = DraftsRepo(self)
         self.settings = SettingsRepo(self)
+        self.reviews = ReviewsRepo(self)
         self.conflicts = ConflictsRepo(self)
         self.outbox = OutboxRepo(self)
         self.sync_state = SyncStateRepo(self)
@@ -475,6 +478,7 @@ class ClaimsRepo(_Repo):
             changed = {k: v for k, v in values.items() if getattr(claim, k) != v}
             if not changed:
                 return frozenset()
+            _check_money(session, self._c, claim, changed)
             for k, v in changed.items():
                 setattr(claim, k, v)
             claim.updated_at = now_iso()
@@ -509,11 +513,13 @@ class ClaimsRepo(_Repo):
             workflow.check_transition(claim.status, target, role, checklist_complete=checklist_complete,
                                       authority_cleared=authority_cleared, reason=reason,
                                       survey_participant=survey_participant)
+            _check_money_for(session, self._c, claim, target)
             source = claim.status
             claim.status = target
             claim.updated_at = now_iso()
-            record_mutation(session, self._c, "claim", claim_id, {"status": target},
-                            base_version=claim.version)
+            # The reason travels with the status too: the server checks the same guard.
+            change = {"status": target, **({"status_reason": reason} if reason else {})}
+            record_mutation(session, self._c, "claim", claim_id, change, base_version=claim.version)
             return _add_transition(session, self._c, claim_id, source, target, user=user, role=role,
                                    at=stamp, lat=lat, lon=lon, reason=reason)
 
@@ -671,6 +677,63 @@ def _next_report_no(session: Session) -> str:
     return report_no
 
 
+def _money_persons(session: Session, cipher: FieldCipher, claim_id: str) -> list[dict[str, Any]]:
+    """The claim's persons as claimcore.amounts reads them (whether a bank account is on file)."""
+    rows = session.scalars(select(Person).where(Person.claim_id == claim_id)).all()
+    return [{"id": p.id, "role_in_claim": p.role_in_claim, "has_bank_account": p.bank_card_enc is not None}
+            for p in rows]
+
+
+def _claim_limits(session: Session, cipher: FieldCipher, claim: Claim, loss_types=None) -> amounts.ClaimLimits:
+    persons = _money_persons(session, cipher, claim.id)
+    return amounts.limits_for(claim.coverage, loss_types if loss_types is not None else claim.loss_types or [],
+                              amounts.victims_of(persons), load_catalogue(claim.catalogue_version))
+
+
+def _money_refusal(exc: amounts.AmountError) -> StoreValidationError:
+    return StoreValidationError(exc.message("zh"), exc.message("en"))
+
+
+def _check_money(session: Session, cipher: FieldCipher, claim: Claim, changed: dict[str, Any]) -> None:
+    try:
+        _check_money_fields(session, cipher, claim, changed)
+    except amounts.AmountError as exc:
+        raise _money_refusal(exc) from None
+
+
+def _check_money_fields(session: Session, cipher: FieldCipher, claim: Claim, changed: dict[str, Any]) -> None:
+    """Amounts within the claim's limits (claimcore.amounts), as the server checks them."""
+    if not {"claimed_amount_fen", "adjusted_amount_fen", "loss_items", "loss_types"} & set(changed):
+        return
+    limits = _claim_limits(session, cipher, claim, changed.get("loss_types"))
+    if changed.get("claimed_amount_fen") is not None:
+        amounts.check_amount(changed["claimed_amount_fen"], limits, field="claimed_amount_fen",
+                             label=("申请金额", "claimed amount"))
+    if changed.get("loss_items"):
+        amounts.check_items(changed["loss_items"], limits)
+    if changed.get("adjusted_amount_fen") is not None:
+        amounts.check_amount(changed["adjusted_amount_fen"], limits, field="adjusted_amount_fen",
+                             label=("理算金额", "adjusted amount"))
+
+
+def _check_money_for(session: Session, cipher: FieldCipher, claim: Claim, target: str) -> None:
+    """The money a state needs: an adjustment to be adjusted, a valid payment to be paid."""
+    try:
+        _check_money_state(session, cipher, claim, target)
+    except amounts.AmountError as exc:
+        raise _money_refusal(exc) from None
+
+
+def _check_money_state(session: Session, cipher: FieldCipher, claim: Claim, target: str) -> None:
+    if target == "adjusted":
+        amounts.check_adjustment(claim.loss_items, claim.adjusted_amount_fen, claim.adjusted_reason,
+                                 _claim_limits(session, cipher, claim))
+    elif target == "paid":
+        amounts.check_payment(paid=claim.paid_amount_fen, paid_on=claim.paid_on, payee_id=claim.payee_person_id,
+                              transfer_ref=claim.transfer_ref, adjusted=claim.adjusted_amount_fen,
+                              persons=_money_persons(session, cipher, claim.id), loss_types=claim.loss_types or [])
+
+
 def _add_transition(session: Session, cipher: FieldCipher, claim_id: str, source: str | None,
                     target: str, *, user: str | None, role: str | None, at: str,
                     lat: float | None, lon: float | None, reason: str | None) -> TransitionRecord:
@@ -702,7 +765,7 @@ def _wire_columns(model: type[Base]) -> list[str]:
 
 def _transition_record(t: Transition) -> TransitionRecord:
     return TransitionRecord(t.id, t.claim_id, t.from_status, t.to_status, t.by_user, t.role, t.at,
-                            t.lat, t.lon, t.reason)
+                            t.lat, t.lon, t.reason, t.by_name)
 
 
 def _document_record(d: Document) -> DocumentRecord:
@@ -1154,6 +1217,20 @@ class DraftsRepo(_Repo):
             return [DraftRecord(d.id, d.kind, d.step, dict(d.data), d.saved_at) for d in session.scalars(stmt)]
 
 
+class ReviewsRepo(_Repo):
+    """Claim-authority reviews as the server last published them (read-only here)."""
+
+    def get(self, claim_id: str) -> dict[str, Any] | None:
+        with self._s._read() as session:
+            row = session.get(Review, claim_id)
+            return dict(row.doc, claim_id=claim_id) if row is not None else None
+
+    def list(self) -> list[dict[str, Any]]:
+        with self._s._read() as session:
+            rows = session.scalars(select(Review).order_by(Review.received_at.desc())).all()
+            return [dict(r.doc, claim_id=r.claim_id) for r in rows]
+
+
 class SettingsRepo(_Repo):
     """Small local key/value settings (JSON values). Local only."""
 
@@ -1274,7 +1351,7 @@ def _apply_remote(store: Store, changes: list[Mapping[str, Any]], new_cursor: st
         stamp = now_iso()
         for raw in changes:
             entity = raw.get("entity") if isinstance(raw, Mapping) else None
-            if isinstance(entity, str) and entity not in _REMOTE_MODELS and entity != "conflict":
+            if isinstance(entity, str) and entity not in _REMOTE_MODELS and entity not in _SERVER_ONLY:
                 skipped.append((entity, str(raw.get("id"))))  # e.g. cost, opinion: no local table
                 continue
             try:
@@ -1286,6 +1363,10 @@ def _apply_remote(store: Store, changes: list[Mapping[str, Any]], new_cursor: st
             version = change["version"]
             if entity == "conflict":
                 _store_conflict(session, cipher, rid, fields, stamp)
+                applied += 1
+                continue
+            if entity == "authority_review":
+                _store_review(session, rid, op, fields, version, stamp)
                 applied += 1
                 continue
             model = _REMOTE_MODELS[entity]
@@ -1339,6 +1420,24 @@ def _assign_values(cipher: FieldCipher, entity: str, rid: str, values: dict[str,
             out.setdefault("fields", {})[k] = v  # extra assignment details the server sends
         # other unknown fields: a newer server's additions, ignored by this version
     return out
+
+
+_SERVER_ONLY = ("conflict", "authority_review")
+
+
+def _store_review(session: Session, claim_id: str, op: str, fields: dict[str, Any], version: int | None,
+                  stamp: str) -> None:
+    row = session.get(Review, claim_id)
+    if op == "delete":
+        if row is not None:
+            session.delete(row)
+        return
+    if row is None:
+        row = Review(claim_id=claim_id, doc={}, received_at=stamp)
+        session.add(row)
+    elif row.version is not None and version is not None and version < row.version:
+        return  # an older state of the review (pages are ordered, but never go back)
+    row.doc, row.version, row.received_at = dict(fields), version, stamp
 
 
 def _store_conflict(session: Session, cipher: FieldCipher, note_id: str, fields: dict[str, Any], stamp: str) -> None:

@@ -24,6 +24,9 @@ History
       taken_at/lat/lon, notes.body/created_at -> text/written_at. Queued outbox entries are
       renamed too (their sealed personal part is renamed when it is read:
       fieldapp.store.outbox.V2_NAMES).
+  v4  money on a claim: claims.loss_items/adjusted_reason/paid_on/payee_person_id/transfer_ref;
+      transitions.by_name (who moved the claim, by name); table ``reviews`` (claim-authority
+      reviews published by the server).
 """
 from __future__ import annotations
 
@@ -204,8 +207,22 @@ def _v2_to_v3(conn: sqlite3.Connection) -> None:
                 conn.execute("UPDATE outbox SET fields = ? WHERE seq = ?", (json.dumps(renamed, ensure_ascii=False), seq))
 
 
+def _v3_to_v4(conn: sqlite3.Connection) -> None:
+    for column, kind in (("loss_items", "JSON"), ("adjusted_reason", "TEXT"), ("paid_on", "VARCHAR(10)"),
+                         ("payee_person_id", "VARCHAR(36)"), ("transfer_ref", "VARCHAR(100)")):
+        conn.execute(f"ALTER TABLE claims ADD COLUMN {column} {kind}")
+    conn.execute("ALTER TABLE transitions ADD COLUMN by_name VARCHAR(100)")
+    conn.execute("""CREATE TABLE reviews (
+        claim_id VARCHAR(36) NOT NULL,
+        doc JSON NOT NULL,
+        received_at VARCHAR(32) NOT NULL,
+        version INTEGER,
+        PRIMARY KEY (claim_id)
+    )""")
+
+
 # STEPS[n] upgrades a version-n database to version n+1.
-STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 assert sorted(STEPS) == list(range(1, SCHEMA_VERSION)), "every version needs exactly one step"
 
 

@@ -19,7 +19,10 @@ from claimcore import entities
 from fieldapp.store import contract
 
 # Server bookkeeping name -> phone column, for pulled changes.
-_IN_RENAMES: dict[str, dict[str, str]] = {"note": {"created_by": "author"}, "transition": {"created_by": "by_user"}}
+_IN_RENAMES: dict[str, dict[str, str]] = {
+    "note": {"created_by": "author"},
+    "transition": {"created_by": "by_user", "created_by_name": "by_name"},
+}
 
 # Phone fields that do not travel: the contract's local-only fields.
 LOCAL_ONLY: dict[str, frozenset[str]] = {e: contract.local_only(e) for e in entities.ENTITIES}

@@ -72,6 +72,18 @@ def around(spec: entities.Field) -> st.SearchStrategy:
         return st.one_of(st.sampled_from(sorted(entities.document_codes())), st.text(TEXT, max_size=10))
     if spec.kind == "uuid":
         return st.one_of(st.uuids(version=4).map(str), st.text(TEXT, max_size=10), junk)
+    if spec.kind == "date":
+        return st.one_of(st.dates(dt.date(2020, 1, 1), dt.date(2030, 1, 1)).map(str),
+                         st.sampled_from(["2026-02-30", "2026/07/01", ""]), junk)
+    if spec.kind == "loss_items":
+        fen = st.one_of(st.integers(-1, 12_000_000), st.sampled_from([entities.MAX_FEN, entities.MAX_FEN + 1]))
+        item = st.fixed_dictionaries(
+            {"category": st.sampled_from(entities.LOSS_TYPES + ("flood",)), "description": st.text(TEXT, max_size=6),
+             "amount_fen": fen},
+            optional={"quantity": st.sampled_from([1, 2.5, -1]), "unit_price_fen": fen,
+                      "purchase_date": st.sampled_from(["2020-05-01", "May 2020"]),
+                      "damage_extent": st.sampled_from(["全损", "损坏" * 30]), "person_id": st.uuids(version=4).map(str)})
+        return st.one_of(st.lists(item, max_size=3), junk)
     raise AssertionError(f"no strategy for {spec.kind}")
 
 
@@ -90,7 +102,8 @@ def _force(phone, entity: str, record_id: str, fields: dict, base_version) -> No
 
 
 CLAIM_FIELDS = ["address", "description", "claimed_amount_fen", "adjusted_amount_fen", "paid_amount_fen", "lat", "lon",
-                "accuracy_m", "incident_at", "loss_types", "coverage", "event_id"]
+                "accuracy_m", "incident_at", "loss_types", "coverage", "event_id", "loss_items", "adjusted_reason",
+                "paid_on", "payee_person_id", "transfer_ref"]
 PERSON_FIELDS = ["role_in_claim", "name", "relation", "id_number", "phone", "bank_card", "bank_name", "medical"]
 
 
@@ -232,7 +245,8 @@ def test_a_claim_field_the_liaison_may_not_write_is_refused_on_both_sides(loopba
     phone.store.writer_role = "liaison"
     claim_id = phone.new_claim(TOWNSHIP_A)
     phone.sync_until_quiet()
-    value = {"fen": 100, "uuid": wire.new_id(), "text": "理由", "text_list": ["claim_application"]}[
+    value = {"fen": 100, "uuid": wire.new_id(), "text": "理由", "text_list": ["claim_application"],
+             "date": "2026-07-01", "loss_items": [{"category": "house", "description": "房屋", "amount_fen": 100}]}[
         entities.CLAIM.fields[field_name].kind]
     with pytest.raises(StoreValidationError) as caught:
         phone.store.claims.update(claim_id, **{field_name: value})

@@ -2,6 +2,7 @@
 share-weighted vote come from the co-insurers' users; the result and its arithmetic are stored."""
 from __future__ import annotations
 
+import datetime as dt
 
 import pytest
 
@@ -61,8 +62,37 @@ def test_inform_tier_clears_when_all_opined_or_the_window_closes(world):
     assert {c["id"] for c in feed if c["entity"] == "authority_review"} >= {a, b}
 
 
+def test_no_vote_before_the_consultation_is_recorded(world):
+    cid = claim_with_amount(world, 300_000 * YUAN)
+    got = authority(world, cid)
+    assert got["reason_code"] == "consultation_required" and not got["cleared"] and got["consultation"] is None
+    for who in (world.p.s1, world.p.adjuster):
+        r = world.client.post(f"/api/v1/claims/{cid}/opinions", headers=who.headers, json={"vote": "approve"})
+        assert r.status_code == 409 and r.json()["error"] == "consultation_required"
+    # only the office records it, with co-insurers of the pool, held already
+    assert consult(world, cid, who=world.p.s1).status_code == 403
+    assert consult(world, cid, attendees=["nobody"]).status_code == 422
+    assert consult(world, cid, attendees=[]).status_code == 422
+    future = (world.clock.now + dt.timedelta(days=1)).isoformat()
+    assert consult(world, cid, held_at=future).status_code == 422
+    small = claim_with_amount(world, 150_000 * YUAN)
+    r = consult(world, small)
+    assert r.status_code == 409 and r.json()["error"] == "no_consultation_tier"
+    r = consult(world, cid)
+    assert r.status_code == 201, r.text
+    meeting = r.json()["consultation"]
+    assert meeting["attendees"] == ["co1", "co2", "co3", "co4"] and meeting["engage_assessor"] is True
+    assert not r.json()["cleared"]
+    # the meeting is published to every co-insurer with the review (no personal data in it)
+    feed = world.client.get("/api/v1/sync/pull", headers=world.p.s3.headers).json()["changes"]
+    review = next(c for c in feed if c["entity"] == "authority_review" and c["id"] == cid)
+    assert review["fields"]["consultation"]["minutes"].startswith("会商")
+    assert opine(world, cid, world.p.s1, "approve")["opinions"][0]["vote"] == "approve"
+
+
 def test_consultation_agreement_or_weighted_vote(world):
     cid = claim_with_amount(world, 300_000 * YUAN)
+    assert consult(world, cid).status_code == 201
     for who in (world.p.s1, world.p.s2):
         opine(world, cid, who, "reject")
     for who in (world.p.s3, world.p.s4, world.p.adjuster):
@@ -79,6 +109,14 @@ def test_consultation_agreement_or_weighted_vote(world):
         s.get(Claim, cid).adjusted_amount_fen = 310_000 * YUAN
     fresh = authority(world, cid)
     assert fresh["opinions"] == [] and not fresh["cleared"]
+    assert fresh["reason_code"] == "consultation_required"  # the meeting was about the old amount
+
+
+def consult(w, cid, attendees=("co1", "co2", "co3", "co4"), who=None, **extra):
+    body = {"held_at": w.clock.now.isoformat(),
+            "attendees": list(attendees), "engage_assessor": True, "engage_lawyer": False,
+            "minutes": "会商：同意聘请公估公司核定房屋损失；不聘请律师。", **extra}
+    return w.client.post(f"/api/v1/claims/{cid}/consultations", headers=(who or w.p.adjuster).headers, json=body)
 
 
 def _set_shares(w, shares):
@@ -91,6 +129,7 @@ def _set_shares(w, shares):
 def test_vote_flips_on_one_share_point(world, co1, co4, outcome, cleared):
     _set_shares(world, {"lead": 2000, "co1": co1, "co2": 2500, "co3": 2500, "co4": co4})
     cid = claim_with_amount(world, 500_000 * YUAN)
+    assert consult(world, cid).status_code == 201
     opine(world, cid, world.p.s1, "approve")
     opine(world, cid, world.p.s2, "approve")
     opine(world, cid, world.p.s3, "reject")

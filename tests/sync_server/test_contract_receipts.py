@@ -77,6 +77,8 @@ def test_required_unknown_and_role_rules_name_their_field(actors, entity):
                         and not s["local_only"]]
     if entity == "claim":
         for name in liaison_only_not:
-            value = {"fen": 100, "uuid": new_id(), "text": "理由", "text_list": ["x"]}[fields[name]["kind"]]
+            value = {"fen": 100, "uuid": new_id(), "text": "理由", "text_list": ["x"], "date": "2026-07-01",
+                         "loss_items": [{"category": "house", "description": "房屋", "amount_fen": 100}]
+                         }[fields[name]["kind"]]
             result = actors.liaison_a.push_one("claim", new_id(), claim_fields(**{name: value}))
             assert (result["error"].split(":")[0], result["field"]) == ("not_allowed_for_role", name)
