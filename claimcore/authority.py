@@ -113,6 +113,10 @@ def tier_for_amount(amount_fen: int, thresholds: Thresholds = DEFAULT_THRESHOLDS
     return Tier.FULL_CONSULTATION
 
 
+# The options of an approval vote, as the minutes name them; any other proposal text is its own name.
+_OPTION_NAMES = {"approve": ("同意", "approve"), "reject": ("不同意", "reject")}
+
+
 class TieRule(str, enum.Enum):
     LEAD_DECIDES = "lead_decides"
     NO_DECISION = "no_decision"
@@ -153,10 +157,14 @@ class VoteResult:
 
     def explain(self, lang: str = "zh") -> str:
         """One line for the minutes: totals, threshold and how the outcome came about."""
-        totals = ", ".join(f"{opt} {bp / 100:.2f}%" for opt, bp in self.totals_bp.items()) or "—"
+        def name(opt: str) -> str:
+            return _OPTION_NAMES[opt][0 if lang == "zh" else 1] if opt in _OPTION_NAMES else opt
+
+        totals = ", ".join(f"{name(opt)} {bp / 100:.2f}%" for opt, bp in self.totals_bp.items()) or "—"
         if lang == "zh":
-            how = {"majority": f"“{self.outcome}”超过半数",
-                   "tie_break_lead": f"票数相同，按首席承保人意见“{self.outcome}”",
+            outcome = name(self.outcome) if self.outcome else ""
+            how = {"majority": f"“{outcome}”超过半数",
+                   "tie_break_lead": f"票数相同，按首席承保人意见“{outcome}”",
                    "undecided": "未形成决议，需再次表决"}[self.decided_by]
             return (f"表决（按承保份额）：{totals}；弃权/缺席 {len(self.abstained)} 家；"
                     f"通过线 {self.threshold_bp / 100:.2f}%；{how}")

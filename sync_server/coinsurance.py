@@ -579,6 +579,14 @@ def authority_view(session: Session, settings: RuleSettings, claim_id: str, now:
     return view
 
 
+def claim_moved(session: Session, claim: Claim, now: dt.datetime) -> None:
+    """The co-insurers' copy of a review follows its claim's state (approved, re-adjusted...)."""
+    review = session.get(AuthorityReview, claim.id)
+    if review is None or review.tier == ca.Tier.LEAD_ALONE.value or review.amount_fen != claim.adjusted_amount_fen:
+        return
+    _publish_review(session, claim, review, authority_view(session, rule_settings(), claim.id, now))
+
+
 def record_consultation(session: Session, settings: RuleSettings, claim_id: str, user: User, *,
                         held_at: dt.datetime, attendees: list[str], engage_assessor: bool,
                         engage_lawyer: bool, minutes: str, now: dt.datetime) -> dict:

@@ -432,6 +432,8 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation) -> t
 def _after_transition(session: Session, user: User, claim: Claim, target: str) -> None:
     """What a status the phone pushed sets going on the server (the same as the office's routes):
     a dispatched survey goes through the rotation; an adjusted amount is put to the co-insurers."""
+    from claimcore import authority
+
     from . import coinsurance as co
 
     now = utcnow()
@@ -441,11 +443,13 @@ def _after_transition(session: Session, user: User, claim: Claim, target: str) -
         except co.RuleError as exc:
             if exc.code != "already_dispatched":
                 raise Rejected(exc.code, exc.message) from None
-    elif target == "adjusted":
-        try:
-            co.authority_view(session, co.rule_settings(), claim.id, now)
-        except co.RuleError as exc:
-            raise Rejected(exc.code, exc.message) from None
+    try:
+        if target == "adjusted" and claim.adjusted_amount_fen is not None and authority.tier_for_amount(
+                claim.adjusted_amount_fen) is not authority.Tier.LEAD_ALONE:
+            co.authority_view(session, co.rule_settings(), claim.id, now)  # the co-insurers are told
+        co.claim_moved(session, claim, now)
+    except co.RuleError as exc:
+        raise Rejected(exc.code, exc.message) from None
 
 
 def _persons(session: Session, claim_id: str) -> list[dict[str, Any]]:

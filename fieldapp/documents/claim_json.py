@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from claimcore import entities
+from claimcore import amounts, entities
 from fieldapp.documents import catalogue_view, places
 
 # The forms print heirs as claimants and the head of household on its own line (head_name), so a
@@ -27,9 +27,11 @@ _TOP_FIELDS = {
     "claim_id", "report_no", "policy_no", "coverage", "catalogue_version", "township_code",
     "village_code", "address", "incident_at", "description", "loss_types", "persons", "losses",
     "other_compensation_fen", "other_compensation_note", "document_statuses", "household",
-    "power_of_attorney", "conditions", "attached_to",
+    "power_of_attorney", "conditions", "attached_to", "loss_items", "payee_person_id",
 }
-_PERSON_FIELDS = {"role", "name", "id_number", "phone", "relation", "bank_name", "bank_account", "account_type"}
+_PERSON_FIELDS = {
+    "id", "role", "name", "id_number", "phone", "relation", "bank_name", "bank_account", "account_type",
+}
 ACCOUNT_TYPES = ("card", "passbook")
 _LOSS_FIELDS = {"loss_type", "item", "quantity", "unit_price_fen", "amount_fen", "note"}
 _HOUSEHOLD_FIELDS = {
@@ -38,6 +40,10 @@ _HOUSEHOLD_FIELDS = {
 }
 _ROOM_FIELDS = {"room", "structure", "severity", "note"}
 _ATTORNEY_FIELDS = {"scope", "valid_from", "valid_until"}
+# Who is paid when nobody is named: the first person the payment rule allows
+# (claimcore.amounts.payee_candidates), looking first at a person entered as payee, then the
+# applicants, then the victim; anyone else after them.
+_PAYEE_PREFERENCE = ("payee", "claimant", "heir", "victim")
 
 
 class ClaimJsonError(ValueError):
@@ -105,6 +111,20 @@ class _Checker:
                 self.add(path + key, f"not an ISO 8601 date-time: {value!r}")
                 return ""
         return value
+
+    def uuid(self, obj: dict, key: str, path: str) -> str:
+        """An optional UUID, normalised to lower case as the record contract keeps it."""
+        value = obj.get(key)
+        if value is None or value == "":
+            return ""
+        try:
+            if not isinstance(value, str):
+                raise ValueError
+            obj[key] = str(uuid.UUID(value))
+        except ValueError:
+            self.add(path + key, f"not a UUID: {value!r}")
+            return ""
+        return obj[key]
 
     def day(self, obj: dict, key: str, path: str) -> str:
         value = self.text(obj, key, path, max_len=40)
@@ -205,12 +225,18 @@ def validate_claim_json(obj: Any) -> dict:
         check.add("persons", "required: a list of people (at least the victim)")
         persons = []
     role_counts = dict.fromkeys(ROLES, 0)
+    person_ids: set[str] = set()
     for index, person in enumerate(persons):
         path = f"persons[{index}]."
         if not isinstance(person, dict):
             check.add(path[:-1], "must be an object")
             continue
         check.unknown_fields(path, person, _PERSON_FIELDS)
+        person_id = check.uuid(person, "id", path)
+        if person_id:
+            if person_id in person_ids:
+                check.add(path + "id", "the same id as another person")
+            person_ids.add(person_id)
         role = person.get("role")
         if role not in ROLES:
             check.add(path + "role", f"must be one of {', '.join(ROLES)}, not {role!r}")
@@ -264,6 +290,9 @@ def validate_claim_json(obj: Any) -> dict:
             if expected != amount:
                 check.add(path + "amount_fen", f"{amount} is not quantity x unit_price_fen = {expected}")
 
+    _check_loss_items(check, claim)
+    _check_payee(check, claim, persons, loss_types)
+
     claim.setdefault("other_compensation_fen", 0)
     check.fen(claim, "other_compensation_fen", "")
     check.text(claim, "other_compensation_note", "", max_len=200)
@@ -291,6 +320,89 @@ def validate_claim_json(obj: Any) -> dict:
     claim.setdefault("losses", [])
     claim.setdefault("document_statuses", {})
     return claim
+
+
+def _check_loss_items(check: _Checker, claim: dict) -> None:
+    """The loss inventory as the adjuster itemised it: each item by the record contract's own rule
+    (claimcore.entities, the one the phone's store and the server apply), every bad item listed."""
+    items = claim.get("loss_items")
+    if items is None:
+        return
+    if not isinstance(items, list):
+        check.add("loss_items", "must be a list of loss items")
+        return
+    most = entities.ENTITIES["claim"].fields["loss_items"].max_length
+    if most is not None and len(items) > most:
+        check.add("loss_items", f"at most {most} items (found {len(items)})")
+    for index, item in enumerate(items):
+        path = f"loss_items[{index}]"
+        if not isinstance(item, dict):
+            check.add(path, "must be an object")
+            continue
+        unknown = set(item) - set(entities.LOSS_ITEM_KEYS)
+        if unknown:
+            check.unknown_fields(path + ".", item, set(entities.LOSS_ITEM_KEYS))
+            continue
+        try:
+            (items[index],) = entities.check_value("claim", "loss_items", [item])
+        except entities.ContractError as exc:
+            # The contract numbers items from 1 within the list it was given (here one item).
+            reason = exc.detail[1] or exc.message("en")
+            check.add(path, "item" + reason[len("item 1"):] if reason.startswith("item 1") else reason)
+
+
+def _check_payee(check: _Checker, claim: dict, persons: list, loss_types: list) -> None:
+    """``payee_person_id``: absent, the payment rule picks the payee; null, nobody can be printed
+    (the boxes are left for hand-filling); else the ``id`` of a person the rule allows to be paid
+    whatever their account (never the deceased victim of a death claim)."""
+    if "payee_person_id" not in claim or claim["payee_person_id"] is None:
+        return
+    payee_id = check.uuid(claim, "payee_person_id", "")
+    if not payee_id:
+        return
+    index = next((i for i, p in enumerate(persons) if isinstance(p, dict) and p.get("id") == payee_id), None)
+    if index is None:
+        check.add("payee_person_id", "names no person of this claim (persons[].id)")
+        return
+    codes = [code for code in loss_types if isinstance(code, str)]
+    if str(index) not in amounts.payee_candidates(_money_persons(persons, codes, any_account=True), codes):
+        what = persons[index].get("role")
+        check.add("payee_person_id", f"the {what} may not be paid on this claim (a death claim pays an heir "
+                                     "(a claimant), the agent or the payee; never the deceased)")
+
+
+def _money_persons(persons: list, loss_types: list, *, any_account: bool = False) -> list[dict]:
+    """The claim JSON's persons as claimcore.amounts reads them, ``id`` being the index in
+    ``persons``, in the order of _PAYEE_PREFERENCE. On a death claim the claim JSON's claimants are
+    the heirs (docs/claim-json.md: heirs apply in a death claim), so they go in as heirs."""
+    death = "death" in loss_types
+    out = []
+    for index, person in enumerate(persons):
+        if not isinstance(person, dict):
+            continue
+        role = person.get("role")
+        out.append({"id": str(index), "role_in_claim": "heir" if death and role == "claimant" else role,
+                    "has_bank_account": any_account or bool(person.get("bank_account"))})
+    return sorted(out, key=lambda p: payee_preference(p["role_in_claim"]))
+
+
+def payee_preference(role: str | None) -> int:
+    """Sort key: whom to look at first for the payee."""
+    return _PAYEE_PREFERENCE.index(role) if role in _PAYEE_PREFERENCE else len(_PAYEE_PREFERENCE)
+
+
+def payee_person(claim: dict) -> dict | None:
+    """The person the forms print as payee (收款人) of a validated claim: the one named by
+    ``payee_person_id``; without it the first of claimcore.amounts.payee_candidates (a person with
+    a bank account; on a death claim an heir, the agent or the payee, never the deceased victim);
+    None when nobody qualifies, and when ``payee_person_id`` is null."""
+    persons = claim.get("persons") or []
+    if "payee_person_id" in claim:
+        wanted = claim["payee_person_id"]
+        return next((p for p in persons if wanted is not None and p.get("id") == wanted), None)
+    codes = claim.get("loss_types") or []
+    candidates = amounts.payee_candidates(_money_persons(persons, codes), codes)
+    return persons[int(candidates[0])] if candidates else None
 
 
 def _check_rider(check: _Checker, claim: dict, catalogue, coverage: str) -> None:

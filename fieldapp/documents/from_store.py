@@ -8,11 +8,14 @@ The claim's documents tab calls ``render_claim_pdf`` to open, share or save a fi
 printout is the ONE place full ID numbers and bank accounts appear (screens mask them), so this
 module reads them decrypted from the store and writes them only into the PDF.
 
-What the store does not hold is left empty on the form, never made up: the policy number, itemised
-loss lines, compensation received elsewhere, the household details of the disaster certificate
-(size, rooms, casualties, relocation), the power of attorney's scope and term (the form's defaults
-apply). The mapping, field by field, is in docs/claim-json.md ("Filling the claim JSON from the
-phone's store").
+What the store does not hold is left empty on the form, never made up: the policy number, the
+application's loss lines (the claimed total is one line), compensation received elsewhere, the
+household details of the disaster certificate (size, rooms, casualties, relocation), the power of
+attorney's scope and term (the form's defaults apply). The loss inventory prints the adjuster's
+``loss_items``; the payee is the recorded ``payee_person_id`` or, without one, the first person
+claimcore.amounts.payee_candidates allows (never the deceased victim of a death claim), else the
+boxes stay blank. The mapping, field by field, is in docs/claim-json.md ("Filling the claim JSON
+from the phone's store").
 
 A claim still being entered (a draft, or a report missing its township, incident time, loss types,
 victim or a person's name) is *incomplete*: ``claim_json_from_store`` refuses it with
@@ -30,11 +33,12 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from claimcore import amounts
 from claimcore.localtime import CHINA_TIME
 from claimcore.divisions import load_divisions
 from fieldapp.documents import TEMPLATES, UnknownTemplate, render
 from fieldapp.documents import catalogue_view, places
-from fieldapp.documents.claim_json import ClaimJsonError, validate_claim_json
+from fieldapp.documents.claim_json import ClaimJsonError, payee_preference, validate_claim_json
 from fieldapp.store import NotFoundError
 from fieldapp.durable import write_atomic
 
@@ -147,8 +151,8 @@ def render_claim_pdf(store: Any, claim_id: str, template: str, *, lang: str = "z
         raise ValueError(f"language must be zh or en, not {lang!r}")
     claim, missing = _build(store, claim_id, lang)
     if template == "loss_inventory":
-        # The inventory lists items. The store holds no items, only the claimed total, which is not
-        # an item and would be counted twice once the surveyor writes the real ones in the rows.
+        # The inventory lists the adjuster's items (loss_items). The claimed total is not an item and
+        # would be counted twice once the surveyor writes the real ones in the rows.
         claim["losses"] = []
     if template == "checklist":
         needed = [path for path in missing if path in ("loss_types", "attached_to")]
@@ -192,7 +196,9 @@ def _build(store: Any, claim_id: str, lang: str) -> tuple[dict, list[str]]:
         claim["incident_at"] = datetime.fromisoformat(detail.incident_at).astimezone(CHINA_TIME).isoformat()
     claim["loss_types"] = list(detail.loss_types or [])
     claim["persons"] = _persons(detail, lang)
+    claim["payee_person_id"] = _payee_id(detail, {p["id"] for p in claim["persons"]})
     claim["losses"] = _losses(detail, lang)
+    claim["loss_items"] = [dict(item) for item in detail.loss_items or []]
     # Not known on the phone: an explicit None leaves the line blank instead of printing "无" (none),
     # which would state that nothing was received.
     claim["other_compensation_fen"] = None
@@ -287,7 +293,7 @@ def _persons(detail: Any, lang: str) -> list[dict]:
         + [p for p in detail.persons if p.role_in_claim in ("payee", "agent")]
     out = []
     for p in ordered:
-        person: dict[str, Any] = {"role": "claimant" if p.role_in_claim == "heir" else p.role_in_claim,
+        person: dict[str, Any] = {"id": p.id, "role": "claimant" if p.role_in_claim == "heir" else p.role_in_claim,
                                   "name": p.name or ""}
         relation = _relation(p.relation, lang)
         if relation:
@@ -303,6 +309,31 @@ def _persons(detail: Any, lang: str) -> list[dict]:
             person["account_type"] = "card" if 16 <= len(p.bank_card) <= 19 else "passbook"
         out.append(person)
     return out
+
+
+def _payee_id(detail: Any, printed: set[str]) -> str | None:
+    """The payee the forms print, by the store's own roles (the claim JSON's claimants include the
+    heirs): the recorded payee (``payee_person_id``) when the payment rule allows that person to
+    be paid; otherwise the first person claimcore.amounts.payee_candidates offers, in the order
+    payee, applicants, victim, anyone else; None (boxes left blank) when nobody qualifies yet.
+    Only printed persons count (a second injured victim is not on the forms)."""
+    loss_types = detail.loss_types or []
+    persons = sorted(
+        ({"id": p.id, "role_in_claim": p.role_in_claim, "has_bank_account": bool(p.bank_card)}
+         for p in detail.persons if p.id in printed),
+        key=lambda p: payee_preference(p["role_in_claim"]),
+    )
+    recorded = detail.payee_person_id
+    if recorded:
+        # A payee may be recorded before their account is: the person is printed, the account is
+        # left to write in.
+        allowed = amounts.payee_candidates([{**p, "has_bank_account": True} for p in persons], loss_types)
+        if recorded in allowed:
+            return recorded
+        log.warning("claim %s: recorded payee %s is not printed (not a person of the forms, or the "
+                    "payment rule does not allow paying them)", detail.id, recorded)
+    candidates = amounts.payee_candidates(persons, loss_types)
+    return candidates[0] if candidates else None
 
 
 def _losses(detail: Any, lang: str) -> list[dict]:

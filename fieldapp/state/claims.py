@@ -113,6 +113,8 @@ class ClaimView:
     result: ChecklistResult | None = None
     actions: list[str] = field(default_factory=list)
     checklist_error: str | None = None
+    authority_cleared: bool = False  # the claim-authority step of the adjusted amount is done
+    authority_waiting: bool = False  # 已核赔 is held back until it is
 
 
 def _checklist_items(detail: Any) -> list[ChecklistItem]:
@@ -151,6 +153,15 @@ def load_claim(store: Any, claim_id: str, role: str, lang: str) -> ClaimView:
         if items:
             view.result = evaluate(items, statuses)
     view.actions = allowed_actions(detail.status, role, view.result)
+    if "approved" in view.actions:
+        from fieldapp.state.money import authority_state
+
+        step = authority_state(store, claim_id, detail.adjusted_amount_fen, lang)
+        view.authority_cleared = bool(step and step.cleared)
+        if not view.authority_cleared:
+            # Offered only once the step is cleared (as 提交 waits for the complete checklist).
+            view.actions = [a for a in view.actions if a != "approved"]
+            view.authority_waiting = True
     return view
 
 
@@ -170,11 +181,12 @@ def missing_notice(view: ClaimView, lang: str) -> str:
 
 def mask_person(person: Any, role: str) -> dict[str, str]:
     """What the screen shows of a person: ID and phone masked (the server audits full views)."""
-    from claimcore.masking import mask_id, mask_phone
+    from claimcore.masking import mask_bank_card, mask_id, mask_phone
 
     return {
         "name": person.name or "",
         "id_number": mask_id(person.id_number) if person.id_number else "",
         "phone": mask_phone(person.phone) if person.phone else "",
         "relation": person.relation or "",
+        "bank_card": mask_bank_card(person.bank_card) if person.bank_card else "",
     }

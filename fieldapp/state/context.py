@@ -6,6 +6,8 @@ tested in tests/ui without a running UI. Listeners are plain callables, called a
 """
 from __future__ import annotations
 
+import os
+
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,8 +28,27 @@ from fieldapp.sync.errors import problem_text
 
 Listener = Callable[[str], None]
 PHOTOS_DIR = "photos"  # PhotoFiles root inside the data folder (the sync client reads it too)
-SYNC_INTERVAL_S = 30.0  # pull at least this often while the app is open
+# Pull at least this often while the app is open (DAZU_SYNC_INTERVAL_S: an office on a good line
+# may want news sooner; a phone on a metered line later).
+SYNC_INTERVAL_S = float(os.environ.get("DAZU_SYNC_INTERVAL_S") or 30.0)
 SYNC_POLL_S = 2.0  # how often the service checks the outbox for new work (local, no request)
+
+
+S_INSURERS = "insurers"
+
+
+class NeedsServer(Exception):
+    """An act only the server can take, refused: ``offline`` (no connection) or ``refused``
+    (the server said no, with its message)."""
+
+    def __init__(self, code: str, detail: str = ""):
+        super().__init__(code)
+        self.code, self.detail = code, detail
+
+    def message(self, lang: str = "zh") -> str:
+        from fieldapp.i18n import t
+
+        return t("server." + self.code, lang, **({"detail": self.detail} if self.code == "refused" else {}))
 
 
 @dataclass(frozen=True)
@@ -315,4 +336,43 @@ class AppContext:
         return reference.township_name(code)
 
     def insurer_name(self, code: str | None) -> str:
-        return code or "—"
+        """The insurer's name as the server last listed it (its code until then)."""
+        if not code:
+            return "—"
+        names = {r["code"]: r["name"] for r in (self.store.settings.get(S_INSURERS, []) if self.store else [])}
+        return names.get(code, code)
+
+    # -- acts only the server can take ------------------------------------------------------------
+    def _call(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        from fieldapp.sync.errors import SyncError
+
+        if self.sync_service is None:
+            raise NeedsServer("offline")
+        try:
+            return self.sync_service.client.call(method, path, json=body)
+        except SyncError:
+            raise NeedsServer("offline") from None
+
+    def insurers_known(self) -> bool:
+        return bool(self.store is not None and self.store.settings.get(S_INSURERS, []))
+
+    def load_insurers(self) -> list[dict]:
+        """The co-insurance pool (names, shares, lead) from the server; kept for offline names."""
+        status, body = self._call("GET", "/api/v1/insurers")
+        if status != 200 or not isinstance(body, dict):
+            raise NeedsServer("refused", str(body.get("message") if isinstance(body, dict) else status))
+        rows = [{k: r.get(k) for k in ("code", "name", "share_bp", "is_lead")} for r in body.get("insurers", [])]
+        self.store.settings.set(S_INSURERS, rows)
+        return rows
+
+    def record_consultation(self, claim_id: str, *, held_at, attendees: list[str], engage_assessor: bool,
+                            engage_lawyer: bool, minutes: str) -> dict:
+        """POST /claims/{id}/consultations; the answer (the review) is kept like a pulled one."""
+        status, body = self._call("POST", f"/api/v1/claims/{claim_id}/consultations", {
+            "held_at": held_at.isoformat(), "attendees": attendees, "engage_assessor": engage_assessor,
+            "engage_lawyer": engage_lawyer, "minutes": minutes})
+        if status != 201 or not isinstance(body, dict):
+            raise NeedsServer("refused", str(body.get("message") if isinstance(body, dict) else status))
+        self.store.reviews.put(claim_id, {k: v for k, v in body.items() if k != "claim_id"})
+        self.sync_now(wait=False)  # the published review (and every co-insurer's) follows the pull
+        return body

@@ -174,6 +174,7 @@ class Store:
         self.drafts = DraftsRepo(self)
         self.settings = SettingsRepo(self)
         self.reviews = ReviewsRepo(self)
+        self.opinions = OpinionsRepo(self)
         self.conflicts = ConflictsRepo(self)
         self.outbox = OutboxRepo(self)
         self.sync_state = SyncStateRepo(self)
@@ -1225,10 +1226,40 @@ class ReviewsRepo(_Repo):
             row = session.get(Review, claim_id)
             return dict(row.doc, claim_id=claim_id) if row is not None else None
 
+    def put(self, claim_id: str, doc: dict[str, Any]) -> None:
+        """The server's direct answer (e.g. to a recorded consultation), until the feed's copy."""
+        with self._s._write() as session:
+            row = session.get(Review, claim_id)
+            if row is None:
+                session.add(Review(claim_id=claim_id, doc=dict(doc), received_at=now_iso(), version=None))
+            else:
+                row.doc, row.received_at = {**row.doc, **doc}, now_iso()
+
     def list(self) -> list[dict[str, Any]]:
         with self._s._read() as session:
             rows = session.scalars(select(Review).order_by(Review.received_at.desc())).all()
             return [dict(r.doc, claim_id=r.claim_id) for r in rows]
+
+
+class OpinionsRepo(_Repo):
+    """Opinions and votes in claim-authority reviews: append-only and kept nowhere but the outbox
+    until the server has them; the published review then shows them (ReviewsRepo)."""
+
+    def add(self, claim_id: str, vote: str, opinion: str = "") -> str:
+        claim_id = _check_uuid(claim_id, "claim_id")
+        fields = contract.check("opinion", {"vote": vote, "opinion": (opinion or "").strip() or None},
+                                creating=True, role=self._s.writer_role)
+        opinion_id = _new_id()
+        with self._s._write() as session:
+            record_mutation(session, self._c, "opinion", opinion_id,
+                            {"claim_id": claim_id, **{k: v for k, v in fields.items() if v is not None}})
+        return opinion_id
+
+    def unsent(self, claim_id: str) -> list[dict[str, Any]]:
+        """This phone's opinions on the claim the server has not confirmed yet, oldest first."""
+        with self._s._read() as session:
+            rows = session.scalars(select(Outbox).where(Outbox.entity == "opinion").order_by(Outbox.seq)).all()
+            return [dict(r.fields or {}) for r in rows if (r.fields or {}).get("claim_id") == claim_id]
 
 
 class SettingsRepo(_Repo):

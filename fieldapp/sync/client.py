@@ -220,6 +220,12 @@ class SyncClient:
             raise TokenRevoked()
         return resp
 
+    def call(self, method: str, path: str, *, json: Any = None) -> tuple[int, Any]:
+        """One request the user asked for that only the server can answer (record a consultation,
+        read the insurers): (status, JSON body). Raises Offline when there is no server."""
+        resp = self._send(method, path, json=json)
+        return resp.status_code, self._json(resp)
+
     @staticmethod
     def _json(resp: httpx.Response) -> Any:
         """The body as our server's JSON, or Offline(not_acknowledged): a login page is not a reply."""

@@ -53,7 +53,7 @@ def _summary(shell, a) -> str:
             pass
     parts = [report_no, ctx.township_name(township) if township else None,
              reference.coverage_name(coverage, ctx.language) if coverage else None,
-             ctx.t(f"assign.kind.{f['kind']}") if f.get("kind") in ("ordinary", "central") else None,
+             ctx.t(f"assign.kind.{f['kind']}") if f.get("kind") in ("ordinary", "central", "lead") else None,
              f.get("note")]
     return " · ".join(str(p) for p in parts if p) or (a.claim_id or a.id)[:8]
 

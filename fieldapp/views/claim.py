@@ -86,11 +86,18 @@ def _overview(shell, view) -> list[ft.Control]:
             w.label_value(t("wizard.victim_id"), m["id_number"]),
             w.label_value(t("wizard.victim_phone"), m["phone"]),
             w.label_value(t("wizard.relation"), t(f"relation.{m['relation']}") if m["relation"] else None),
+            w.label_value(t("person.bank_card"), m["bank_card"]) if m["bank_card"] else ft.Container(),
         ], spacing=4), padding=ft.Padding.all(10), border=ft.Border.all(1, ft.Colors.GREY_300),
             border_radius=8))
     if not d.persons:
         people.append(ft.Text(t("claim.no_people"), size=15, color=ft.Colors.GREY_700))
-    return rows + people + _actions(shell, view)
+    from fieldapp.views import claim_money
+
+    if ctx.role in entities.FILE_ROLES and d.status not in workflow.TERMINAL_STATES:
+        people.append(w.big_button(t("person.add"), "person-add", lambda e: claim_money.person_dialog(shell, d),
+                                   filled=False, icon=ft.Icons.PERSON_ADD))
+
+    return rows + people + claim_money.sections(shell, view) + _actions(shell, view)
 
 
 def _actions(shell, view) -> list[ft.Control]:
@@ -110,44 +117,90 @@ def _actions(shell, view) -> list[ft.Control]:
                         d.id, target, role=ctx.role, user=ctx.user.id, reason=reason,
                         lat=fix["lat"] if fix else None, lon=fix["lon"] if fix else None,
                         checklist_complete=bool(view.result and view.result.complete),
+                        authority_cleared=view.authority_cleared,
                         survey_participant=ctx.role == "surveyor")
                 except ValueError as exc:
-                    shell.toast(str(exc), error=True)
+                    shell.toast(exc.message(ctx.language) if hasattr(exc, "message") else str(exc), error=True)
                     return
+                ctx.data_changed()
                 shell.toast(t("claim.moved", state=workflow.state_label(target, ctx.language)))
                 shell.render()
             shell.page.run_task(go)
 
         def handler(e):
-            if target in TRANSITIONS_NEEDING_REASON or workflow.find_transition(d.status, target).needs_reason:
-                _ask_reason(shell, workflow.state_label(target, ctx.language), run_with)
+            label = workflow.state_label(target, ctx.language)
+            if target == "paid":
+                from fieldapp.views.claim_money import payment_dialog
+
+                payment_dialog(shell, d, lambda: run_with(None))
+            elif target in TRANSITIONS_NEEDING_REASON or workflow.find_transition(d.status, target).needs_reason:
+                _ask_reason(shell, label, run_with)
             else:
-                run_with(None)
+                _confirm(shell, target, label, lambda: run_with(None))
         return handler
 
     for target in view.actions:
         out.append(w.big_button(t("claim.move_to", state=workflow.state_label(target, ctx.language)),
                                 f"action-{target}", do(target), filled=target not in ("withdrawn",),
                                 icon=ft.Icons.ARROW_FORWARD))
+    if view.authority_waiting:
+        out.append(ft.Text(t("authority.approve_waits"), size=14, color=ft.Colors.GREY_700))
     return out
+
+
+def _confirm(shell, target: str, label: str, then) -> None:
+    """Every step says what it will do before it does it."""
+    t = shell.ctx.t
+    from fieldapp.i18n import has_key
+
+    key = f"confirm.{target}"
+    text = t(key) if has_key(key) else t("confirm.generic", state=label)
+
+    from fieldapp.views.claim_money import after_close
+
+    dlg = ft.AlertDialog(modal=True, title=ft.Text(t("claim.move_to", state=label)), content=ft.Text(text, size=16))
+
+    def close(e=None):
+        shell.form_dialog_open = False
+        dlg.open = False  # this dialog, not a toast that may be showing over it
+        dlg.update()
+
+    def ok(e):
+        close()
+        after_close(shell, then)
+
+    dlg.actions = [ft.TextButton(t("common.cancel"), key="confirm-cancel", on_click=close),
+                   ft.FilledButton(t("common.ok"), key="confirm-ok", on_click=ok)]
+    shell.form_dialog_open = True  # no redraw under an open dialog: it would orphan it
+    shell.page.show_dialog(dlg)
 
 
 def _ask_reason(shell, title: str, then) -> None:
     t = shell.ctx.t
     field = ft.TextField(label=t("claim.reason"), key="reason-field", multiline=True, min_lines=2)
 
+    from fieldapp.views.claim_money import after_close
+
+    dlg = ft.AlertDialog(modal=True, title=ft.Text(title), content=field)
+
+    def close(e=None):
+        shell.form_dialog_open = False
+        dlg.open = False
+        dlg.update()
+
     def ok(e):
         if not (field.value or "").strip():
             field.error = t("claim.reason_needed")
             shell.page.update()
             return
-        shell.page.pop_dialog()
-        then(field.value.strip())
+        close()
+        reason = field.value.strip()
+        after_close(shell, lambda: then(reason))
 
-    shell.page.show_dialog(ft.AlertDialog(
-        modal=True, title=ft.Text(title), content=field,
-        actions=[ft.TextButton(t("common.cancel"), key="reason-cancel", on_click=lambda e: shell.page.pop_dialog()),
-                 ft.FilledButton(t("common.ok"), key="reason-ok", on_click=ok)]))
+    dlg.actions = [ft.TextButton(t("common.cancel"), key="reason-cancel", on_click=close),
+                   ft.FilledButton(t("common.ok"), key="reason-ok", on_click=ok)]
+    shell.form_dialog_open = True
+    shell.page.show_dialog(dlg)
 
 
 def _photos(shell, view) -> list[ft.Control]:
@@ -270,7 +323,7 @@ def _timeline(shell, view) -> list[ft.Control]:
     for step in view.detail.timeline:
         where = f"{step.lat:.5f}, {step.lon:.5f}" if step.lat is not None else t("timeline.no_gps")
         me = ctx.user
-        name = me.name if me is not None and step.by_user == me.id else (step.by_user or "—")
+        name = me.name if me is not None and step.by_user == me.id else (step.by_name or t("timeline.someone"))
         who = name + (f" · {t('role.' + step.role)}" if step.role else "")
         out.append(ft.Container(ft.Column([
             ft.Text((workflow.state_label(step.from_status, ctx.language) + " → " if step.from_status else "")

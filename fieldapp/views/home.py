@@ -121,10 +121,43 @@ def _assignments_section(shell) -> list[ft.Control]:
     ctx = shell.ctx
     t = ctx.t
     items = ctx.store.assignments.list()
+    if ctx.role != "surveyor":
+        # The lead's adjuster surveys every claim: its own lead assignments, not the co-insurers'.
+        items = [a for a in items if (a.fields or {}).get("kind") == "lead"
+                 and (a.fields or {}).get("surveyor_id") == ctx.user.id]
+        if not items:
+            return []
     if not items:
         return [w.section(t("assign.title")), ft.Text(t("assign.none"), size=15, color=ft.Colors.GREY_700)]
     open_first = sorted(items, key=lambda a: (a.status not in ("new", "offered", "assigned"), a.received_at))
     return [w.section(t("assign.title"))] + [assignment_tile(shell, a) for a in open_first]
+
+
+def _reviews_section(shell) -> list[ft.Control]:
+    """Claim-authority reviews open for the co-insurers' opinions or votes (every co-insurer is
+    informed, whether or not it surveyed the claim)."""
+    from fieldapp.state.money import yuan
+
+    ctx = shell.ctx
+    t = ctx.t
+    if ctx.role not in ("surveyor", "adjuster", "coordinator"):
+        return []
+    open_ = [r for r in ctx.store.reviews.list() if r.get("status") == "adjusted" and not r.get("cleared")]
+    if not open_:
+        return []
+    out: list[ft.Control] = [w.section(t("review.title"))]
+    for r in open_:
+        name = reference.coverage_name(r.get("coverage"), ctx.language) if r.get("coverage") else ""
+        out.append(ft.Container(ft.Column([
+            ft.Text(f"{r.get('report_no') or ''} · {name}", size=16, weight=ft.FontWeight.W_600),
+            ft.Text(f"{ctx.township_name(r.get('township_code'))} · {yuan(r.get('amount_fen'), ctx.language)}",
+                    size=15),
+            ft.Text(r.get("reason_zh") if ctx.language == "zh" else r.get("reason"), size=14,
+                    color=ft.Colors.ORANGE_900),
+        ], spacing=2), padding=ft.Padding.all(12), border_radius=10, border=ft.Border.all(1, ft.Colors.GREY_300),
+            on_click=lambda e, cid=r["claim_id"]: shell.go(f"/review/{cid}"), ink=True,
+            key=f"review-{r.get('report_no') or r['claim_id']}"))
+    return out
 
 
 def _list_column(shell, selected_claim: str | None = None) -> list[ft.Control]:
@@ -132,8 +165,9 @@ def _list_column(shell, selected_claim: str | None = None) -> list[ft.Control]:
     t = ctx.t
     lst = claims_state(shell)
     controls: list[ft.Control] = [w.sync_bar(shell)]
-    if ctx.role == "surveyor":
+    if ctx.role in ("surveyor", "adjuster"):
         controls += _assignments_section(shell)
+    controls += _reviews_section(shell)
     if ctx.can_report():
         drafts = ctx.store.drafts.list(kind=DRAFT_KIND)
         if drafts:

@@ -31,6 +31,8 @@ def build_views(shell, route: str) -> list[ft.View]:
         screen = screen_module("photo").build(shell, parts[1])
     elif head == "assignment" and len(parts) >= 2:
         screen = screen_module("assignments").build(shell, parts[1])
+    elif head == "review" and len(parts) >= 2:
+        screen = screen_module("review").build(shell, parts[1])
     elif head == "sync":
         screen = screen_module("sync").build(shell)
     elif head == "settings":

@@ -32,6 +32,10 @@ class AppShell:
         self.screen_state: dict[str, Any] = {}  # per-screen UI state that survives re-renders
         self._render_lock = threading.RLock()
         self._unsubscribe: Callable[[], None] | None = None
+        # A dialog of the claim screen is open: pulled data waits (a redraw under an open dialog
+        # orphans it on screen, and it can no longer be closed).
+        self.form_dialog_open = False
+        self._toasts = 0
         self.file_picker = ft.FilePicker()  # save_file (documents); picking uses one per button
         self._pickers: dict[str, ft.FilePicker] = {}  # pick_action(key=...): one picker per key, reused
         self.geolocator = None
@@ -62,14 +66,26 @@ class AppShell:
         page.on_route_change = lambda e: self.render()
         page.on_view_pop = self._on_view_pop
         page.on_resize = self._on_resize
-        self._unsubscribe = self.ctx.subscribe(self._on_state_change)
-        page.on_disconnect = lambda e: self._unsubscribe and self._unsubscribe()
+        self._subscribe()
+        # A browser reload (or a dropped connection) comes back to this same session: listen
+        # again and redraw, or the screen would stop following the sync.
+        page.on_disconnect = lambda e: self._unsubscribe_all()
+        page.on_connect = lambda e: (self._subscribe(), self.render())
         route = page.route or "/"
         if not self.ctx.enrolled:
             route = "/enrol"
         if route != page.route:
             page.route = route
         self.render()
+
+    def _subscribe(self) -> None:
+        if self._unsubscribe is None:
+            self._unsubscribe = self.ctx.subscribe(self._on_state_change)
+
+    def _unsubscribe_all(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
 
     # -- navigation ----------------------------------------------------------------------------
     def go(self, route: str) -> None:
@@ -156,7 +172,8 @@ class AppShell:
         try:
             route = self.page.route or "/"
             if what == "sync" and route != "/sync":
-                if not (self._pulled_new_data() and not route.startswith(self.FORM_ROUTES)):
+                if not (self._pulled_new_data() and not route.startswith(self.FORM_ROUTES)
+                        and not self.form_dialog_open):
                     self.page.run_task(self._refresh_sync_bar)
                     return
             with self._render_lock:
@@ -186,10 +203,13 @@ class AppShell:
 
     # -- feedback ------------------------------------------------------------------------------
     def toast(self, text: str, error: bool = False) -> None:
+        self._toasts += 1
+        # Flet compares dialogs by value: a toast equal to one still showing (the same words
+        # twice within its 4 s) would be refused as "already open"; the count makes each its own.
         self.page.show_dialog(ft.SnackBar(
             ft.Text(text, color=ft.Colors.WHITE, size=16),
             bgcolor=ft.Colors.RED_700 if error else ft.Colors.GREY_900,
-            duration=ft.Duration(seconds=4),
+            duration=ft.Duration(seconds=4), data=self._toasts,
         ))
 
     def confirm(self, title: str, body: str, on_yes: Callable[[], None], yes_key: str = "common.ok") -> None:

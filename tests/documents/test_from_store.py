@@ -106,8 +106,10 @@ def test_persons_carry_roles_relations_and_full_numbers(store, worked):
     persons = claim_json_from_store(store, worked)["persons"]
     by_role = {p["role"]: p for p in persons}
     assert [p["role"] for p in persons] == ["victim", "claimant", "payee", "agent"]
-    assert by_role["victim"] == {"role": "victim", "name": VICTIM, "relation": "本人",
+    stored = {p.role_in_claim: p.id for p in store.claims.get(worked).persons}
+    assert by_role["victim"] == {"id": stored["victim"], "role": "victim", "name": VICTIM, "relation": "本人",
                                  "id_number": VICTIM_ID, "phone": VICTIM_PHONE}
+    assert [p["id"] for p in persons] == [stored[role] for role in ("victim", "claimant", "payee", "agent")]
     assert by_role["claimant"]["relation"] == "配偶" and by_role["claimant"]["id_number"] == SPOUSE_ID
     assert by_role["payee"]["bank_account"] == CARD and by_role["payee"]["account_type"] == "card"
     assert by_role["payee"]["bank_name"] == "中国农业银行大足龙水支行"

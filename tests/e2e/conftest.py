@@ -120,13 +120,14 @@ class SyncServer:
 
 
 class FieldApp:
-    def __init__(self, workdir: Path, name: str, server_url: str):
+    def __init__(self, workdir: Path, name: str, server_url: str, env: dict | None = None):
         self.data = workdir / name
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = workdir / f"{name}.log"
         self.proc = Proc([sys.executable, "-m", "fieldapp", "--web", "--port", str(self.port),
                           "--data", str(self.data), "--server", server_url],
-                         dict(os.environ), workdir / f"{name}.log").start()
+                         dict(os.environ, **(env or {})), self.log).start()
         wait_http(self.url)
 
     def stop(self) -> None:
@@ -279,6 +280,31 @@ class Screen:
             loc = self.page.get_by_text(text).first
         loc.wait_for(state="attached", timeout=timeout)
         return loc
+
+    def find(self, text, timeout: float = 30_000):
+        """Like `see`, for text further down a long screen: scroll down (a thumb's swipe at a time,
+        over the right-hand column on a wide screen) until it is drawn. Flutter builds only what is
+        near the viewport, so text far below is not in the page until scrolled to."""
+        deadline = time.monotonic() + timeout / 1000
+        size = self.page.viewport_size or PHONE
+        x = size["width"] * (0.75 if size["width"] >= 900 else 0.5)
+        while True:
+            try:
+                return self.see(text, timeout=1_500)
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+            self.page.mouse.move(x, size["height"] * 0.6)
+            self.page.mouse.wheel(0, 450)
+            self.page.wait_for_timeout(300)
+
+    def top(self) -> None:
+        """Back to the top of the screen."""
+        size = self.page.viewport_size or PHONE
+        self.page.mouse.move(size["width"] * (0.75 if size["width"] >= 900 else 0.5), size["height"] * 0.6)
+        for _ in range(8):
+            self.page.mouse.wheel(0, -2000)
+        self.page.wait_for_timeout(300)
 
     def shot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

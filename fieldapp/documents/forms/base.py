@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 from claimcore.localtime import CHINA_TIME
 from fieldapp.documents import catalogue_view, places
+from fieldapp.documents.claim_json import payee_person
 from claimcore.money import format_fen as yuan
 from pdflayer.page import FormPDF, PageFurniture
 from fieldapp.documents.texts import Texts
@@ -70,13 +71,19 @@ class ClaimView:
         return self.person("victim")
 
     @property
+    def death_claim(self) -> bool:
+        return not self.blank and "death" in self.claim["loss_types"]
+
+    @property
     def applicant(self) -> dict | None:
-        """The first claimant, or the victim filing for themself."""
-        return self.person("claimant") or self.victim
+        """The first claimant, or the victim filing for themself (never the deceased victim of a
+        death claim: without a claimant the line stays blank)."""
+        return self.person("claimant") or (None if self.death_claim else self.victim)
 
     @property
     def payee(self) -> dict | None:
-        return self.person("payee") or self.applicant
+        """收款人 by the payment rule (claim_json.payee_person); None leaves the boxes blank."""
+        return None if self.blank else payee_person(self.claim)
 
     def coverage_name(self) -> str:
         if self.blank:
