@@ -228,6 +228,35 @@ def check_payment(*, paid: int | None, paid_on: str | None, payee_id: str | None
         raise AmountError("payee_invalid", "payee_person_id")
 
 
+MONEY_FIELDS = frozenset({"claimed_amount_fen", "adjusted_amount_fen", "loss_items", "loss_types"})
+
+
+def check_write(changed: Mapping[str, Any], limits: ClaimLimits) -> None:
+    """The amounts of one write to a claim (phone store and server push alike)."""
+    if changed.get("claimed_amount_fen") is not None:
+        check_amount(changed["claimed_amount_fen"], limits, field="claimed_amount_fen",
+                     label=("申请金额", "claimed amount"))
+    if changed.get("loss_items"):
+        check_items(changed["loss_items"], limits)
+    if changed.get("adjusted_amount_fen") is not None:
+        check_amount(changed["adjusted_amount_fen"], limits, field="adjusted_amount_fen",
+                     label=("理算金额", "adjusted amount"))
+
+
+def check_state(target: str, claim: Mapping[str, Any], persons: Iterable[Mapping[str, Any]],
+                limits: ClaimLimits) -> None:
+    """The money a state needs: an adjustment to be adjusted, a valid payment to be paid.
+    ``claim``: the claim's fields after the write."""
+    if target == "adjusted":
+        check_adjustment(claim.get("loss_items"), claim.get("adjusted_amount_fen"), claim.get("adjusted_reason"),
+                         limits)
+    elif target == "paid":
+        check_payment(paid=claim.get("paid_amount_fen"), paid_on=claim.get("paid_on"),
+                      payee_id=claim.get("payee_person_id"), transfer_ref=claim.get("transfer_ref"),
+                      adjusted=claim.get("adjusted_amount_fen"), persons=persons,
+                      loss_types=claim.get("loss_types") or [])
+
+
 # ---- deadlines ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -386,7 +386,7 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation) -> t
         village = fields.get("village_code", claim.village_code)
         if village is not None:
             domain.check_village(village, township)
-    _check_money(session, claim, current, fields)
+    _check_money(session, claim, {**current, **fields}, fields)
     new_status = fields.get("status")
     moving = new_status is not None and new_status != claim.status
     if moving:
@@ -460,47 +460,23 @@ def _persons(session: Session, claim_id: str) -> list[dict[str, Any]]:
              "has_bank_account": bool((r.fields or {}).get("bank_card"))} for r in rows]
 
 
-def _limits(session: Session, claim: Claim, values: dict[str, Any]):  # noqa: ANN202
+def _check_money(session: Session, claim: Claim, values: dict[str, Any], changed: dict[str, Any],
+                 target: str | None = None) -> None:
+    """claimcore.amounts on a write (``changed``) or a move to ``target`` (the phone runs the
+    same checks). ``values``: the claim's fields after the write."""
     from claimcore import amounts
     from claimcore.catalogue import load_catalogue
 
-    return amounts.limits_for(values.get("coverage") or claim.coverage, values.get("loss_types") or [],
-                              amounts.victims_of(_persons(session, claim.id)),
-                              load_catalogue(claim.catalogue_version or None))
-
-
-def _check_money(session: Session, claim: Claim, current: dict[str, Any], fields: dict[str, Any]) -> None:
-    """Amounts within the claim's limits (claimcore.amounts: the phone runs the same checks)."""
-    from claimcore import amounts
-
-    if not {"claimed_amount_fen", "adjusted_amount_fen", "loss_items", "loss_types"} & set(fields):
+    if target is None and not amounts.MONEY_FIELDS & set(changed):
         return
-    limits = _limits(session, claim, {**current, **fields})
+    persons = _persons(session, claim.id)
+    limits = amounts.limits_for(values.get("coverage") or claim.coverage, values.get("loss_types") or [],
+                                amounts.victims_of(persons), load_catalogue(claim.catalogue_version or None))
     try:
-        if fields.get("claimed_amount_fen") is not None:
-            amounts.check_amount(fields["claimed_amount_fen"], limits, field="claimed_amount_fen",
-                                 label=("申请金额", "claimed amount"))
-        if fields.get("loss_items"):
-            amounts.check_items(fields["loss_items"], limits)
-        if fields.get("adjusted_amount_fen") is not None:
-            amounts.check_amount(fields["adjusted_amount_fen"], limits, field="adjusted_amount_fen",
-                                 label=("理算金额", "adjusted amount"))
-    except amounts.AmountError as exc:
-        raise Rejected(exc.code, f"{exc.message('en')} / {exc.message('zh')}", field=exc.field) from None
-
-
-def _check_money_for(session: Session, claim: Claim, target: str, values: dict[str, Any]) -> None:
-    from claimcore import amounts
-
-    try:
-        if target == "adjusted":
-            amounts.check_adjustment(values.get("loss_items"), values.get("adjusted_amount_fen"),
-                                     values.get("adjusted_reason"), _limits(session, claim, values))
-        elif target == "paid":
-            amounts.check_payment(paid=values.get("paid_amount_fen"), paid_on=values.get("paid_on"),
-                                  payee_id=values.get("payee_person_id"), transfer_ref=values.get("transfer_ref"),
-                                  adjusted=values.get("adjusted_amount_fen"), persons=_persons(session, claim.id),
-                                  loss_types=values.get("loss_types") or [])
+        if target is None:
+            amounts.check_write(changed, limits)
+        else:
+            amounts.check_state(target, values, persons, limits)
     except amounts.AmountError as exc:
         raise Rejected(exc.code, f"{exc.message('en')} / {exc.message('zh')}", field=exc.field) from None
 
@@ -550,7 +526,7 @@ def _check_transition(session: Session, user: User, claim: Claim, target: str, r
         workflow.check_transition(claim.status, target, user.role, **guards)
     except workflow.WorkflowError as exc:
         raise Rejected("illegal_transition", f"{exc.message('en')} / {exc.message('zh')}") from None
-    _check_money_for(session, claim, target, values)
+    _check_money(session, claim, values, {}, target)
 
 
 # ------------------------------------------------------------------------------------ records

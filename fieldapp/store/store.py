@@ -479,7 +479,7 @@ class ClaimsRepo(_Repo):
             changed = {k: v for k, v in values.items() if getattr(claim, k) != v}
             if not changed:
                 return frozenset()
-            _check_money(session, self._c, claim, changed)
+            _check_money(session, claim, changed)
             for k, v in changed.items():
                 setattr(claim, k, v)
             claim.updated_at = now_iso()
@@ -514,7 +514,7 @@ class ClaimsRepo(_Repo):
             workflow.check_transition(claim.status, target, role, checklist_complete=checklist_complete,
                                       authority_cleared=authority_cleared, reason=reason,
                                       survey_participant=survey_participant)
-            _check_money_for(session, self._c, claim, target)
+            _check_money(session, claim, {}, target)
             source = claim.status
             claim.status = target
             claim.updated_at = now_iso()
@@ -678,61 +678,28 @@ def _next_report_no(session: Session) -> str:
     return report_no
 
 
-def _money_persons(session: Session, cipher: FieldCipher, claim_id: str) -> list[dict[str, Any]]:
+def _money_persons(session: Session, claim_id: str) -> list[dict[str, Any]]:
     """The claim's persons as claimcore.amounts reads them (whether a bank account is on file)."""
     rows = session.scalars(select(Person).where(Person.claim_id == claim_id)).all()
     return [{"id": p.id, "role_in_claim": p.role_in_claim, "has_bank_account": p.bank_card_enc is not None}
             for p in rows]
 
 
-def _claim_limits(session: Session, cipher: FieldCipher, claim: Claim, loss_types=None) -> amounts.ClaimLimits:
-    persons = _money_persons(session, cipher, claim.id)
-    return amounts.limits_for(claim.coverage, loss_types if loss_types is not None else claim.loss_types or [],
-                              amounts.victims_of(persons), load_catalogue(claim.catalogue_version))
-
-
-def _money_refusal(exc: amounts.AmountError) -> StoreValidationError:
-    return StoreValidationError(exc.message("zh"), exc.message("en"))
-
-
-def _check_money(session: Session, cipher: FieldCipher, claim: Claim, changed: dict[str, Any]) -> None:
-    try:
-        _check_money_fields(session, cipher, claim, changed)
-    except amounts.AmountError as exc:
-        raise _money_refusal(exc) from None
-
-
-def _check_money_fields(session: Session, cipher: FieldCipher, claim: Claim, changed: dict[str, Any]) -> None:
-    """Amounts within the claim's limits (claimcore.amounts), as the server checks them."""
-    if not {"claimed_amount_fen", "adjusted_amount_fen", "loss_items", "loss_types"} & set(changed):
+def _check_money(session: Session, claim: Claim, changed: dict[str, Any], target: str | None = None) -> None:
+    """claimcore.amounts on a write (``changed``) or a move to ``target``, as the server checks."""
+    if target is None and not amounts.MONEY_FIELDS & set(changed):
         return
-    limits = _claim_limits(session, cipher, claim, changed.get("loss_types"))
-    if changed.get("claimed_amount_fen") is not None:
-        amounts.check_amount(changed["claimed_amount_fen"], limits, field="claimed_amount_fen",
-                             label=("申请金额", "claimed amount"))
-    if changed.get("loss_items"):
-        amounts.check_items(changed["loss_items"], limits)
-    if changed.get("adjusted_amount_fen") is not None:
-        amounts.check_amount(changed["adjusted_amount_fen"], limits, field="adjusted_amount_fen",
-                             label=("理算金额", "adjusted amount"))
-
-
-def _check_money_for(session: Session, cipher: FieldCipher, claim: Claim, target: str) -> None:
-    """The money a state needs: an adjustment to be adjusted, a valid payment to be paid."""
+    persons = _money_persons(session, claim.id)
+    values = {**{k: getattr(claim, k) for k in _columns(Claim)}, **changed}
+    limits = amounts.limits_for(claim.coverage, values.get("loss_types") or [], amounts.victims_of(persons),
+                                load_catalogue(claim.catalogue_version))
     try:
-        _check_money_state(session, cipher, claim, target)
+        if target is None:
+            amounts.check_write(changed, limits)
+        else:
+            amounts.check_state(target, values, persons, limits)
     except amounts.AmountError as exc:
-        raise _money_refusal(exc) from None
-
-
-def _check_money_state(session: Session, cipher: FieldCipher, claim: Claim, target: str) -> None:
-    if target == "adjusted":
-        amounts.check_adjustment(claim.loss_items, claim.adjusted_amount_fen, claim.adjusted_reason,
-                                 _claim_limits(session, cipher, claim))
-    elif target == "paid":
-        amounts.check_payment(paid=claim.paid_amount_fen, paid_on=claim.paid_on, payee_id=claim.payee_person_id,
-                              transfer_ref=claim.transfer_ref, adjusted=claim.adjusted_amount_fen,
-                              persons=_money_persons(session, cipher, claim.id), loss_types=claim.loss_types or [])
+        raise StoreValidationError(exc.message("zh"), exc.message("en")) from None
 
 
 def _add_transition(session: Session, cipher: FieldCipher, claim_id: str, source: str | None,
