@@ -23,7 +23,7 @@ import uuid
 from sqlalchemy import select
 
 from . import coinsurance as co
-from .coinsurance_models import InsurerContact, InsurerLeave, InsurerTerms, Premium
+from .coinsurance_models import InsurerContact, InsurerTerms, Premium
 from .db import Database
 from .models import Claim, Insurer, User
 
@@ -130,11 +130,10 @@ def cmd_add_contact(args, session) -> dict:
 def cmd_leave(args, session) -> dict:
     _terms(session, args.code)
     start, end = _when(args.start, "--from"), _when(args.end, "--to")
-    if end <= start:
-        raise AdminError("--to must be after --from")
-    session.add(InsurerLeave(id=str(uuid.uuid4()), insurer_code=args.code, starts_at=start, ends_at=end,
-                             note=args.note or ""))
-    session.flush()
+    try:
+        co.add_leave(session, args.code, start, end, args.note or "")  # the same rules as the office's route
+    except co.RuleError as exc:
+        raise AdminError(exc.message) from None
     return cmd_list(args, session)
 
 

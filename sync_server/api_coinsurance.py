@@ -14,16 +14,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from sqlalchemy import select
 
 from claimcore import authority as ca
 from claimcore import entities
+from claimcore.localtime import to_china_time
 
 from . import coinsurance as co
 from . import fund as fundlib
 from . import hooks, reports
-from .api import CallerDep, DbDep, refuse
+from .api import E401, E422, JSON_BODY, CallerDep, DbDep, StorableText, _err, refuse
 from .coinsurance_models import AssignmentDetails, CoinsuranceEvent
 from .errors import ApiError
 from .models import Assignment, Claim, utcnow
@@ -137,6 +138,78 @@ class EventOut(BaseModel):
     started_at: str
     declared_by: str | None
     claims: int
+
+
+class EventDetailOut(EventOut):
+    claim_ids: list[str]
+    by_township: dict[str, int] = Field(description="township code -> claims of the event there")
+    by_status: dict[str, int] = Field(description="claim status -> claims of the event in it")
+
+
+class LeaveIn(StorableText):
+    model_config = ConfigDict(populate_by_name=True)
+    starts: dt.datetime = Field(alias="from", description="ISO 8601 with offset; the leave starts (inclusive)")
+    ends: dt.datetime = Field(alias="to", description="ISO 8601 with offset; the leave ends (exclusive)")
+    note: str = Field(default="", max_length=200)
+
+
+class LeaveOut(BaseModel):
+    id: str
+    from_: str = Field(alias="from")
+    to: str
+    note: str
+
+
+class ContactOut(BaseModel):
+    id: str | None = None
+    name: str
+    phone: str | None = None
+    user_id: str | None = None
+
+
+class InsurerOut(BaseModel):
+    """One insurer as GET /insurers lists it."""
+
+    code: str
+    name: str
+    share_bp: int
+    is_lead: bool
+    position: int
+    contacts: list[ContactOut]
+    leave: list[LeaveOut]
+
+
+class FundEntryOut(BaseModel):
+    id: str
+    kind: str
+    on: str
+    amount_fen: int
+    insurer_code: str | None
+    category: str | None
+    note: str
+    receipt_sha256: str | None
+    assignment_id: str | None
+    policy_year: int | None
+    corrects: str | None = Field(description="the entry this one corrects (a reversal or a replacement)")
+    correction: Literal["reversal", "replacement"] | None
+    reason: str | None = Field(description="why the corrected entry was corrected")
+    corrected_by: str | None = Field(description="the reversal that corrected this entry")
+
+
+class CorrectionIn(StorableText):
+    reason: str = Field(min_length=1, max_length=500)
+    amount_fen: StrictInt | None = Field(default=None, ge=0, le=10**13,
+                                         description="the corrected amount; omitted or 0: take the entry back")
+
+
+class CorrectionOut(BaseModel):
+    reversal: FundEntryOut
+    replacement: FundEntryOut | None
+
+
+# The refusals of the office's routes below, for their OpenAPI responses.
+FORBIDDEN_OFFICE = {403: _err("forbidden: only adjusters and the coordinator")}
+FORBIDDEN_READ = {403: _err("forbidden: only adjusters, the coordinator and surveyors")}
 
 
 class OpinionIn(BaseModel):
@@ -256,6 +329,34 @@ def list_events(caller: CallerDep, db: DbDep, request: Request) -> list:
         return [co.event_dict(session, e) for e in evs]
 
 
+@router.get("/events/{event_id}", response_model=EventDetailOut,
+            responses={**E401, **E422, **FORBIDDEN_READ, 404: _err("not_found: no such event")})
+def get_event(event_id: str, caller: CallerDep, db: DbDep, request: Request) -> dict:
+    """The event with its claims (ids, and counts by township and by status)."""
+    _require(caller, (*OFFICE, "surveyor"), request)
+    return _run(db, co.event_detail, event_id)
+
+
+_EVENT_CLAIM_404 = {404: _err("not_found: no such event or claim (removing: the claim is not in the event)")}
+
+
+@router.post("/events/{event_id}/claims/{claim_id}", response_model=EventDetailOut,
+             responses={**E401, **E422, **FORBIDDEN_OFFICE, **_EVENT_CLAIM_404})
+def add_event_claim(event_id: str, claim_id: str, caller: CallerDep, db: DbDep, request: Request) -> dict:
+    """Add a claim to the event by hand (any coverage or township; out of another event if it was
+    in one). Answers the event's detail."""
+    _require(caller, OFFICE, request)
+    return _run(db, co.add_event_claim, event_id, claim_id, caller.user)
+
+
+@router.delete("/events/{event_id}/claims/{claim_id}", response_model=EventDetailOut,
+               responses={**E401, **E422, **FORBIDDEN_OFFICE, **_EVENT_CLAIM_404})
+def remove_event_claim(event_id: str, claim_id: str, caller: CallerDep, db: DbDep, request: Request) -> dict:
+    """Take a claim out of the event by hand: grouping never puts it back into this event."""
+    _require(caller, OFFICE, request)
+    return _run(db, co.remove_event_claim, event_id, claim_id, caller.user)
+
+
 @router.post("/events/{event_id}/dispatch", response_model=AssignmentsOut)
 def dispatch_event(event_id: str, caller: CallerDep, db: DbDep, request: Request) -> dict:
     """Every available co-insurer gets a block of the event's claims; no ordinary turn is used."""
@@ -310,7 +411,10 @@ def post_consultation(claim_id: str, body: ConsultationIn, caller: CallerDep, db
 
 # -------------------------------------------------------------------------------------- fund
 
-@router.post("/fund/premiums", status_code=201)
+@router.post("/fund/premiums", status_code=201,
+             responses={**E401, **JSON_BODY, **FORBIDDEN_OFFICE, 404: _err("not_found: no such insurer"),
+                        422: _err("invalid_request, invalid_amount: not the documented shape (see detail); "
+                                  "a premium whose contribution rounds to 0 fen")})
 def set_premium(body: PremiumIn, caller: CallerDep, db: DbDep, request: Request) -> dict:
     _require(caller, OFFICE, request)
     return _run(db, co.set_premium, _rules(request), body.policy_year, body.insurer_code,
@@ -329,10 +433,22 @@ def add_fund_entry(body: FundEntryIn, caller: CallerDep, db: DbDep, request: Req
 def list_fund_entries(caller: CallerDep, db: DbDep, request: Request) -> dict:
     _require(caller, (*OFFICE, "surveyor"), request)
     with db.read() as session:
-        from .coinsurance_models import FundEntryRow
+        return {"entries": co.fund_entry_list(session)}
 
-        rows = session.execute(select(FundEntryRow).order_by(FundEntryRow.on, FundEntryRow.created_at)).scalars()
-        return {"entries": [co.fund_entry_dict(r) for r in rows]}
+
+@router.post("/fund/entries/{entry_id}/corrections", response_model=CorrectionOut, status_code=201,
+             responses={**E401, **JSON_BODY, **FORBIDDEN_OFFICE, 404: _err("not_found: no such fund entry"),
+                        409: _err("already_corrected, is_reversal, use_premium: the entry has a reversal "
+                                  "already; it is a reversal; it is a contribution (enter the premium again)"),
+                        422: _err("invalid_request, invalid_text, reason_required, invalid_amount: not the "
+                                  "documented shape (see detail); an empty reason; a corrected amount "
+                                  "that is not whole fen")})
+def correct_fund_entry(entry_id: str, body: CorrectionIn, caller: CallerDep, db: DbDep, request: Request) -> dict:
+    """Correct a booked entry by counter-entries dated today (the published quarters keep their
+    figures): its reversal and, for ``amount_fen`` > 0, a replacement with the corrected amount."""
+    _require(caller, OFFICE, request)
+    today = to_china_time(_now(request)).date()  # the fund's dates are Dazu's calendar days
+    return _run(db, co.correct_fund_entry, caller.user, entry_id, body.reason, body.amount_fen or 0, today)
 
 
 @router.get("/fund/disclosure")
@@ -375,24 +491,16 @@ def _report_claims(session) -> list[dict]:
         if moment and (a.claim_id not in firsts or moment < firsts[a.claim_id]):
             firsts[a.claim_id] = moment
 
-    def moment(value):
-        if not value:
-            return None
-        try:
-            return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            return None
-
     out = []
     for c in session.execute(select(Claim)).scalars():
         data = c.data or {}
         out.append({
             "id": c.id, "coverage": c.coverage, "township_code": c.township_code, "status": c.status,
             "claimed_amount_fen": c.claimed_amount_fen, "paid_amount_fen": c.paid_amount_fen,
-            "reported_at": moment(data.get("reported_at")) or co.aware(c.created_at),
+            "reported_at": co.parse_moment(data.get("reported_at")) or co.aware(c.created_at),
             "surveyed_at": firsts.get(c.id),
-            "documents_complete_at": moment(data.get("submitted_at")),
-            "paid_at": moment(data.get("paid_at")),
+            "documents_complete_at": co.parse_moment(data.get("submitted_at")),
+            "paid_at": co.parse_moment(data.get("paid_at")),
         })
     return out
 
@@ -443,6 +551,36 @@ def insurers(caller: CallerDep, db: DbDep, request: Request) -> dict:
         for r in rows:
             r["contacts"] = [{"name": c["name"]} for c in r["contacts"]]
     return {"insurers": rows}
+
+
+_INSURER_404 = {404: _err("not_found: no such insurer")}
+
+
+@router.post("/insurers/{code}/leave", response_model=InsurerOut, status_code=201,
+             responses={**E401, **JSON_BODY, **FORBIDDEN_OFFICE, **_INSURER_404,
+                        422: _err("invalid_request, invalid_text, invalid_datetime, invalid_leave: not the "
+                                  "documented shape (see detail); a time without offset; to not after from")})
+def add_leave(code: str, body: LeaveIn, caller: CallerDep, db: DbDep, request: Request) -> dict:
+    """The insurer's contact is on leave from ``from`` to ``to``: the rotation skips the insurer
+    meanwhile (the rules of ``admin insurer leave``). Answers the insurer as GET /insurers shows it."""
+    _require(caller, OFFICE, request)
+
+    def run(session):
+        co.add_leave(session, code, body.starts, body.ends, body.note)
+        return co.insurer_row(session, code)
+    return _run(db, run)
+
+
+@router.post("/insurers/{code}/back", response_model=InsurerOut,
+             responses={**E401, **E422, **FORBIDDEN_OFFICE, **_INSURER_404})
+def end_leave(code: str, caller: CallerDep, db: DbDep, request: Request) -> dict:
+    """The contact is back early: every leave window covering now ends now."""
+    _require(caller, OFFICE, request)
+
+    def run(session):
+        co.end_leave(session, code, _now(request))
+        return co.insurer_row(session, code)
+    return _run(db, run)
 
 
 # ------------------------------------------------------------------------- plug-in entry points

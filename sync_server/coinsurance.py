@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from claimcore import authority as ca
 from claimcore import entities
+from claimcore.localtime import to_china_time
 
 from . import fund as fundlib
 from . import rotation as rot
@@ -35,6 +36,7 @@ from .coinsurance_models import (
     AuthorityReview,
     CoinsuranceEvent,
     Consultation,
+    EventClaimExclusion,
     FundEntryRow,
     InsurerContact,
     InsurerLeave,
@@ -131,6 +133,38 @@ def insurer_rows(session: Session) -> list[dict]:
         })
     out.sort(key=lambda r: (not r["is_lead"], r["position"], r["code"]))
     return out
+
+
+def insurer_row(session: Session, code: str) -> dict:
+    for row in insurer_rows(session):
+        if row["code"] == code:
+            return row
+    raise RuleError(404, "not_found", f"no insurer {code}")
+
+
+def add_leave(session: Session, insurer_code: str, start: dt.datetime, end: dt.datetime, note: str = "") -> None:
+    """The insurer's contact is away from ``start`` (inclusive) to ``end`` (exclusive): the
+    rotation skips the insurer meanwhile (admin insurer leave, POST /insurers/{code}/leave)."""
+    if session.get(Insurer, insurer_code) is None:
+        raise RuleError(404, "not_found", f"no insurer {insurer_code}")
+    if start.tzinfo is None or end.tzinfo is None:
+        raise RuleError(422, "invalid_datetime", "from and to need a UTC offset (e.g. +08:00)")
+    if end <= start:
+        raise RuleError(422, "invalid_leave", "the leave must end (to) after it starts (from)")
+    session.add(InsurerLeave(id=str(uuid.uuid4()), insurer_code=insurer_code, starts_at=to_utc(start),
+                             ends_at=to_utc(end), note=note or ""))
+    session.flush()
+
+
+def end_leave(session: Session, insurer_code: str, now: dt.datetime) -> None:
+    """Back early: every leave window of the insurer that covers ``now`` ends now. What the
+    rotation already logged while it was away stays as logged."""
+    if session.get(Insurer, insurer_code) is None:
+        raise RuleError(404, "not_found", f"no insurer {insurer_code}")
+    for lv in session.execute(select(InsurerLeave).where(InsurerLeave.insurer_code == insurer_code)).scalars():
+        if aware(lv.starts_at) <= now < aware(lv.ends_at):
+            lv.ends_at = to_utc(now)
+    session.flush()
 
 
 def shares(session: Session) -> dict[str, int]:
@@ -408,14 +442,97 @@ def rotation_view(session: Session, settings: RuleSettings, now: dt.datetime,
 
 
 # ------------------------------------------------------------------------------------ events
+#
+# An event groups its claims by itself: a claim of the event's coverage, in one of its townships,
+# whose incident happened at or after the event started, joins it when the event is declared or
+# when a push creates the claim or changes what it is matched on, unless it is in an event
+# already (the office's choice, or an earlier grouping, stands). Of several matching events the
+# one that started last wins. A claim the office took out of an event by hand is never put back
+# into that event automatically.
+
+# What a claim is matched on (reported_at stands in for a missing incident time).
+GROUPING_FIELDS = frozenset({"coverage", "township_code", "incident_at", "reported_at"})
+GROUPING_LOCK_KEY = 4_207_113_006
+
+
+def lock_grouping(session: Session, *, shared: bool = False) -> None:
+    """Declaring an event (exclusive) and a push (shared) take turns on PostgreSQL, so a claim
+    pushed while an event is declared is either seen by the declaration or sees the event itself.
+    Both take it before they lock any claim row (a push: as its transaction begins, since any of
+    its mutations may write a claim), so neither waits for a row the other holds: no deadlock.
+    Pushes do not wait for each other. SQLite writers take turns anyway."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    session.execute(text(f"SELECT {fn}(:k)"), {"k": GROUPING_LOCK_KEY})
+
+
+def parse_moment(value: Any) -> dt.datetime | None:
+    """An ISO 8601 time from a claim's record, aware (a time without offset is China time), or None."""
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return to_china_time(moment)
+
+
+def claim_moment(claim: Claim) -> dt.datetime:
+    """When the claim's loss happened: its incident time, else when it was reported or made."""
+    return (parse_moment(claim.incident_at) or parse_moment((claim.data or {}).get("reported_at"))
+            or aware(claim.created_at) or utcnow())
+
+
+def _best_event(claim: Claim, events: Iterable[CoinsuranceEvent], excluded: set[tuple[str, str]]
+                ) -> CoinsuranceEvent | None:
+    moment = claim_moment(claim)
+    fitting = [ev for ev in events
+               if ev.coverage == claim.coverage and claim.township_code in (ev.township_codes or ())
+               and aware(ev.started_at) <= moment and (ev.id, claim.id) not in excluded]
+    return max(fitting, key=lambda ev: (aware(ev.started_at), aware(ev.created_at), ev.id), default=None)
+
+
+def _set_event(session: Session, claim: Claim, event_id: str | None) -> None:
+    from .sync_apply import server_change
+
+    server_change(session, claim, {"event_id": event_id})
+
+
+def group_claim(session: Session, claim: Claim) -> CoinsuranceEvent | None:
+    """Put a claim without an event into the event it matches (the latest started), if any.
+    Called by a push, which holds the grouping lock (shared)."""
+    if claim.event_id is not None:
+        return None
+    events = session.execute(select(CoinsuranceEvent).where(CoinsuranceEvent.coverage == claim.coverage)).scalars()
+    excluded = {(e.event_id, e.claim_id) for e in session.execute(
+        select(EventClaimExclusion).where(EventClaimExclusion.claim_id == claim.id)).scalars()}
+    ev = _best_event(claim, list(events), excluded)
+    if ev is not None:
+        _set_event(session, claim, ev.id)
+    return ev
+
 
 def declare_event(session: Session, actor: User, name: str, coverage: str, township_codes: list[str],
                   started_at: dt.datetime) -> dict:
+    """Declare a major disaster; the claims it matches that have no event yet join it at once."""
+    lock_grouping(session)
     ev = CoinsuranceEvent(id=str(uuid.uuid4()), name=name, coverage=coverage,
                           township_codes=list(township_codes), started_at=to_utc(started_at),
-                          declared_by=actor.id)
+                          declared_by=actor.id, created_at=utcnow())
     session.add(ev)
     session.flush()
+    events = session.execute(select(CoinsuranceEvent).where(CoinsuranceEvent.coverage == coverage)).scalars().all()
+    excluded = {(e.event_id, e.claim_id) for e in session.execute(select(EventClaimExclusion).where(
+        EventClaimExclusion.event_id.in_([e.id for e in events]))).scalars()}
+    candidates = session.execute(
+        select(Claim).where(Claim.event_id.is_(None), Claim.coverage == coverage,
+                            Claim.township_code.in_(list(township_codes)))
+        .order_by(Claim.created_at, Claim.id).with_for_update()).scalars().all()
+    for claim in candidates:
+        best = _best_event(claim, events, excluded)
+        if best is not None:
+            _set_event(session, claim, best.id)
     data = event_dict(session, ev)
     record_change(session, "event", ev.id, {k: v for k, v in data.items() if k != "id"}, version=1)
     return data
@@ -427,6 +544,68 @@ def event_dict(session: Session, ev: CoinsuranceEvent) -> dict:
             "started_at": aware(ev.started_at).isoformat(), "declared_by": ev.declared_by, "claims": n}
 
 
+def _event(session: Session, event_id: str) -> CoinsuranceEvent:
+    ev = session.get(CoinsuranceEvent, event_id)
+    if ev is None:
+        raise RuleError(404, "not_found", "no such event")
+    return ev
+
+
+def event_detail(session: Session, event_id: str) -> dict:
+    """The event with its claims: ids, and counts by township and by status."""
+    ev = _event(session, event_id)
+    rows = session.execute(select(Claim.id, Claim.township_code, Claim.status).where(Claim.event_id == ev.id)
+                           .order_by(Claim.created_at, Claim.id)).all()
+    by_township: dict[str, int] = {}
+    by_status: dict[str, int] = {}
+    for _, township, status in rows:
+        by_township[township] = by_township.get(township, 0) + 1
+        by_status[status] = by_status.get(status, 0) + 1
+    return {**event_dict(session, ev), "claim_ids": [r[0] for r in rows],
+            "by_township": by_township, "by_status": by_status}
+
+
+def event_set_by_hand(session: Session, claim: Claim, old: str | None, new: str | None, actor: User) -> None:
+    """The office put the claim into ``new`` or took it out of ``old`` (a route or a pushed
+    ``event_id``): taking out is remembered so grouping never puts it back; putting in forgets it."""
+    if old is not None and old != new and session.get(CoinsuranceEvent, old) is not None \
+            and session.get(EventClaimExclusion, (old, claim.id)) is None:
+        session.add(EventClaimExclusion(event_id=old, claim_id=claim.id, created_by=actor.id, created_at=utcnow()))
+    if new is not None:
+        gone = session.get(EventClaimExclusion, (new, claim.id))
+        if gone is not None:
+            session.delete(gone)
+    session.flush()
+
+
+def _claim_for_update(session: Session, claim_id: str) -> Claim:
+    claim = session.execute(select(Claim).where(Claim.id == claim_id).with_for_update()).scalar_one_or_none()
+    if claim is None:
+        raise RuleError(404, "not_found", "no such claim")
+    return claim
+
+
+def add_event_claim(session: Session, event_id: str, claim_id: str, actor: User) -> dict:
+    """The office adds a claim by hand (any coverage or township; out of another event if need be)."""
+    ev = _event(session, event_id)
+    claim = _claim_for_update(session, claim_id)
+    old = claim.event_id
+    event_set_by_hand(session, claim, old, ev.id, actor)
+    if old != ev.id:
+        _set_event(session, claim, ev.id)
+    return event_detail(session, ev.id)
+
+
+def remove_event_claim(session: Session, event_id: str, claim_id: str, actor: User) -> dict:
+    ev = _event(session, event_id)
+    claim = _claim_for_update(session, claim_id)
+    if claim.event_id != ev.id:
+        raise RuleError(404, "not_found", "the claim is not in this event")
+    event_set_by_hand(session, claim, ev.id, None, actor)
+    _set_event(session, claim, None)
+    return event_detail(session, ev.id)
+
+
 def event_claims(session: Session, ev: CoinsuranceEvent) -> list[tuple[str, str]]:
     """The event's claims: those grouped under it (claims.event_id)."""
     rows = session.execute(select(Claim.id, Claim.township_code).where(Claim.event_id == ev.id)).all()
@@ -435,9 +614,7 @@ def event_claims(session: Session, ev: CoinsuranceEvent) -> list[tuple[str, str]
 
 def dispatch_event(session: Session, settings: RuleSettings, event_id: str, actor: User,
                    now: dt.datetime) -> list[dict]:
-    ev = session.get(CoinsuranceEvent, event_id)
-    if ev is None:
-        raise RuleError(404, "not_found", "not found")
+    ev = _event(session, event_id)
     lock_rotation(session)
     state = load_state(session, settings)
     expire_overdue(session, state, now)
@@ -649,10 +826,21 @@ def authority_guard(session: Session, claim: Claim) -> bool:
 
 # -------------------------------------------------------------------------------------- fund
 
+def _fund_entry(r: FundEntryRow) -> fundlib.FundEntry:
+    return fundlib.FundEntry(r.kind, r.on, r.amount_fen, r.insurer_code, r.category, r.note, r.receipt_sha256,
+                             r.id, corrects=r.corrects, correction=r.correction)
+
+
 def fund_entries(session: Session) -> list[fundlib.FundEntry]:
     rows = session.execute(select(FundEntryRow).order_by(FundEntryRow.on, FundEntryRow.created_at)).scalars()
-    return [fundlib.FundEntry(r.kind, r.on, r.amount_fen, r.insurer_code, r.category, r.note,
-                              r.receipt_sha256, r.id) for r in rows]
+    return [_fund_entry(r) for r in rows]
+
+
+def fund_entry_list(session: Session) -> list[dict]:
+    """Every booked entry, each saying which entry it corrects and which reversal corrected it."""
+    rows = session.execute(select(FundEntryRow).order_by(FundEntryRow.on, FundEntryRow.created_at)).scalars().all()
+    reversed_by = {r.corrects: r.id for r in rows if r.correction == fundlib.REVERSAL}
+    return [fund_entry_dict(r, corrected_by=reversed_by.get(r.id)) for r in rows]
 
 
 def log_spending(session: Session, actor: User, *, on: dt.date, amount_fen: int, category: str,
@@ -690,21 +878,61 @@ def log_spending(session: Session, actor: User, *, on: dt.date, amount_fen: int,
 
 
 def add_fund_entry(session: Session, entry: fundlib.FundEntry, actor: User, *,
-                   assignment_id: str | None = None, policy_year: int | None = None) -> dict:
+                   assignment_id: str | None = None, policy_year: int | None = None,
+                   reason: str | None = None) -> dict:
     row = FundEntryRow(id=entry.id or str(uuid.uuid4()), kind=entry.kind, on=entry.on, amount_fen=entry.amount_fen,
                        insurer_code=entry.insurer_code, category=entry.category, note=entry.note,
                        receipt_sha256=entry.receipt_sha256, assignment_id=assignment_id,
-                       policy_year=policy_year, created_by=actor.id if actor else None)
+                       policy_year=policy_year, created_by=actor.id if actor else None,
+                       corrects=entry.corrects, correction=entry.correction, reason=reason)
     session.add(row)
     session.flush()
     return fund_entry_dict(row)
 
 
-def fund_entry_dict(r: FundEntryRow) -> dict:
+def fund_entry_dict(r: FundEntryRow, *, corrected_by: str | None = None) -> dict:
     return {"id": r.id, "kind": r.kind, "on": r.on.isoformat(), "amount_fen": r.amount_fen,
             "insurer_code": r.insurer_code, "category": r.category, "note": r.note,
             "receipt_sha256": r.receipt_sha256, "assignment_id": r.assignment_id,
-            "policy_year": r.policy_year}
+            "policy_year": r.policy_year, "corrects": r.corrects, "correction": r.correction,
+            "reason": r.reason, "corrected_by": corrected_by}
+
+
+def correct_fund_entry(session: Session, actor: User, entry_id: str, reason: str, amount_fen: int,
+                       today: dt.date) -> dict:
+    """Correct a booked entry with counter-entries dated ``today`` (fund.counter_entries): the
+    published quarters keep their figures, the correction counts in today's quarter. Once per
+    entry; a reversal is final; a contribution is corrected by entering its premium again."""
+    from sqlalchemy.exc import IntegrityError
+
+    row = session.execute(select(FundEntryRow).where(FundEntryRow.id == entry_id).with_for_update()
+                          ).scalar_one_or_none()
+    if row is None:
+        raise RuleError(404, "not_found", "no such fund entry")
+    if row.kind == fundlib.CONTRIBUTION:
+        raise RuleError(409, "use_premium", "a contribution follows its premium: enter the premium again "
+                                            "(POST /fund/premiums) and its contribution is booked anew")
+    if row.correction == fundlib.REVERSAL:
+        raise RuleError(409, "is_reversal", "a reversal is itself a correction and cannot be corrected")
+    done = session.execute(select(FundEntryRow.id).where(FundEntryRow.corrects == row.id,
+                                                         FundEntryRow.correction == fundlib.REVERSAL)).scalar()
+    if done is not None:
+        raise RuleError(409, "already_corrected", f"this entry was corrected already (reversal {done}); "
+                                                  "correct its replacement instead")
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleError(422, "reason_required", "a correction needs a reason")
+    try:
+        reversal, replacement = fundlib.counter_entries(_fund_entry(row), today, amount_fen,
+                                                        ids=(str(uuid.uuid4()), str(uuid.uuid4())))
+    except fundlib.FundError as exc:
+        raise RuleError(422, "invalid_amount", str(exc)) from None
+    try:
+        booked = [add_fund_entry(session, e, actor, assignment_id=row.assignment_id, policy_year=row.policy_year,
+                                 reason=reason) for e in (reversal, replacement) if e is not None]
+    except IntegrityError:  # another office booked the same correction a moment earlier
+        raise RuleError(409, "already_corrected", "this entry was corrected already") from None
+    return {"reversal": booked[0], "replacement": booked[1] if replacement is not None else None}
 
 
 def set_premium(session: Session, settings: RuleSettings, year: int, insurer_code: str,
@@ -715,6 +943,13 @@ def set_premium(session: Session, settings: RuleSettings, year: int, insurer_cod
         raise RuleError(404, "not_found", f"no insurer {insurer_code}")
     if isinstance(premium_ex_tax_fen, bool) or not isinstance(premium_ex_tax_fen, int) or premium_ex_tax_fen <= 0:
         raise RuleError(422, "invalid_amount", "premium_ex_tax_fen must be a positive integer (fen)")
+    amount = fundlib.contribution_fen(premium_ex_tax_fen, settings.fund_rate_bp)
+    note = f"{year}保单年度保费（不含税）{premium_ex_tax_fen}分 × {settings.fund_rate_bp / 100:g}%"
+    try:
+        entry = fundlib.FundEntry(fundlib.CONTRIBUTION, received_on, amount, insurer_code, note=note)
+    except fundlib.FundError as exc:  # a premium so small that its contribution rounds to 0 fen
+        raise RuleError(422, "invalid_amount", f"the contribution of a premium of {premium_ex_tax_fen} fen "
+                                               f"is {amount} fen: {exc}") from None
     row = session.get(Premium, (year, insurer_code))
     if row is None:
         row = Premium(policy_year=year, insurer_code=insurer_code, premium_ex_tax_fen=premium_ex_tax_fen)
@@ -724,9 +959,6 @@ def set_premium(session: Session, settings: RuleSettings, year: int, insurer_cod
             FundEntryRow.kind == fundlib.CONTRIBUTION, FundEntryRow.insurer_code == insurer_code,
             FundEntryRow.policy_year == year)).scalars():
         session.delete(old)
-    amount = fundlib.contribution_fen(premium_ex_tax_fen, settings.fund_rate_bp)
-    entry = fundlib.FundEntry(fundlib.CONTRIBUTION, received_on, amount, insurer_code,
-                              note=f"{year}保单年度保费（不含税）{premium_ex_tax_fen}分 × {settings.fund_rate_bp / 100:g}%")
     booked = add_fund_entry(session, entry, actor, policy_year=year)
     return {"policy_year": year, "insurer_code": insurer_code, "premium_ex_tax_fen": premium_ex_tax_fen,
             "contribution": booked}

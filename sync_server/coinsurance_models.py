@@ -10,18 +10,21 @@ fund balances from ``fund_entries`` (fund.py), authority results from ``opinions
 - ``assignment_details`` what the sync core's ``assignments`` row does not hold: event, reason,
                         arrival GPS, answer and completion times, a version for sync
 - ``coinsurance_events`` major disasters declared by the lead or the coordinator
+- ``event_claim_exclusions`` claims the office took out of an event by hand: never grouped into
+                        it again automatically
 - ``opinions``          co-insurers' recorded opinions and votes on a claim's amount
 - ``authority_reviews`` the tier decided when the adjusted amount was set, and the stored result
 - ``consultations``     the co-insurers' meeting (会商会议) on a claim of the full-consultation tier
 - ``premiums``          each insurer's premium excluding tax per policy year
-- ``fund_entries``      contributions, spending (with category and receipt), year-end settlements
+- ``fund_entries``      contributions, spending (with category and receipt), year-end settlements;
+                        a correction is a reversal and a replacement naming the entry (``corrects``)
 """
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, BigId, Json, utcnow
@@ -97,6 +100,17 @@ class CoinsuranceEvent(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class EventClaimExclusion(Base):
+    """The office took this claim out of this event by hand: automatic grouping never puts it back
+    (adding it by hand again deletes the row)."""
+
+    __tablename__ = "event_claim_exclusions"
+    event_id: Mapped[str] = mapped_column(String(36), ForeignKey("coinsurance_events.id"), primary_key=True)
+    claim_id: Mapped[str] = mapped_column(String(36), ForeignKey("claims.id"), primary_key=True, index=True)
+    created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class AuthorityReview(Base):
     __tablename__ = "authority_reviews"
     claim_id: Mapped[str] = mapped_column(String(36), ForeignKey("claims.id"), primary_key=True)
@@ -160,3 +174,11 @@ class FundEntryRow(Base):
     policy_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A correction never edits a booked entry: it books a reversal (``correction`` = reversal) and
+    # perhaps a replacement, each naming the entry it corrects and why.
+    corrects: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    correction: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    # At most one reversal (and one replacement) per entry, even when two offices correct at once.
+    __table_args__ = (Index("ux_fund_entries_correction", "corrects", "correction", unique=True),)

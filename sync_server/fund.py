@@ -17,6 +17,10 @@ Pure arithmetic on integer fen, no database: the server stores the entries and c
 * Year end (多退少补): each insurer's contributions minus its part of the year's spending; a
   positive difference is refunded to it, a negative one it tops up. After that the year's fund
   balance is exactly zero.
+* A booked entry is never edited (a published quarter must keep adding up): a correction is a
+  *reversal* (the same entry with the negative amount) and, for a corrected amount, a
+  *replacement*, both dated the day of the correction, so they count in that day's quarter.
+  Every total is a plain sum of entries, so a reversal of spending simply subtracts.
 """
 from __future__ import annotations
 
@@ -42,6 +46,10 @@ CONTRIBUTION = "contribution"
 SPENDING = "spending"
 SETTLEMENT = "settlement"  # year-end refund (negative amount to the fund) or top-up (positive)
 ENTRY_KINDS = (CONTRIBUTION, SPENDING, SETTLEMENT)
+
+REVERSAL = "reversal"  # takes a booked entry back: its negative amount
+REPLACEMENT = "replacement"  # the corrected amount, booked anew
+CORRECTIONS = (REVERSAL, REPLACEMENT)
 
 DEFAULT_RATE_BP = 200
 
@@ -98,18 +106,26 @@ class FundEntry:
     note: str = ""
     receipt_sha256: str | None = None
     id: str | None = None
+    corrects: str | None = None  # the entry this one corrects
+    correction: str | None = None  # REVERSAL or REPLACEMENT when ``corrects`` is set
 
     def __post_init__(self) -> None:
         if self.kind not in ENTRY_KINDS:
             raise FundError(f"unknown fund entry kind {self.kind!r}")
         if not isinstance(self.amount_fen, int):
             raise FundError("amounts are whole fen (integers)")
+        if (self.corrects is None) != (self.correction is None) or (
+                self.correction is not None and self.correction not in CORRECTIONS):
+            raise FundError("a correction names the entry it corrects and is a reversal or a replacement")
         if self.kind == SPENDING:
             if self.category not in CATEGORIES:
                 raise FundError(
                     f"spending category must be one of {', '.join(CATEGORIES)}, not {self.category!r}"
                 )
-            if self.amount_fen <= 0:
+            if self.correction == REVERSAL:
+                if self.amount_fen >= 0:
+                    raise FundError("a reversal of spending is negative (it takes the spending back)")
+            elif self.amount_fen <= 0:
                 raise FundError("a spending amount must be positive")
         if self.kind == CONTRIBUTION:
             if self.amount_fen <= 0 or not self.insurer_code:
@@ -125,6 +141,26 @@ class FundEntry:
         if self.kind == SPENDING:
             return -self.amount_fen
         return self.amount_fen
+
+
+def counter_entries(original: FundEntry, on: date, amount_fen: int = 0,
+                    ids: tuple[str | None, str | None] = (None, None)) -> tuple[FundEntry, FundEntry | None]:
+    """Correct ``original`` without touching it: its reversal and, when ``amount_fen`` > 0 (the
+    corrected amount, with the original's sign), its replacement; both dated ``on``."""
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen < 0:
+        raise FundError("the corrected amount is whole fen, 0 or more (0: take the entry back entirely)")
+    if original.id is None:
+        raise FundError("only a booked entry (with its id) can be corrected")
+
+    def copy(amount: int, correction: str, entry_id: str | None, receipt: str | None) -> FundEntry:
+        return FundEntry(original.kind, on, amount, original.insurer_code, original.category, original.note,
+                         receipt, entry_id, corrects=original.id, correction=correction)
+
+    reversal = copy(-original.amount_fen, REVERSAL, ids[0], None)
+    if amount_fen == 0:
+        return reversal, None
+    sign = -1 if original.amount_fen < 0 else 1
+    return reversal, copy(sign * amount_fen, REPLACEMENT, ids[1], original.receipt_sha256)
 
 
 def quarter_bounds(year: int, quarter: int) -> tuple[date, date]:

@@ -253,13 +253,15 @@ def to_pdf(report: dict) -> bytes:
         if not items:
             line("（本期无数据）")
             return
-        top = max(v for _, v in items) or 1
+        top = max(max(v for _, v in items), 0) or 1
         label_w, bar_w = 40, width - 60
         for label, value in items:
             y = pdf.get_y()
             pdf.cell(label_w, 6, label)
             pdf.set_fill_color(52, 101, 164)
-            w = bar_w * value / top
+            # A quarter's spending in a category is negative when a correction gave back more than
+            # was spent there: no bar, but its figure stays where the others are.
+            w = max(bar_w * value / top, 0)
             if w > 0:
                 pdf.rect(pdf.l_margin + label_w, y + 1, w, 4, style="F")
             pdf.set_xy(pdf.l_margin + label_w + w + 2, y)

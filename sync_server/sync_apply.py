@@ -4,6 +4,7 @@
 1. The device row is locked (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite ``BEGIN IMMEDIATE``),
    so concurrent replays of a batch from the same device run one after the other; the second one
    sees the first one's ``acked_seq`` and answers ``duplicate`` without applying anything again.
+   Then the event-grouping lock, shared (a pushed claim may join an event: coinsurance.lock_grouping).
 2. Each mutation runs in its own savepoint: a rejected one leaves no trace but its receipt.
 3. Every processed seq gets a receipt (its result); ``devices.acked_seq`` moves to the highest seq.
 4. COMMIT: the data, the receipts, the device's acked seq and the pull feed's rows together.
@@ -95,6 +96,8 @@ def push(db: Database, device_id: str, mutations: list[Mutation]) -> tuple[int, 
         user = session.get(User, device.user_id)
         if user is None or not user.active:
             raise DeviceRevoked()
+        # Before any claim row is locked: a batch may group claims under events (coinsurance.lock_grouping).
+        _co().lock_grouping(session, shared=True)
         results: list[Result] = []
         for m in mutations:
             if m.seq <= device.acked_seq:
@@ -378,6 +381,7 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation) -> t
         session.add(claim)
         session.flush()
         record_change(session, "claim", claim.id, claim_snapshot(claim), version=1, claim_id=claim.id)
+        _claim_written(session, user, claim, fields, None)
         return "applied", 1
 
     current = claim_fields(claim)
@@ -424,9 +428,28 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation) -> t
     if township_changed:
         # Another township's liaison now sees this claim: its records must reach them too.
         changelog.reemit_claim(session, claim.id)
+    _claim_written(session, user, claim, applied, current.get("event_id"))
     if moving and applied.get("status") == new_status:
         _after_transition(session, user, claim, new_status)
     return ("conflict" if conflict else "applied"), new_version
+
+
+def _co():
+    from . import coinsurance
+
+    return coinsurance
+
+
+def _claim_written(session: Session, user: User, claim: Claim, applied: dict[str, Any],
+                   event_before: str | None) -> None:
+    """What a pushed claim write (a new claim or a change) sets going in the co-insurance rules:
+    an office's ``event_id`` is a choice by hand; a claim without an event whose coverage,
+    township or incident time is new joins the event it matches."""
+    co = _co()
+    if "event_id" in applied:
+        co.event_set_by_hand(session, claim, event_before, applied["event_id"], user)
+    if co.GROUPING_FIELDS & set(applied):
+        co.group_claim(session, claim)
 
 
 def _after_transition(session: Session, user: User, claim: Claim, target: str) -> None:
@@ -481,6 +504,21 @@ def _check_money(session: Session, claim: Claim, values: dict[str, Any], changed
         raise Rejected(exc.code, f"{exc.message('en')} / {exc.message('zh')}", field=exc.field) from None
 
 
+def server_change(session: Session, claim: Claim, columns: dict[str, Any]) -> None:
+    """A claim change the server makes itself (a status move, grouping under an event): a new
+    version, the fields marked as the server's (a phone editing them from an older version meets
+    a conflict like any other), published in the pull feed like a pushed change."""
+    claim.version += 1
+    versions = dict(claim.field_versions or {})
+    for name, value in columns.items():
+        setattr(claim, name, value)
+        versions[name] = [claim.version, "server"]
+    claim.field_versions = versions
+    claim.updated_at = utcnow()
+    session.flush()
+    record_change(session, "claim", claim.id, claim_snapshot(claim), version=claim.version, claim_id=claim.id)
+
+
 def move_claim(session: Session, claim: Claim, target: str, user: User, *, reason: str | None = None) -> None:
     """A status change the server makes itself (dispatch, a survey completed), on the same edges
     as a phone's, with a timeline entry under the user's name, published like a pushed one."""
@@ -488,16 +526,9 @@ def move_claim(session: Session, claim: Claim, target: str, user: User, *, reaso
 
     if not workflow.path_ok([claim.status, target]):
         return
-    now = utcnow()
     source = claim.status
-    claim.status = target
-    claim.version += 1
-    versions = dict(claim.field_versions or {})
-    versions["status"] = [claim.version, "server"]
-    claim.field_versions = versions
-    claim.updated_at = now
-    session.flush()
-    record_change(session, "claim", claim.id, claim_snapshot(claim), version=claim.version, claim_id=claim.id)
+    server_change(session, claim, {"status": target})
+    now = claim.updated_at
     fields = {"from_status": source, "to_status": target, "role": user.role, "at": changelog.now_iso(now),
               "reason": reason}
     rec = Record(id=str(uuid.uuid4()), entity="transition", claim_id=claim.id, version=1, deleted=False,
