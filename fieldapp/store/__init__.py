@@ -43,13 +43,15 @@ Claims (``store.claims``)
     search=None, limit=30, after=None, offset=None) -> ClaimPage(rows, next_key)``  newest first;
     rows are ``ClaimListRow`` (a NamedTuple) with township_name, victim_name, photo_count,
     unsynced; ``next_key`` is a ``PageKey`` for ``after=``, None on the last page.
-    ``timeline(claim_id)``, ``count(status=None)``, ``existing_ids(ids) -> set`` (which of these
+    ``office_rows() -> [OfficeClaimRow]`` (every claim with amounts and its submitted / approved /
+    paid moments, for the office console); ``timeline(claim_id)``, ``count(status=None)``, ``existing_ids(ids) -> set`` (which of these
     claims this phone holds).
 Field names are the record contract's (claimcore.entities), the same on the phone and the server;
 every write is checked with the contract's rules first (fieldapp/store/contract.py).
 Persons (``store.persons``): ``add(claim_id, *, role_in_claim, name, relation, id_number, phone,
     bank_card, bank_name, medical, person_id=None) -> id``; ``update(person_id, **fields)``;
-    ``remove(person_id)``; ``get(person_id)``; ``list_for_claim(claim_id)``. Roles: victim,
+    ``remove(person_id)``; ``get(person_id)``; ``list_for_claim(claim_id)``;
+    ``claims_with_id_number(number) -> {claim ids}`` (exact match, sealed values opened). Roles: victim,
     claimant, payee, agent, heir, household_head. id_number (GB 11643), phone (mainland mobile) and bank_card
     (16-19 digits: card, Luhn-checked; other 8-30 digit numbers: passbook) are checked and
     normalised with claimcore.validators; a bad one raises StoreValidationError, nothing written.
@@ -104,6 +106,7 @@ from .records import (
     DocumentRecord,
     DraftRecord,
     NoteRecord,
+    OfficeClaimRow,
     PageKey,
     PersonRecord,
     PhotoRecord,
@@ -120,7 +123,7 @@ from .upgrade import StoreTooNewError
 __all__ = [
     "ApplyResult", "AssignmentRecord", "CLAIM_EDITABLE", "ClaimDetail", "ClaimListRow", "ClaimPage",
     "ConflictRecord", "DB_NAME", "DecryptionError", "DocumentRecord", "DraftRecord", "FieldCipher",
-    "FileKeyProvider", "KEY_FILE", "KeyProvider", "NotFoundError", "NoteRecord", "PageKey",
+    "FileKeyProvider", "KEY_FILE", "KeyProvider", "NotFoundError", "NoteRecord", "OfficeClaimRow", "PageKey",
     "PersonRecord", "PhotoRecord", "RecoveryReport", "SCHEMA_VERSION", "ScanUploadItem", "Store",
     "StoreError", "StoreKeyError", "StoreTooNewError", "StoreValidationError", "SyncStateRecord",
     "TransitionRecord", "UploadItem", "document_id", "open_store", "township_names",

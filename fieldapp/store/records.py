@@ -27,6 +27,28 @@ class ClaimListRow(NamedTuple):
     unsynced: bool  # the claim record itself has changes waiting in the outbox
 
 
+class OfficeClaimRow(NamedTuple):
+    """One claim as the office console counts it: where, what, how much, and the moments its
+    deadlines run from (documents complete, agreement, payment)."""
+
+    id: str
+    report_no: str
+    coverage: str
+    status: str
+    township_code: str | None
+    event_id: str | None
+    incident_at: str | None
+    created_at: str
+    claimed_amount_fen: int | None
+    adjusted_amount_fen: int | None
+    paid_amount_fen: int | None
+    victim_name: str | None
+    reported_at: str  # the first 已报案 in the timeline (when the claim was reported, on any phone)
+    submitted_at: str | None  # the first 已提交
+    approved_at: str | None  # the last 已核赔
+    paid_at: str | None  # the last 已支付
+
+
 @dataclass(frozen=True)
 class PageKey:
     """Keyset position in the newest-first claims list: pass it back as ``after=``."""

@@ -45,6 +45,7 @@ from .records import (
     DocumentRecord,
     DraftRecord,
     NoteRecord,
+    OfficeClaimRow,
     PageKey,
     PersonRecord,
     PhotoRecord,
@@ -602,6 +603,32 @@ class ClaimsRepo(_Repo):
         next_key = PageKey(rows[-1].created_at, rows[-1].id) if len(result) > limit else None
         return ClaimPage(rows, next_key)
 
+    def office_rows(self) -> list[OfficeClaimRow]:
+        """Every claim on this phone (drafts aside), oldest report first, with its amounts and the
+        moments its deadlines run from: three queries, whatever the number of claims (an office
+        holds thousands)."""
+        with self._s._read() as session:
+            claims = session.execute(select(
+                Claim.id, Claim.report_no, Claim.coverage, Claim.status, Claim.township_code, Claim.event_id,
+                Claim.incident_at, Claim.created_at, Claim.claimed_amount_fen, Claim.adjusted_amount_fen,
+                Claim.paid_amount_fen).where(Claim.is_draft.is_(False))
+                .order_by(Claim.created_at, Claim.id)).all()
+            victims: dict[str, str] = {}
+            for cid, name in session.execute(select(Person.claim_id, Person.name).where(
+                    Person.role_in_claim == "victim").order_by(Person.created_at.desc())):
+                victims[cid] = name  # the earliest victim wins, as on the claims list
+            moments: dict[tuple[str, str], str] = {}
+            for cid, state, first, last in session.execute(
+                    select(Transition.claim_id, Transition.to_status, func.min(Transition.at), func.max(Transition.at))
+                    .where(Transition.to_status.in_(("reported", "submitted", "approved", "paid")))
+                    .group_by(Transition.claim_id, Transition.to_status)):
+                moments[(cid, state)] = first if state in ("reported", "submitted") else last
+        rows = [OfficeClaimRow(*r, victims.get(r[0]), moments.get((r[0], "reported")) or r[7],
+                               moments.get((r[0], "submitted")), moments.get((r[0], "approved")),
+                               moments.get((r[0], "paid")))
+                for r in claims]
+        return sorted(rows, key=lambda r: (r.reported_at, r.id))
+
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
         """Which of ``ids`` are claims on this phone (one query per 500 ids)."""
         wanted = sorted(set(ids))
@@ -847,6 +874,18 @@ class PersonsRepo(_Repo):
             if p is None:
                 raise NotFoundError("person", person_id)
             return _person_record(self._c, p)
+
+    def claims_with_id_number(self, id_number: str) -> set[str]:
+        """The claims naming a person with exactly this ID number (sealed at rest: each is opened
+        and compared, never searched by substring)."""
+        wanted = (id_number or "").strip().upper()
+        if not wanted:
+            return set()
+        with self._s._read() as session:
+            rows = session.execute(select(Person.id, Person.claim_id, Person.id_number_enc)
+                                   .where(Person.id_number_enc.is_not(None))).all()
+        return {cid for pid, cid, sealed in rows
+                if str(_open_person_value(self._c, pid, "id_number", sealed) or "").upper() == wanted}
 
     def list_for_claim(self, claim_id: str) -> list[PersonRecord]:
         with self._s._read() as session:

@@ -226,6 +226,11 @@ class SyncClient:
         resp = self._send(method, path, json=json)
         return resp.status_code, self._json(resp)
 
+    def download(self, path: str) -> tuple[int, bytes, str]:
+        """A file the user asked for (a report as PDF or XLSX): (status, bytes, content type)."""
+        resp = self._send("GET", path)
+        return resp.status_code, resp.content, resp.headers.get("content-type", "")
+
     @staticmethod
     def _json(resp: httpx.Response) -> Any:
         """The body as our server's JSON, or Offline(not_acknowledged): a login page is not a reply."""

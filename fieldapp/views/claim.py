@@ -156,7 +156,6 @@ def _confirm(shell, target: str, label: str, then) -> None:
     key = f"confirm.{target}"
     text = t(key) if has_key(key) else t("confirm.generic", state=label)
 
-    from fieldapp.views.claim_money import after_close
 
     dlg = ft.AlertDialog(modal=True, title=ft.Text(t("claim.move_to", state=label)), content=ft.Text(text, size=16))
 
@@ -167,7 +166,7 @@ def _confirm(shell, target: str, label: str, then) -> None:
 
     def ok(e):
         close()
-        after_close(shell, then)
+        w.after_close(shell, then)
 
     dlg.actions = [ft.TextButton(t("common.cancel"), key="confirm-cancel", on_click=close),
                    ft.FilledButton(t("common.ok"), key="confirm-ok", on_click=ok)]
@@ -179,7 +178,6 @@ def _ask_reason(shell, title: str, then) -> None:
     t = shell.ctx.t
     field = ft.TextField(label=t("claim.reason"), key="reason-field", multiline=True, min_lines=2)
 
-    from fieldapp.views.claim_money import after_close
 
     dlg = ft.AlertDialog(modal=True, title=ft.Text(title), content=field)
 
@@ -195,7 +193,7 @@ def _ask_reason(shell, title: str, then) -> None:
             return
         close()
         reason = field.value.strip()
-        after_close(shell, lambda: then(reason))
+        w.after_close(shell, lambda: then(reason))
 
     dlg.actions = [ft.TextButton(t("common.cancel"), key="reason-cancel", on_click=close),
                    ft.FilledButton(t("common.ok"), key="reason-ok", on_click=ok)]

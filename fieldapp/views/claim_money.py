@@ -7,7 +7,6 @@ is nothing to queue it for), refused with a clear reason while offline.
 """
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 import flet as ft
@@ -19,7 +18,7 @@ from fieldapp.state.context import NeedsServer
 from fieldapp.views import widgets as w
 
 
-def _save(shell, fn, ok_key: str | None = None, form: "_Form | None" = None) -> bool:
+def _save(shell, fn, ok_key: str | None = None, form: "w.Form | None" = None) -> bool:
     """Run a store write. Refused: the reason (zh/en) in the form (or as a toast without one).
     Saved: the form closes, then the toast and the redraw once it is gone."""
     ctx = shell.ctx
@@ -41,73 +40,8 @@ def _save(shell, fn, ok_key: str | None = None, form: "_Form | None" = None) -> 
             shell.toast(ctx.t(ok_key))
         shell.render()
 
-    after_close(shell, after)
+    w.after_close(shell, after)
     return True
-
-
-def after_close(shell, fn) -> None:
-    """``fn`` a moment after a dialog closed: a redraw in the same frame as the close leaves
-    Flutter's dialog route standing."""
-    async def later():
-        await asyncio.sleep(0.15)
-        fn()
-
-    shell.page.run_task(later)
-
-
-class _Form:
-    """A form in a dialog: ``close()`` shuts this dialog only (a toast is a dialog too, and must
-    not be the one closed); ``fail(text)`` shows a refusal inside it, where it is seen (a toast
-    under a modal dialog is hidden from the screen reader and half from the eye)."""
-
-    def __init__(self, shell, dlg: ft.AlertDialog, error: ft.Text):
-        self.shell, self.dlg, self.error = shell, dlg, error
-
-    def close(self) -> None:
-        self.shell.form_dialog_open = False
-        self.dlg.open = False
-        self.dlg.update()
-
-    def fail(self, text: str) -> None:
-        self.error.value, self.error.visible = text, True
-        self.shell.page.update()
-
-
-def _dialog(shell, title: str, controls: list[ft.Control], ok_text: str, on_ok, key: str) -> None:
-    """``on_ok(form)`` saves; see :class:`_Form`."""
-    t = shell.ctx.t
-    error = w.error_text(None, key=f"{key}-error")
-    dlg = ft.AlertDialog(modal=True, title=ft.Text(title),
-                         content=ft.Column(controls + [error], tight=True, scroll=ft.ScrollMode.AUTO, spacing=8,
-                                           width=380))
-    form = _Form(shell, dlg, error)
-
-    def cancel(e) -> None:
-        form.close()
-        after_close(shell, shell.render)  # what the sync pulled while the form was open
-
-    dlg.actions = [ft.TextButton(t("common.cancel"), key=f"{key}-cancel", on_click=cancel),
-                   ft.FilledButton(ok_text, key=f"{key}-ok", on_click=lambda e: on_ok(form))]
-    shell.form_dialog_open = True
-    shell.page.show_dialog(dlg)
-
-
-def _field(label: str, key: str, value: str = "", **kw) -> ft.TextField:
-    return ft.TextField(label=label, key=key, value=value, text_size=16, **kw)
-
-
-def _fen_of(shell, field: ft.TextField, *, required: bool = True) -> int | None:
-    """The yuan typed into ``field`` as fen, or None after marking the field."""
-    ctx = shell.ctx
-    text = (field.value or "").strip()
-    if not text and not required:
-        return None
-    try:
-        return money.to_fen(text)
-    except (ValueError, TypeError) as exc:
-        field.error = exc.message(ctx.language) if hasattr(exc, "message") else ctx.t("money.bad_amount")
-        shell.page.update()
-        return None
 
 
 # ---------------------------------------------------------------------------------- sections
@@ -207,17 +141,17 @@ def _amounts(shell, d) -> list[ft.Control]:
 def _claimed_dialog(shell, d) -> None:
     ctx = shell.ctx
     t = ctx.t
-    f = _field(t("money.claimed_yuan"), "claimed-field",
+    f = w.field(t("money.claimed_yuan"), "claimed-field",
                money.yuan(d.claimed_amount_fen, "en").removesuffix(" yuan").replace(",", "")
                if d.claimed_amount_fen is not None else "", keyboard_type=ft.KeyboardType.NUMBER)
 
     def ok(form):
-        fen = _fen_of(shell, f)
+        fen = w.fen_of(shell, f)
         if fen is None:
             return
         _save(shell, lambda: ctx.store.claims.update(d.id, claimed_amount_fen=fen), "money.saved", form)
 
-    _dialog(shell, t("money.set_claimed"), [f], t("common.save"), ok, "claimed")
+    w.form_dialog(shell, t("money.set_claimed"), [f], t("common.save"), ok, "claimed")
 
 
 def _item_dialog(shell, d) -> None:
@@ -226,13 +160,13 @@ def _item_dialog(shell, d) -> None:
     cats = [c for c in entities.LOSS_TYPES if c in (d.loss_types or entities.LOSS_TYPES)]
     chosen = {"category": cats[0], "person_id": None}
     people = [(p.id, p.name or "—") for p in d.persons]
-    desc = _field(t("money.item_description"), "item-description")
-    qty = _field(t("money.item_quantity"), "item-quantity", keyboard_type=ft.KeyboardType.NUMBER)
-    unit = _field(t("money.item_unit_price"), "item-unit-price", keyboard_type=ft.KeyboardType.NUMBER)
-    amount = _field(t("money.item_amount"), "item-amount", keyboard_type=ft.KeyboardType.NUMBER,
+    desc = w.field(t("money.item_description"), "item-description")
+    qty = w.field(t("money.item_quantity"), "item-quantity", keyboard_type=ft.KeyboardType.NUMBER)
+    unit = w.field(t("money.item_unit_price"), "item-unit-price", keyboard_type=ft.KeyboardType.NUMBER)
+    amount = w.field(t("money.item_amount"), "item-amount", keyboard_type=ft.KeyboardType.NUMBER,
                     helper=t("money.item_amount_help"))
-    bought = _field(t("money.item_purchase_date"), "item-purchase-date", hint_text="2024-05-01")
-    extent = _field(t("money.item_extent"), "item-extent", hint_text=t("money.item_extent_hint"))
+    bought = w.field(t("money.item_purchase_date"), "item-purchase-date", hint_text="2024-05-01")
+    extent = w.field(t("money.item_extent"), "item-extent", hint_text=t("money.item_extent_hint"))
     cat_row = ft.Row(wrap=True, spacing=6, run_spacing=6)
     person_row = ft.Row(wrap=True, spacing=6, run_spacing=6)
 
@@ -251,8 +185,8 @@ def _item_dialog(shell, d) -> None:
                            for n, (pid, name) in enumerate(people)]
 
     def ok(form):
-        price = _fen_of(shell, unit, required=False)
-        typed = _fen_of(shell, amount, required=False)
+        price = w.fen_of(shell, unit, required=False)
+        typed = w.fen_of(shell, amount, required=False)
         q = None
         if (qty.value or "").strip():
             try:
@@ -274,7 +208,7 @@ def _item_dialog(shell, d) -> None:
         _save(shell, lambda: ctx.store.claims.update(d.id, loss_items=list(d.loss_items or []) + [item]),
               "money.saved", form)
 
-    _dialog(shell, t("money.item_add"), [ft.Text(t("money.item_category"), size=14), cat_row, desc, qty, unit, amount,
+    w.form_dialog(shell, t("money.item_add"), [ft.Text(t("money.item_category"), size=14), cat_row, desc, qty, unit, amount,
                                          bought, extent, ft.Text(t("money.item_person"), size=14), person_row],
             t("common.save"), ok, "item")
 
@@ -289,20 +223,20 @@ def _adjusted_dialog(shell, d) -> None:
     t = ctx.t
     total = sum(i["amount_fen"] for i in (d.loss_items or []))
     start = d.adjusted_amount_fen if d.adjusted_amount_fen is not None else (total or None)
-    f = _field(t("money.adjusted_yuan"), "adjusted-field",
+    f = w.field(t("money.adjusted_yuan"), "adjusted-field",
                f"{start // 100}.{start % 100:02d}" if start is not None else "", keyboard_type=ft.KeyboardType.NUMBER,
                helper=t("money.adjusted_help"))
-    reason = _field(t("money.adjusted_reason"), "adjusted-reason", d.adjusted_reason or "", multiline=True)
+    reason = w.field(t("money.adjusted_reason"), "adjusted-reason", d.adjusted_reason or "", multiline=True)
 
     def ok(form):
-        fen = _fen_of(shell, f)
+        fen = w.fen_of(shell, f)
         if fen is None:
             return
         _save(shell, lambda: ctx.store.claims.update(d.id, adjusted_amount_fen=fen,
                                                      adjusted_reason=(reason.value or "").strip() or None),
               "money.saved", form)
 
-    _dialog(shell, t("money.set_adjusted"), [f, reason], t("common.save"), ok, "adjusted")
+    w.form_dialog(shell, t("money.set_adjusted"), [f, reason], t("common.save"), ok, "adjusted")
 
 
 # ---------------------------------------------------------------------------------- authority
@@ -400,12 +334,12 @@ def _closed(claim_status: str | None, state: money.AuthorityState) -> bool:
 def _vote_dialog(shell, claim_id: str, vote: str) -> None:
     ctx = shell.ctx
     t = ctx.t
-    f = _field(t("authority.opinion_text"), "opinion-text", multiline=True, min_lines=2)
+    f = w.field(t("authority.opinion_text"), "opinion-text", multiline=True, min_lines=2)
 
     def ok(form):
         _save(shell, lambda: ctx.store.opinions.add(claim_id, vote, f.value or ""), "authority.vote_saved", form)
 
-    _dialog(shell, t("authority.confirm_vote", vote=t("authority.vote." + vote)), [f], t("authority.send_vote"), ok,
+    w.form_dialog(shell, t("authority.confirm_vote", vote=t("authority.vote." + vote)), [f], t("authority.send_vote"), ok,
             "vote")
 
 
@@ -418,13 +352,13 @@ def _consultation_dialog(shell, claim_id: str) -> None:
         shell.toast(exc.message(ctx.language), error=True)
         return
     now = to_china_time(dt.datetime.now(dt.timezone.utc))
-    held = _field(t("authority.meeting_time"), "meeting-time", now.strftime("%Y-%m-%d %H:%M"))
+    held = w.field(t("authority.meeting_time"), "meeting-time", now.strftime("%Y-%m-%d %H:%M"))
     present = {r["code"] for r in insurers if not r["is_lead"]}
     boxes = [ft.Checkbox(label=f"{r['name']}（{r['share_bp'] / 100:g}%）", value=r["code"] in present,
                          key=f"present-{r['code']}", data=r["code"]) for r in insurers if not r["is_lead"]]
     assessor = ft.Checkbox(label=t("authority.engage_assessor"), value=False, key="engage-assessor")
     lawyer = ft.Checkbox(label=t("authority.engage_lawyer"), value=False, key="engage-lawyer")
-    minutes = _field(t("authority.minutes"), "meeting-minutes", multiline=True, min_lines=3)
+    minutes = w.field(t("authority.minutes"), "meeting-minutes", multiline=True, min_lines=3)
 
     def ok(form):
         try:
@@ -447,9 +381,9 @@ def _consultation_dialog(shell, claim_id: str) -> None:
             form.fail(exc.message(ctx.language))
             return
         form.close()
-        after_close(shell, lambda: (shell.toast(t("authority.meeting_saved")), shell.render()))
+        w.after_close(shell, lambda: (shell.toast(t("authority.meeting_saved")), shell.render()))
 
-    _dialog(shell, t("authority.record_meeting"),
+    w.form_dialog(shell, t("authority.record_meeting"),
             [held, ft.Text(t("authority.present"), size=14)] + boxes + [assessor, lawyer, minutes],
             t("common.save"), ok, "meeting")
 
@@ -466,11 +400,11 @@ def person_dialog(shell, d) -> None:
     ctx = shell.ctx
     t = ctx.t
     chosen = {"role": "heir", "relation": "spouse"}
-    name = _field(t("wizard.victim_name"), "person-name")
-    id_number = _field(t("wizard.victim_id"), "person-id")
-    phone = _field(t("wizard.victim_phone"), "person-phone", keyboard_type=ft.KeyboardType.PHONE)
-    bank = _field(t("person.bank_name"), "person-bank-name")
-    card = _field(t("person.bank_card"), "person-bank-card", keyboard_type=ft.KeyboardType.NUMBER)
+    name = w.field(t("wizard.victim_name"), "person-name")
+    id_number = w.field(t("wizard.victim_id"), "person-id")
+    phone = w.field(t("wizard.victim_phone"), "person-phone", keyboard_type=ft.KeyboardType.PHONE)
+    bank = w.field(t("person.bank_name"), "person-bank-name")
+    card = w.field(t("person.bank_card"), "person-bank-card", keyboard_type=ft.KeyboardType.NUMBER)
     roles = ft.Row(wrap=True, spacing=6, run_spacing=6)
     relations = ft.Row(wrap=True, spacing=6, run_spacing=6)
 
@@ -494,7 +428,7 @@ def person_dialog(shell, d) -> None:
                   "bank_name": (bank.value or "").strip() or None, "bank_card": (card.value or "").strip() or None}
         _save(shell, lambda: ctx.store.persons.add(d.id, **values), "person.saved", form)
 
-    _dialog(shell, t("person.add"), [ft.Text(t("person.role"), size=14), roles,
+    w.form_dialog(shell, t("person.add"), [ft.Text(t("person.role"), size=14), roles,
                                      ft.Text(t("wizard.relation"), size=14), relations,
                                      name, id_number, phone, bank, card], t("common.save"), ok, "person")
 
@@ -523,11 +457,11 @@ def payment_dialog(shell, d, then) -> None:
         return
     chosen = {"payee": d.payee_person_id if d.payee_person_id in {o[0] for o in options} else options[0][0]}
     start = d.paid_amount_fen if d.paid_amount_fen is not None else d.adjusted_amount_fen
-    amount = _field(t("money.paid_yuan"), "paid-amount",
+    amount = w.field(t("money.paid_yuan"), "paid-amount",
                     f"{start // 100}.{start % 100:02d}" if start is not None else "", keyboard_type=ft.KeyboardType.NUMBER)
     today = to_china_time(dt.datetime.now(dt.timezone.utc)).date().isoformat()
-    on = _field(t("money.paid_on"), "paid-on", d.paid_on or today)
-    ref = _field(t("money.transfer_ref"), "transfer-ref", d.transfer_ref or "")
+    on = w.field(t("money.paid_on"), "paid-on", d.paid_on or today)
+    ref = w.field(t("money.transfer_ref"), "transfer-ref", d.transfer_ref or "")
     payees = ft.Row(wrap=True, spacing=6, run_spacing=6)
 
     def draw():
@@ -538,7 +472,7 @@ def payment_dialog(shell, d, then) -> None:
     draw()
 
     def ok(form):
-        fen = _fen_of(shell, amount)
+        fen = w.fen_of(shell, amount)
         if fen is None:
             return
         fields = {"paid_amount_fen": fen, "paid_on": (on.value or "").strip() or None,
@@ -546,6 +480,6 @@ def payment_dialog(shell, d, then) -> None:
         if _save(shell, lambda: ctx.store.claims.update(d.id, **fields), form=form):
             then()
 
-    _dialog(shell, t("money.record_payment"),
+    w.form_dialog(shell, t("money.record_payment"),
             [ft.Text(t("money.payee_rule"), size=13, color=ft.Colors.GREY_700), ft.Text(t("money.payee"), size=14),
              payees, amount, on, ref], t("money.pay_and_move"), ok, "payment")

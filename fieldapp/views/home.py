@@ -8,8 +8,12 @@ import flet as ft
 from claimcore import workflow
 from fieldapp.state import reference
 from fieldapp.state.claims import ClaimsList
+from fieldapp.state.office import SECTION_ROLES
 from fieldapp.state.wizard import DRAFT_KIND
 from fieldapp.views import widgets as w
+
+# Whoever may open any office section gets the way in from home.
+OFFICE_SECTIONS_ROLES = frozenset(r for roles in SECTION_ROLES.values() for r in roles)
 
 
 def claims_state(shell) -> ClaimsList:
@@ -165,6 +169,9 @@ def _list_column(shell, selected_claim: str | None = None) -> list[ft.Control]:
     t = ctx.t
     lst = claims_state(shell)
     controls: list[ft.Control] = [w.sync_bar(shell)]
+    if ctx.role in OFFICE_SECTIONS_ROLES:
+        controls.append(w.big_button(t("office.open"), "open-office", lambda e: shell.go("/office"),
+                                     icon=ft.Icons.DASHBOARD, filled=False))
     if ctx.role in ("surveyor", "adjuster"):
         controls += _assignments_section(shell)
     controls += _reviews_section(shell)

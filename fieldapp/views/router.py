@@ -33,6 +33,9 @@ def build_views(shell, route: str) -> list[ft.View]:
         screen = screen_module("assignments").build(shell, parts[1])
     elif head == "review" and len(parts) >= 2:
         screen = screen_module("review").build(shell, parts[1])
+    elif head == "office":
+        screen = screen_module("office").build(shell, parts[1] if len(parts) >= 2 else "",
+                                               parts[2] if len(parts) >= 3 else None)
     elif head == "sync":
         screen = screen_module("sync").build(shell)
     elif head == "settings":

@@ -1,7 +1,7 @@
 """The app frame: font and theme, routing, services (file picker, GPS), refresh on state changes.
 
 Routes: /enrol, / (home), /new (report wizard), /claim/<id>[/<tab>], /photo/<id>,
-/assignment/<id>, /sync, /settings. The view stack is always [home, current] so the system back
+/assignment/<id>, /review/<claim id>, /office/<section>[/<item>], /sync, /settings. The view stack is always [home, current] so the system back
 gesture and the app bar's back arrow return home. Screens are functions `build(shell) -> ft.View`
 in the sibling modules; they read state from `shell.ctx` and call its actions, nothing else.
 """

@@ -1,11 +1,13 @@
 """Small building blocks shared by the screens: large touch targets, wrapping text, the sync bar."""
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Callable
 
 import flet as ft
 
 from claimcore import entities
+from fieldapp.state.money import to_fen
 
 FONT_FAMILY = "NotoSansSC"
 TOUCH = 52  # minimum height of anything tappable, in logical pixels (thumb-sized, gloves too)
@@ -149,3 +151,70 @@ def problem_card(shell, problem, *, with_claim: bool) -> ft.Control:
     lines.append(ft.Row(buttons, alignment=ft.MainAxisAlignment.END, wrap=True, spacing=8, run_spacing=8))
     return ft.Container(ft.Column(lines, spacing=4), bgcolor=ft.Colors.RED_50, padding=ft.Padding.all(10),
                         border_radius=8, key=f"problem-{problem.record_id}")
+
+
+# ------------------------------------------------------------------------------ form dialogs
+
+def after_close(shell, fn) -> None:
+    """``fn`` a moment after a dialog closed: a redraw in the same frame as the close leaves
+    Flutter's dialog route standing."""
+    async def later():
+        await asyncio.sleep(0.15)
+        fn()
+
+    shell.page.run_task(later)
+
+
+class Form:
+    """A form in a dialog: ``close()`` shuts this dialog only (a toast is a dialog too, and must
+    not be the one closed); ``fail(text)`` shows a refusal inside it, where it is seen (a toast
+    under a modal dialog is hidden from the screen reader and half from the eye)."""
+
+    def __init__(self, shell, dlg: ft.AlertDialog, error: ft.Text):
+        self.shell, self.dlg, self.error = shell, dlg, error
+
+    def close(self) -> None:
+        self.shell.form_dialog_open = False
+        self.dlg.open = False
+        self.dlg.update()
+
+    def fail(self, text: str) -> None:
+        self.error.value, self.error.visible = text, True
+        self.shell.page.update()
+
+
+def form_dialog(shell, title: str, controls: list[ft.Control], ok_text: str, on_ok, key: str) -> None:
+    """``on_ok(form)`` saves; see :class:`Form`."""
+    t = shell.ctx.t
+    error = error_text(None, key=f"{key}-error")
+    dlg = ft.AlertDialog(modal=True, title=ft.Text(title),
+                         content=ft.Column(controls + [error], tight=True, scroll=ft.ScrollMode.AUTO, spacing=8,
+                                           width=380))
+    form = Form(shell, dlg, error)
+
+    def cancel(e) -> None:
+        form.close()
+        after_close(shell, shell.render)  # what the sync pulled while the form was open
+
+    dlg.actions = [ft.TextButton(t("common.cancel"), key=f"{key}-cancel", on_click=cancel),
+                   ft.FilledButton(ok_text, key=f"{key}-ok", on_click=lambda e: on_ok(form))]
+    shell.form_dialog_open = True
+    shell.page.show_dialog(dlg)
+
+
+def field(label: str, key: str, value: str = "", **kw) -> ft.TextField:
+    return ft.TextField(label=label, key=key, value=value, text_size=16, **kw)
+
+
+def fen_of(shell, field: ft.TextField, *, required: bool = True) -> int | None:
+    """The yuan typed into ``field`` as fen, or None after marking the field."""
+    ctx = shell.ctx
+    text = (field.value or "").strip()
+    if not text and not required:
+        return None
+    try:
+        return to_fen(text)
+    except (ValueError, TypeError) as exc:
+        field.error = exc.message(ctx.language) if hasattr(exc, "message") else ctx.t("money.bad_amount")
+        shell.page.update()
+        return None
