@@ -207,6 +207,51 @@ class CorrectionOut(BaseModel):
     replacement: FundEntryOut | None
 
 
+class RecoveryIn(StorableText):
+    amount_fen: StrictInt = Field(gt=0, le=10**13, description="whole fen, more than 0")
+    on: dt.date = Field(description="the day the demand went out / the money arrived")
+    note: str = Field(default="", max_length=500)
+
+
+class RecoveryCorrectionIn(StorableText):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class RecoveryEntryOut(BaseModel):
+    id: str
+    insurer_code: str
+    kind: Literal["demanded", "received", "correction"]
+    amount_fen: int = Field(description="a correction's is negative: the amount it takes back")
+    on: str
+    note: str
+    corrects: str | None = Field(description="a correction: the entry it takes back")
+    corrected_by: str | None = Field(description="the correction that took this entry back")
+    reason: str | None = Field(description="a correction: why")
+    created_by: str
+    created_at: str
+
+
+class RecoveryPositionOut(BaseModel):
+    owed_fen: int = Field(description="its parts of every claim the lead paid")
+    demanded_fen: int = Field(description="demands, corrections applied")
+    received_fen: int = Field(description="receipts, corrections applied")
+    outstanding_fen: int = Field(description="owed − received")
+
+
+class RecoveryClaimOut(BaseModel):
+    claim_id: str
+    paid_fen: int
+    parts: dict[str, int]
+
+
+class RecoveriesOut(BaseModel):
+    lead: str
+    claims: list[RecoveryClaimOut]
+    to_recover_by_insurer: dict[str, int]
+    by_insurer: dict[str, RecoveryPositionOut]
+    entries: list[RecoveryEntryOut] = Field(description="demands, receipts and corrections, newest first")
+
+
 # The refusals of the office's routes below, for their OpenAPI responses.
 FORBIDDEN_OFFICE = {403: _err("forbidden: only adjusters and the coordinator")}
 FORBIDDEN_READ = {403: _err("forbidden: only adjusters, the coordinator and surveyors")}
@@ -475,10 +520,61 @@ def fund_settlement(caller: CallerDep, db: DbDep, request: Request,
     return _run(db, run)
 
 
-@router.get("/fund/recoveries")
+_NO_LEAD = "no_lead_insurer: no lead insurer is set"
+
+
+@router.get("/fund/recoveries", response_model=RecoveriesOut,
+            responses={**E401, **FORBIDDEN_READ,
+                       409: _err(f"fund_error, {_NO_LEAD}; the shares do not add up to 100%")})
 def fund_recoveries(caller: CallerDep, db: DbDep, request: Request) -> dict:
+    """What each co-insurer owes for the claims the lead paid on behalf of all (代付赔款摊回), what
+    was demanded and received, and what is outstanding. A surveyor sees its own insurer's figures
+    and entries only."""
     _require(caller, (*OFFICE, "surveyor"), request)
-    return _run(db, co.recoveries)
+    scope = (caller.user.insurer_code or "") if caller.user.role == "surveyor" else None
+    return _run(db, co.recoveries, scope)
+
+
+_CO_INSURER_404 = {404: _err("not_found: no such co-insurer (an unknown insurer, or the lead itself)")}
+
+
+@router.post("/fund/recoveries/{insurer_code}/demands", response_model=RecoveryEntryOut, status_code=201,
+             responses={**E401, **JSON_BODY, **FORBIDDEN_OFFICE, **_CO_INSURER_404, 409: _err(_NO_LEAD)})
+def demand_recovery(insurer_code: str, body: RecoveryIn, caller: CallerDep, db: DbDep,
+                    request: Request) -> dict:
+    """The lead's office asked the co-insurer for ``amount_fen`` of what it owes."""
+    _require(caller, OFFICE, request)
+    return _run(db, co.record_recovery, caller.user, insurer_code, fundlib.DEMANDED,
+                amount_fen=body.amount_fen, on=body.on, note=body.note)
+
+
+@router.post("/fund/recoveries/{insurer_code}/receipts", response_model=RecoveryEntryOut, status_code=201,
+             responses={**E401, **JSON_BODY, **FORBIDDEN_OFFICE, **_CO_INSURER_404,
+                        409: _err(f"over_received, {_NO_LEAD}; more would be received than was demanded "
+                                  "from this insurer")})
+def receive_recovery(insurer_code: str, body: RecoveryIn, caller: CallerDep, db: DbDep,
+                     request: Request) -> dict:
+    """The co-insurer paid ``amount_fen`` back (never more, in all, than was demanded of it)."""
+    _require(caller, OFFICE, request)
+    return _run(db, co.record_recovery, caller.user, insurer_code, fundlib.RECEIVED,
+                amount_fen=body.amount_fen, on=body.on, note=body.note)
+
+
+@router.post("/fund/recoveries/entries/{entry_id}/corrections", response_model=RecoveryEntryOut,
+             status_code=201,
+             responses={**E401, **JSON_BODY, **FORBIDDEN_OFFICE, 404: _err("not_found: no such recovery entry"),
+                        409: _err("already_corrected, is_correction, over_received: the entry was taken back "
+                                  "already; it is a correction itself; taking this demand back would leave "
+                                  "more received than demanded"),
+                        422: _err("invalid_request, invalid_text, reason_required: not the documented shape "
+                                  "(see detail); an empty reason")})
+def correct_recovery(entry_id: str, body: RecoveryCorrectionIn, caller: CallerDep, db: DbDep,
+                     request: Request) -> dict:
+    """Take a demand or receipt back in full: a correction with the negative amount, dated today,
+    naming the entry and the reason (the entry itself is never changed)."""
+    _require(caller, OFFICE, request)
+    today = to_china_time(_now(request)).date()  # the entries' dates are Dazu's calendar days
+    return _run(db, co.correct_recovery, caller.user, entry_id, body.reason, today)
 
 
 # ----------------------------------------------------------------------------------- reports
@@ -513,11 +609,18 @@ def build_report(session, kind: str, year: int, quarter: int | None) -> dict:
                for e in co.log_entries(session)]
     entries, sh = co.fund_entries(session), co.shares(session)
     quarters = [quarter] if kind == "quarterly" else [1, 2, 3, 4]
-    fund = None
+    fund = recoveries = None
     if sh and sum(sh.values()) == fundlib.TOTAL_BP:
         fund = {"quarters": [fundlib.quarterly_disclosure(entries, sh, year, q).as_dict() for q in quarters]}
+        # As the period closed: claims paid and entries dated before its end; a later correction
+        # counts in its own period, so a published report keeps its figures.
+        _, end = reports.period_bounds(kind, year, quarter)
+        try:
+            recoveries = co.recovery_positions(session, end.date())
+        except co.RuleError:  # no lead insurer set: nobody to recover for
+            recoveries = None
     return reports.build_report(kind, year, quarter, _report_claims(session), history, fund, insurers,
-                                domain.townships())
+                                domain.townships(), recoveries=recoveries)
 
 
 @router.get("/reports/{kind}")

@@ -18,13 +18,27 @@ fund balances from ``fund_entries`` (fund.py), authority results from ``opinions
 - ``premiums``          each insurer's premium excluding tax per policy year
 - ``fund_entries``      contributions, spending (with category and receipt), year-end settlements;
                         a correction is a reversal and a replacement naming the entry (``corrects``)
+- ``recovery_entries``  recovering the claims the lead paid for all: what was demanded from a
+                        co-insurer and what it paid back; a correction takes an entry back
 """
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, BigId, Json, utcnow
@@ -182,3 +196,30 @@ class FundEntryRow(Base):
 
     # At most one reversal (and one replacement) per entry, even when two offices correct at once.
     __table_args__ = (Index("ux_fund_entries_correction", "corrects", "correction", unique=True),)
+
+
+class RecoveryEntryRow(Base):
+    """A demand to a co-insurer for its part of the claims the lead paid, a receipt of what it
+    paid back, or a correction taking one of these back (its negative amount; ``corrects`` names
+    it). Append-only: nothing here is ever updated or deleted."""
+
+    __tablename__ = "recovery_entries"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    insurer_code: Mapped[str] = mapped_column(String(32), ForeignKey("insurers.code"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    on: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    corrects: Mapped[str | None] = mapped_column(String(36), ForeignKey("recovery_entries.id"), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(36), ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        # An entry is taken back at most once, even when two offices correct it at the same moment.
+        Index("ux_recovery_entries_corrects", "corrects", unique=True),
+        CheckConstraint("kind IN ('demanded', 'received', 'correction')", name="ck_recovery_entries_kind"),
+        CheckConstraint("(kind = 'correction') = (corrects IS NOT NULL)", name="ck_recovery_entries_corrects"),
+        CheckConstraint("(kind <> 'correction' AND amount_fen > 0) OR (kind = 'correction' AND amount_fen < 0)",
+                        name="ck_recovery_entries_amount"),
+    )

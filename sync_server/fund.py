@@ -21,6 +21,9 @@ Pure arithmetic on integer fen, no database: the server stores the entries and c
   *reversal* (the same entry with the negative amount) and, for a corrected amount, a
   *replacement*, both dated the day of the correction, so they count in that day's quarter.
   Every total is a plain sum of entries, so a reversal of spending simply subtracts.
+* Recovering what the lead paid for all (代付赔款摊回): each co-insurer owes its largest-remainder
+  part of every paid claim; the office books what it demanded and what it received, and a wrong
+  entry is taken back by a correction (the same rule: counter-entries, never edits).
 """
 from __future__ import annotations
 
@@ -312,3 +315,69 @@ def recoveries_by_insurer(recoveries: Iterable[Recovery]) -> dict[str, int]:
         for c, v in r.to_recover.items():
             out[c] = out.get(c, 0) + v
     return out
+
+
+# Recovering what co-insurers owe: the lead's office books what it asked each co-insurer for
+# (a demand) and what arrived (a receipt). Entries are never edited: a wrong one is taken back by
+# a correction, a counter-entry with the negative amount, dated the day it is booked (like the
+# fund's reversals), so a position published for a period keeps its figures.
+DEMANDED = "demanded"
+RECEIVED = "received"
+CORRECTION = "correction"
+RECOVERY_KINDS = (DEMANDED, RECEIVED, CORRECTION)
+
+
+@dataclass(frozen=True)
+class RecoveryEntry:
+    kind: str
+    insurer_code: str
+    amount_fen: int
+    on: date
+    id: str | None = None
+    corrects: str | None = None  # a correction: the entry it takes back
+
+    def __post_init__(self) -> None:
+        if self.kind not in RECOVERY_KINDS:
+            raise FundError(f"unknown recovery entry kind {self.kind!r}")
+        if isinstance(self.amount_fen, bool) or not isinstance(self.amount_fen, int):
+            raise FundError("amounts are whole fen (integers)")
+        if (self.kind == CORRECTION) != (self.corrects is not None):
+            raise FundError("a correction, and only a correction, names the entry it corrects")
+        if self.kind == CORRECTION:
+            if self.amount_fen >= 0:
+                raise FundError("a correction is negative (it takes a demand or a receipt back)")
+        elif self.amount_fen <= 0:
+            raise FundError("a demanded or received amount must be positive")
+
+
+def recovery_reversal(original: RecoveryEntry, on: date, entry_id: str | None = None) -> RecoveryEntry:
+    """Take ``original`` back in full, dated ``on``. A correction is final: never corrected itself."""
+    if original.kind == CORRECTION:
+        raise FundError("a correction cannot be corrected")
+    if original.id is None:
+        raise FundError("only a booked entry (with its id) can be corrected")
+    return RecoveryEntry(CORRECTION, original.insurer_code, -original.amount_fen, on, entry_id,
+                         corrects=original.id)
+
+
+def recovery_positions(owed: Mapping[str, int], entries: Iterable[RecoveryEntry],
+                       upto: date | None = None) -> dict[str, dict[str, int]]:
+    """Per co-insurer: what it owes (``owed``, from :func:`recoveries_by_insurer`), what was
+    demanded and received (entries dated before ``upto``, when given, corrections counted on the
+    kind of the entry they take back) and what is outstanding (owed − received).
+
+    Every insurer of ``owed`` is listed, and every insurer with an entry."""
+    entries = list(entries)
+    kind_of = {e.id: e.kind for e in entries if e.id is not None}
+    out = {c: {"owed_fen": v, "demanded_fen": 0, "received_fen": 0} for c, v in owed.items()}
+    for e in entries:
+        if upto is not None and e.on >= upto:
+            continue
+        kind = kind_of.get(e.corrects) if e.kind == CORRECTION else e.kind
+        if kind not in (DEMANDED, RECEIVED):
+            raise FundError(f"correction {e.id} takes back an entry that is not a demand or a receipt")
+        row = out.setdefault(e.insurer_code, {"owed_fen": 0, "demanded_fen": 0, "received_fen": 0})
+        row[f"{kind}_fen"] += e.amount_fen
+    for row in out.values():
+        row["outstanding_fen"] = row["owed_fen"] - row["received_fen"]
+    return dict(sorted(out.items()))

@@ -1,6 +1,7 @@
 """The quarterly review and the annual report of annex 2 (四、工作总结及分析回顾) as data, XLSX and PDF.
 
-    build_report(kind, year, quarter, claims, rotation_history, fund, insurers) -> dict
+    build_report(kind, year, quarter, claims, rotation_history, fund, insurers, ...,
+                 recoveries=None) -> dict
     to_xlsx(report) -> bytes      openpyxl workbook, one sheet per section, totals rows
     to_pdf(report) -> bytes       fpdf2, Chinese (Noto Sans SC GBK subset), bar charts drawn
                                   with fpdf2's own rectangles (no plotting library)
@@ -11,6 +12,10 @@ moments ``reported_at``, ``surveyed_at``, ``documents_complete_at``, ``paid_at``
 or None). A claim belongs to the period its ``reported_at`` falls in (China time). Durations are
 whole days between those moments; a claim without the later moment is left out of that measure
 and the count says how many were measured.
+
+``recoveries`` (optional): per co-insurer ``owed_fen``, ``demanded_fen``, ``received_fen``,
+``outstanding_fen`` as they stood at the end of the period (fund.recovery_positions); the report
+lists them with the insurers' names and a totals row.
 """
 from __future__ import annotations
 
@@ -80,7 +85,7 @@ def _days(a: dt.datetime | None, b: dt.datetime | None) -> int | None:
 def build_report(kind: str, year: int, quarter: int | None, claims: Iterable[dict],
                  rotation_history: Iterable[dict], fund: dict | None,
                  insurers: Mapping[str, str], township_names: Mapping[str, str] | None = None,
-                 demo: bool = False) -> dict[str, Any]:
+                 demo: bool = False, recoveries: Mapping[str, Mapping[str, int]] | None = None) -> dict[str, Any]:
     start, end = period_bounds(kind, year, quarter)
     in_period = [c for c in claims if c.get("reported_at") and start <= c["reported_at"] < end]
     durations = {}
@@ -132,7 +137,20 @@ def build_report(kind: str, year: int, quarter: int | None, claims: Iterable[dic
             ],
         },
         "fund": fund,
+        "recoveries": _recovery_table(recoveries, insurers, end) if recoveries is not None else None,
     }
+
+
+RECOVERY_FIGURES = (("owed_fen", "应摊回"), ("demanded_fen", "已发函追偿"), ("received_fen", "已收回"),
+                    ("outstanding_fen", "未收回"))
+
+
+def _recovery_table(positions: Mapping[str, Mapping[str, int]], insurers: Mapping[str, str],
+                    end: dt.datetime) -> dict:
+    rows = [{"insurer_code": code, "name": insurers.get(code, code),
+             **{k: p.get(k, 0) for k, _ in RECOVERY_FIGURES}} for code, p in positions.items()]
+    return {"as_of": (end - dt.timedelta(days=1)).date().isoformat(), "insurers": rows,
+            "total": {k: sum(r[k] for r in rows) for k, _ in RECOVERY_FIGURES}}
 
 
 def yuan(fen: int | None) -> str:
@@ -145,7 +163,7 @@ def yuan(fen: int | None) -> str:
 
 # ------------------------------------------------------------------------------------- XLSX
 
-SHEETS = ("概要", "按险种", "按镇街", "按状态", "时效", "查勘轮值", "工作经费")
+SHEETS = ("概要", "按险种", "按镇街", "按状态", "时效", "查勘轮值", "工作经费", "代付摊回")
 
 
 def to_xlsx(report: dict) -> bytes:
@@ -201,6 +219,11 @@ def to_xlsx(report: dict) -> bytes:
                           d.get("settlement_fen", 0), d["closing_fen"]])
     sheet("工作经费", ["季度", "期初（分）", "收入（分）", *[f"{v}（分）" for v in CATEGORY_NAMES.values()],
                     "年终退补（分）", "期末（分）"], fund_rows)
+    rec = report.get("recoveries")
+    rec_rows = [[r["insurer_code"], r["name"], *[r[k] for k, _ in RECOVERY_FIGURES]]
+                for r in (rec["insurers"] if rec else [])]
+    sheet("代付摊回", ["保险公司代码", "名称", *[f"{v}（分）" for _, v in RECOVERY_FIGURES]], rec_rows,
+          ["合计", f"截至{rec['as_of']}", *[rec["total"][k] for k, _ in RECOVERY_FIGURES]] if rec else None)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -228,6 +251,11 @@ def to_pdf(report: dict) -> bytes:
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
 
+    def keep(height: float):
+        """Start a new page unless the next ``height`` mm fit: a heading stays with what it heads."""
+        if pdf.will_page_break(height):
+            pdf.add_page()
+
     def heading(text: str, size: int = 13):
         pdf.set_font(font, size=size)
         pdf.cell(width, 9, text, new_x="LMARGIN", new_y="NEXT")
@@ -249,6 +277,7 @@ def to_pdf(report: dict) -> bytes:
 
     def bars(title: str, items: list[tuple[str, int]], unit: str = "件"):
         """A horizontal bar chart drawn with rectangles (value labels written beside each bar)."""
+        keep(9 + 6)
         heading(title, 11)
         if not items:
             line("（本期无数据）")
@@ -256,6 +285,9 @@ def to_pdf(report: dict) -> bytes:
         top = max(max(v for _, v in items), 0) or 1
         label_w, bar_w = 40, width - 60
         for label, value in items:
+            # The label's cell would break the page while its bar and figure went at the old
+            # height: start the row on the new page so the three stay together.
+            keep(6)
             y = pdf.get_y()
             pdf.cell(label_w, 6, label)
             pdf.set_fill_color(52, 101, 164)
@@ -282,6 +314,7 @@ def to_pdf(report: dict) -> bytes:
           [50, 25, 50, 50])
     bars("按镇街统计", [(r["name"], r["count"]) for r in c["by_township"]])
     bars("按状态统计", [(r["name"], r["count"]) for r in c["by_status"]])
+    keep(9 + 7 + 6)
     heading("理赔时效（天）", 11)
     table(["环节", "统计件数", "平均", "中位", "最长"],
           [[d["label"], d["measured"], d["mean"] if d["mean"] is not None else "-",
@@ -292,6 +325,7 @@ def to_pdf(report: dict) -> bytes:
          [(r["name"][:8], r["total"]) for r in report["rotation"]["insurers"]], "次")
     disclosures = _fund_disclosures(report)
     if disclosures:
+        keep(9 + 7 + 6)
         heading("工作经费收支", 11)
         table(["季度", "期初", "收入", "支出", "年终退补", "期末"],
               [[f"{d['year']}Q{d['quarter']}", yuan(d["opening_fen"]), yuan(d["income_fen"]),
@@ -301,4 +335,12 @@ def to_pdf(report: dict) -> bytes:
         last = disclosures[-1]
         bars("本期支出按类别（元）",
              [(CATEGORY_NAMES[k], v // 100) for k, v in last["spending_by_category"].items()], "元")
+    rec = report.get("recoveries")
+    if rec:
+        keep(9 + 7 + 2 * 6)
+        heading(f"代付赔款摊回（截至 {rec['as_of']}，元）", 11)
+        table(["共保公司", *[label for _, label in RECOVERY_FIGURES]],
+              [[r["name"][:12], *[yuan(r[k]) for k, _ in RECOVERY_FIGURES]] for r in rec["insurers"]]
+              + [["合计", *[yuan(rec["total"][k]) for k, _ in RECOVERY_FIGURES]]],
+              [50, 32, 32, 32, 32])
     return pdf.output_bytes()
