@@ -4,8 +4,10 @@ programme from it; co-insurers' surveyors read their part (rotation, events, rev
 Two sources, one rule: what this phone's store holds (claims, reviews) is read locally; what only
 the server knows (the rotation, events, assignments, the work fund, conflicts, reports) is asked for
 and the answer kept in the store, so a screen shows the last answer and its time when the network
-is gone. Acts (dispatch, leave, events, fund entries, settling conflicts) are the server's to
-record: without it they are refused with the reason (NeedsServer), never half-done here.
+is gone. Acts (dispatch, leave, events, premiums, corrections, settling conflicts) are the
+server's to record: without it they are refused with the reason (NeedsServer), never half-done
+here. Spending alone goes through the outbox (online or not): the server books it once under its
+id, by the same rules.
 
 No Flet here: every figure is tested against the server's own answers in tests/ui.
 """
@@ -313,9 +315,17 @@ class Office:
             "policy_year": year, "insurer_code": insurer_code, "premium_ex_tax_fen": premium_ex_tax_fen,
             "received_on": received_on.isoformat()})
 
-    def book_spending(self, on: dt.date, amount_fen: int, category: str, note: str = "") -> dict:
-        return self._act("POST", "/api/v1/fund/entries", {"on": on.isoformat(), "amount_fen": amount_fen,
-                                                          "category": category, "note": note})
+    def book_spending(self, on: dt.date, amount_fen: int, category: str, note: str = "") -> str:
+        """Spending goes through this phone's outbox, online or not: the server books it once
+        under its id by the same rules as POST /fund/entries, so a lost reply or a retry never
+        books it twice. Returns the entry's id."""
+        entry_id = self.store.fund.queue_spending(on=on.isoformat(), amount_fen=amount_fen, category=category,
+                                                  note=note)
+        self.ctx.data_changed()
+        return entry_id
+
+    def queued_spending(self) -> list[dict]:
+        return self.store.fund.unsent()
 
     def correct_entry(self, entry_id: str, reason: str, amount_fen: int | None = None) -> dict:
         body: dict[str, Any] = {"reason": reason}

@@ -70,6 +70,8 @@ Assignments (``store.assignments``): ``list(status=None)``, ``get(id)``, ``set_s
     user=None, reason=None, lat=None, lon=None)`` (decline reason, arrival fix travel with it),
     ``log_cost(id, *, on, amount_fen, note, receipt_sha256, category="survey") -> cost id`` (entity
     ``cost`` for the work fund); they arrive with apply_remote_changes (entity ``assignment``).
+Fund (``store.fund``): ``queue_spending(*, on, amount_fen, category, note="") -> id`` (the office's
+    spending booked offline, entity ``cost`` without an assignment); ``unsent()``.
 Drafts (``store.drafts``, local only, never synced): ``save(draft_id, data, *, step=None,
     kind="claim_wizard")``, ``load(draft_id)``, ``delete(draft_id)``, ``list(kind=None)``.
 Settings (``store.settings``): ``get(key, default)``, ``set(key, value)``.

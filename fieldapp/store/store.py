@@ -176,6 +176,7 @@ class Store:
         self.settings = SettingsRepo(self)
         self.reviews = ReviewsRepo(self)
         self.opinions = OpinionsRepo(self)
+        self.fund = FundRepo(self)
         self.conflicts = ConflictsRepo(self)
         self.outbox = OutboxRepo(self)
         self.sync_state = SyncStateRepo(self)
@@ -1266,6 +1267,27 @@ class OpinionsRepo(_Repo):
         with self._s._read() as session:
             rows = session.scalars(select(Outbox).where(Outbox.entity == "opinion").order_by(Outbox.seq)).all()
             return [dict(r.fields or {}) for r in rows if (r.fields or {}).get("claim_id") == claim_id]
+
+
+class FundRepo(_Repo):
+    """Work-fund spending booked by the office while the server cannot be reached: an append-only
+    ``cost`` the server books once under its id (the same entity as a surveyor's survey cost)."""
+
+    def queue_spending(self, *, on: str, amount_fen: int, category: str, note: str = "") -> str:
+        if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
+            raise StoreValidationError("金额应为正数（分）", "amount_fen must be a positive integer (fen)")
+        fields = contract.check("cost", {"on": on, "amount_fen": amount_fen, "category": category,
+                                         "note": (note or "").strip() or None}, creating=True)
+        entry_id = _new_id()
+        with self._s._write() as session:
+            record_mutation(session, self._c, "cost", entry_id, {k: v for k, v in fields.items() if v is not None})
+        return entry_id
+
+    def unsent(self) -> list[dict[str, Any]]:
+        """Spending booked here and not yet confirmed by the server, oldest first."""
+        with self._s._read() as session:
+            rows = session.scalars(select(Outbox).where(Outbox.entity == "cost").order_by(Outbox.seq)).all()
+            return [dict(r.fields or {}, id=r.entity_id) for r in rows if not (r.fields or {}).get("assignment_id")]
 
 
 class SettingsRepo(_Repo):

@@ -76,7 +76,7 @@ def stamp(shell, snap: Snapshot | None, key: str) -> ft.Control:
 
 
 def act(shell, fn: Callable[[], Any], ok_key: str, *keys: str, form: w.Form | None = None,
-        ok_params: dict | None = None) -> Any:
+        ok_params: dict | Callable[[Any], dict] | None = None) -> Any:
     """Run an act the server records; refused: the reason in the form (or a toast). Done: the
     named answers are asked again and the screen redrawn."""
     ctx = shell.ctx

@@ -13,7 +13,7 @@ import flet as ft
 
 from fieldapp.state.office import SPENDING_CATEGORIES, Office, today_in_china
 from fieldapp.views import widgets as w
-from fieldapp.views.office import act, card, figure, load, money, stamp, table
+from fieldapp.views.office import act, card, figure, forget, load, money, stamp, table
 
 OFFICE_ONLY = ("adjuster", "coordinator")
 
@@ -121,8 +121,21 @@ def fund(shell, office: Office, item: str | None) -> list[ft.Control]:
     end = dt.date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1)
     rows = [e for e in (entries.data.get("entries", []) if entries else [])
             if start <= dt.date.fromisoformat(e["on"]) < end]
-    if entries and not rows:
+    queued = office.queued_spending() if office_user else []
+    if len(queued) < shell.screen_state.get("office_queued", 0):
+        forget(shell, *keys)  # sent since the last draw: the server's list now holds it
+        entries = load(shell, "fund_entries", office.fund_entries)
+    shell.screen_state["office_queued"] = len(queued)
+    if entries and not rows and not queued:
         out.append(ft.Text(t("office.entries_none"), size=15, color=ft.Colors.GREY_700))
+    for e in queued:
+        out.append(card([
+            ft.Row([ft.Text(f"{e['on']} · {t('office.category.' + e['category'])}", size=15,
+                            weight=ft.FontWeight.W_600, expand=True),
+                    ft.Text(money(shell, e["amount_fen"]), size=15, weight=ft.FontWeight.W_600)]),
+            *([ft.Text(e["note"], size=14, color=ft.Colors.GREY_800)] if e.get("note") else []),
+            w.chip(t("office.queued"), ft.Colors.ORANGE_50, ft.Colors.ORANGE_900),
+        ], key=f"queued-{e['id'][:8]}"))
     for e in rows:
         out.append(_entry_card(shell, office, e, office_user, keys))
     settle = load(shell, f"settlement:{year}", lambda: office.settlement(year))
@@ -225,8 +238,9 @@ def _spending_dialog(shell, office: Office, keys) -> None:
         except ValueError:
             form.fail(t("office.bad_time"))
             return
-        act(shell, lambda: office.book_spending(day, fen, cat.value, note.value or ""), "office.spending_booked",
-            *keys, form=form)
+        online = bool(shell.ctx.sync_status().online)
+        act(shell, lambda: office.book_spending(day, fen, cat.value, note.value or ""),
+            "office.spending_sending" if online else "office.spending_queued", form=form)
     w.form_dialog(shell, t("office.book_spending"),
                   [ft.Text(t("office.purpose"), size=14, color=ft.Colors.GREY_700), cat, on, amount, note],
                   t("common.save"), ok, "spending")

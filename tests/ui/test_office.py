@@ -148,10 +148,35 @@ def test_offline_the_last_answers_are_shown_and_acts_are_refused(world):
         office.declare_event("洪水", "natural_disaster", [LONGSHUI], dt.datetime.now(dt.timezone.utc))
     assert refused.value.code == "offline"
     with pytest.raises(NeedsServer):
-        office.book_spending(dt.date.today(), 10_000, "publicity")
+        office.book_premium(YEAR, "co1", 10_000_000, dt.date.today())
     coordinator.transport.offline = False
     assert _get(srv, "/api/v1/events") == []
     assert _get(srv, "/api/v1/fund/entries")["entries"] == []
+
+
+def test_spending_goes_through_the_outbox_and_is_booked_once_even_when_a_reply_is_lost(world):
+    srv, phone = world
+    coordinator = phone("office", "coordinator")
+    office = Office(OfficeCtx(coordinator))
+    coordinator.transport.offline = True
+    entry_id = office.book_spending(dt.date.today(), 12_345, "communication", "协调会场地")
+    assert [e["id"] for e in office.queued_spending()] == [entry_id]
+    coordinator.transport.offline = False
+    coordinator.transport.lose_after = 0  # the push commits on the server, its reply is lost
+    for _ in range(5):  # the requests before the push (if any) go through; the push's reply is lost
+        coordinator.transport.lose_after = 0
+        try:
+            coordinator.client.sync_once()
+        except Exception:  # noqa: BLE001 - the lost reply, as the real network loses it
+            pass
+        if _get(srv, "/api/v1/fund/entries")["entries"]:
+            break
+    assert office.queued_spending(), "booked on the server, still waiting here: its reply was lost"
+    coordinator.sync_until_quiet()
+    booked = [e for e in _get(srv, "/api/v1/fund/entries")["entries"] if e["kind"] == "spending"]
+    assert [(e["id"], e["amount_fen"], e["category"], e["note"]) for e in booked] == [
+        (entry_id, 12_345, "communication", "协调会场地")]
+    assert office.queued_spending() == []
 
 
 def test_search_is_exact_on_report_number_name_and_id_number(world):
@@ -213,7 +238,8 @@ def test_the_fund_books_corrects_and_discloses_as_the_server_does(world):
     office = Office(OfficeCtx(coordinator))
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
     office.book_premium(YEAR, "co1", 10_000_000, today)
-    spent = office.book_spending(today, 30_000, "publicity", "宣传册")
+    spent = {"id": office.book_spending(today, 30_000, "publicity", "宣传册")}
+    coordinator.sync_until_quiet()
     disclosure = office.disclosure(YEAR, QUARTER).data
     assert disclosure == _get(srv, f"/api/v1/fund/disclosure?year={YEAR}&quarter={QUARTER}")
     assert disclosure["spending_fen"] == 30_000 and disclosure["income_fen"] == 200_000
@@ -267,3 +293,53 @@ def test_review_states():
     assert review_state({"tier": "full_consultation", "reason_code": "consultation_required"}) == "consultation_due"
     assert review_state({"tier": "full_consultation", "reason_code": "waiting_votes"}) == "votes"
     assert review_state({"tier": "inform_coinsurers", "reason_code": "waiting_opinions"}) == "window_open"
+
+
+def test_conflicts_are_listed_as_the_server_has_them_and_settled_by_keep_or_restore(world):
+    srv, phone = world
+    liaison = phone("liaison", "liaison", township_code=LONGSHUI)
+    adjuster = phone("office", "adjuster")
+    cid = liaison.new_claim(township=LONGSHUI, description="原始描述")
+    other = liaison.new_claim(township=LONGSHUI, description="另一件")
+    liaison.sync_until_quiet()
+    adjuster.sync_until_quiet()
+    for claim_id, mine, theirs in ((cid, "联络员的描述", "理赔员的描述"), (other, "联络员2", "理赔员2")):
+        liaison.store.claims.update(claim_id, description=mine)
+        adjuster.store.claims.update(claim_id, description=theirs)
+    liaison.sync_until_quiet()
+    adjuster.sync_until_quiet()  # arrives second: its values are kept, the liaison's overwritten
+    office = Office(OfficeCtx(adjuster))
+    listed = office.conflicts().data["conflicts"]
+    assert listed == _get(srv, "/api/v1/conflicts")["conflicts"]
+    by_claim = {c["claim_id"]: c for c in listed}
+    assert by_claim[cid]["other_value"] == "联络员的描述" and by_claim[cid]["kept_value"] == "理赔员的描述"
+
+    office.settle_conflict(by_claim[cid], restore=False)
+    office.settle_conflict(by_claim[other], restore=True)
+    adjuster.sync_until_quiet()
+    assert _get(srv, "/api/v1/conflicts")["conflicts"] == []  # both reviewed
+    liaison.sync_until_quiet()
+    assert liaison.store.claims.get(cid).description == "理赔员的描述"
+    assert liaison.store.claims.get(other).description == "联络员2"  # the overwritten value, restored
+
+
+def test_reviews_are_grouped_by_tier_with_the_servers_state(world):
+    srv, phone = world
+    adjuster = phone("office", "adjuster")
+    office = Office(OfficeCtx(adjuster))
+    from tests.sync_server.test_rotation_api import add_claims
+
+    made = {amount: add_claims(srv.harness, 1, status="adjusted", adjusted_amount_fen=amount)[0]
+            for amount in (150_000_00, 400_000_00)}
+    for cid in made.values():
+        _get(srv, f"/api/v1/claims/{cid}/authority")  # opens and publishes the review
+    adjuster.sync_until_quiet()
+    groups = office.reviews()
+    inform = {r.claim_id: r for r in groups["inform_coinsurers"]}
+    full = {r.claim_id: r for r in groups["full_consultation"]}
+    assert set(inform) == {made[150_000_00]} and set(full) == {made[400_000_00]}
+    assert inform[made[150_000_00]].state == "window_open"
+    assert full[made[400_000_00]].state == "consultation_due"
+    for cid, row in {**inform, **full}.items():
+        server = _get(srv, f"/api/v1/claims/{cid}/authority")
+        assert (row.amount_fen, row.tier, row.reason) == (server["amount_fen"], server["tier"], server["reason_zh"])
