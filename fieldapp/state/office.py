@@ -333,6 +333,18 @@ class Office:
             body["amount_fen"] = amount_fen
         return self._act("POST", f"/api/v1/fund/entries/{quote(entry_id)}/corrections", body)
 
+    def record_recovery(self, insurer_code: str, kind: str, amount_fen: int, on: dt.date, note: str = "") -> dict:
+        """A demand sent to a co-insurer for its share of paid claims (``demands``), or money it
+        paid back (``receipts``)."""
+        if kind not in ("demands", "receipts"):
+            raise ValueError(kind)
+        return self._act("POST", f"/api/v1/fund/recoveries/{quote(insurer_code)}/{kind}",
+                         {"amount_fen": amount_fen, "on": on.isoformat(), "note": note})
+
+    def correct_recovery(self, entry_id: str, reason: str) -> dict:
+        return self._act("POST", f"/api/v1/fund/recoveries/entries/{quote(entry_id)}/corrections",
+                         {"reason": reason})
+
     def settle_conflict(self, conflict: dict, restore: bool) -> dict:
         """Mark a conflict reviewed; with ``restore``, first put the overwritten value back as an
         ordinary edit from this phone (the server keeps the latest edit)."""

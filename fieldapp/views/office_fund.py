@@ -148,12 +148,81 @@ def fund(shell, office: Office, item: str | None) -> list[ft.Control]:
     rec = load(shell, "recoveries", office.recoveries)
     out += [w.section(t("office.recoveries")), stamp(shell, rec, "recoveries")]
     if rec:
-        by = rec.data.get("to_recover_by_insurer") or {}
-        out.append(ft.Text(t("office.recoveries_claims", n=len(rec.data.get("claims") or [])), size=14))
-        out.append(table([t("office.insurer"), t("office.to_recover")],
-                         [[ctx.insurer_name(code), money(shell, fen)] for code, fen in sorted(by.items())],
-                         "fund-recoveries", (1,)))
+        out += _recoveries(shell, office, rec.data, office_user)
     return out
+
+
+def _recoveries(shell, office: Office, data: dict, office_user: bool) -> list[ft.Control]:
+    """What the lead paid for all and recovers: owed, demanded, received, outstanding per insurer;
+    demands and receipts booked here; a wrong one reversed with a reason."""
+    ctx = shell.ctx
+    t = ctx.t
+    out: list[ft.Control] = [ft.Text(t("office.recoveries_claims", n=len(data.get("claims") or [])), size=14)]
+    rows = []
+    for code, r in sorted((data.get("by_insurer") or {}).items()):
+        cells = [ctx.insurer_name(code), money(shell, r["owed_fen"]), money(shell, r["demanded_fen"]),
+                 money(shell, r["received_fen"]), money(shell, r["outstanding_fen"])]
+        if office_user:
+            cells.append(ft.Row([
+                ft.TextButton(t("office.demand"), key=f"demand-{code}", height=w.TOUCH,
+                              on_click=lambda e, c=code: _recovery_dialog(shell, office, c, "demands")),
+                ft.TextButton(t("office.receive"), key=f"receive-{code}", height=w.TOUCH,
+                              on_click=lambda e, c=code: _recovery_dialog(shell, office, c, "receipts")),
+            ], spacing=0))
+        rows.append(cells)
+    headers = [t("office.insurer"), t("office.owed"), t("office.demanded"), t("office.received"),
+               t("office.outstanding")] + ([""] if office_user else [])
+    out.append(table(headers, rows, "fund-recoveries", (1, 2, 3, 4)))
+    for e in (data.get("entries") or [])[:30]:
+        lines: list[ft.Control] = [ft.Row([
+            ft.Text(f"{e['on']} · {ctx.insurer_name(e['insurer_code'])} · {t('office.recovery.' + e['kind'])}",
+                    size=15, expand=True),
+            ft.Text(money(shell, e["amount_fen"]), size=15, weight=ft.FontWeight.W_600)])]
+        if e.get("note"):
+            lines.append(ft.Text(e["note"], size=14, color=ft.Colors.GREY_800))
+        if e.get("reason"):
+            lines.append(ft.Text(t("office.correction_of", reason=e["reason"]), size=13, color=ft.Colors.ORANGE_900))
+        if e.get("corrected_by"):
+            lines.append(w.chip(t("office.corrected"), ft.Colors.ORANGE_50, ft.Colors.ORANGE_900))
+        elif office_user and e["kind"] != "correction":
+            lines.append(ft.Row([ft.TextButton(t("office.correct"), key=f"recovery-correct-{e['id'][:8]}",
+                                               height=w.TOUCH,
+                                               on_click=lambda ev, e=e: _recovery_correct_dialog(shell, office, e))],
+                                alignment=ft.MainAxisAlignment.END))
+        out.append(card(lines, key=f"recovery-{e['id'][:8]}"))
+    return out
+
+
+def _recovery_dialog(shell, office: Office, code: str, kind: str) -> None:
+    t = shell.ctx.t
+    amount = w.field(t("office.amount_yuan"), "recovery-amount", keyboard_type=ft.KeyboardType.NUMBER)
+    on = w.field(t("office.recovery_on"), "recovery-on", today_in_china().isoformat())
+    note = w.field(t("office.spending_note"), "recovery-note")
+
+    def ok(form):
+        typed = _amount_and_day(shell, form, amount, on)
+        if typed is None:
+            return
+        fen, day = typed
+        act(shell, lambda: office.record_recovery(code, kind, fen, day, note.value or ""),
+            f"office.recovery_saved.{kind}", "recoveries", form=form)
+    w.form_dialog(shell, t(f"office.recovery_title.{kind}", name=shell.ctx.insurer_name(code)),
+                  [amount, on, note], t("common.save"), ok, "recovery")
+
+
+def _recovery_correct_dialog(shell, office: Office, e: dict) -> None:
+    t = shell.ctx.t
+    reason = w.field(t("office.correct_reason"), "recovery-correct-reason", multiline=True)
+
+    def ok(form):
+        if not (reason.value or "").strip():
+            form.fail(t("office.reason_needed"))
+            return
+        act(shell, lambda: office.correct_recovery(e["id"], reason.value.strip()), "office.corrected_ok",
+            "recoveries", form=form)
+    w.form_dialog(shell, t("office.correct_title", amount=money(shell, e["amount_fen"]), on=e["on"]),
+                  [ft.Text(t("office.recovery_correct_hint"), size=13, color=ft.Colors.GREY_700), reason],
+                  t("office.correct"), ok, "recovery-correct")
 
 
 def _settle_text(shell, fen: int) -> str:
@@ -190,6 +259,18 @@ def _entry_card(shell, office: Office, e: dict, office_user: bool, keys) -> ft.C
                                            on_click=lambda ev: _correct_dialog(shell, office, e, keys))],
                             alignment=ft.MainAxisAlignment.END))
     return card(lines, key=f"entry-{e['id'][:8]}")
+
+
+def _amount_and_day(shell, form, amount: ft.TextField, day: ft.TextField) -> tuple[int, dt.date] | None:
+    """The yuan and the date typed into a form, or None once the form says what is wrong."""
+    fen = w.fen_of(shell, amount)
+    if fen is None:
+        return None
+    try:
+        return fen, dt.date.fromisoformat((day.value or "").strip())
+    except ValueError:
+        form.fail(shell.ctx.t("office.bad_time"))
+        return None
 
 
 def _premium_dialog(shell, office: Office, keys) -> None:
@@ -230,14 +311,10 @@ def _spending_dialog(shell, office: Office, keys) -> None:
     note = w.field(t("office.spending_note"), "spending-note")
 
     def ok(form):
-        fen = w.fen_of(shell, amount)
-        if fen is None:
+        typed = _amount_and_day(shell, form, amount, on)
+        if typed is None:
             return
-        try:
-            day = dt.date.fromisoformat((on.value or "").strip())
-        except ValueError:
-            form.fail(t("office.bad_time"))
-            return
+        fen, day = typed
         online = bool(shell.ctx.sync_status().online)
         act(shell, lambda: office.book_spending(day, fen, cat.value, note.value or ""),
             "office.spending_sending" if online else "office.spending_queued", form=form)

@@ -394,6 +394,29 @@ def test_a_death_claim_is_paid_to_the_heir_and_a_small_one_by_the_lead_alone(ser
         assert dict(record["timeline"])["stamped"] == coordinator_user["name"]
         assert dict(record["timeline"])["paid"] == adjuster_user["name"]
 
+        # -- the lead recovers cpic's share of what it paid for all, from the office console ------
+        recoveries = httpx.get(f"{server.url}/api/v1/fund/recoveries", headers=_token(apps["coordinator"]),
+                               timeout=10).json()
+        owed = recoveries["by_insurer"]["cpic"]["owed_fen"]
+        assert owed > 0
+        office.tap(office.button("办公台"), then="案件总览")
+        office.tap(office.button("工作经费", exact=True), then="登记保费")
+        office.find("代付赔款摊回")
+        row = sorted(recoveries["by_insurer"]).index("cpic")
+        office.find(f"{owed / 100:,.2f} 元")
+        office.tap(office.page.get_by_role("button", name="催收", exact=True).nth(row), then="向太平洋财险大足支公司催收代付赔款")
+        fill(office, "金额（元）", f"{owed / 100:.2f}")
+        office.shot("recovery-demand")
+        office.tap(office.button("保存", exact=True))
+        office.see("催收已登记")
+        office.find("已催收")
+        office.find(f"{owed / 100:,.2f} 元")
+        office.shot("recoveries")
+        demanded = httpx.get(f"{server.url}/api/v1/fund/recoveries", headers=_token(apps["coordinator"]),
+                             timeout=10).json()["by_insurer"]["cpic"]
+        assert demanded["demanded_fen"] == owed and demanded["outstanding_fen"] == owed
+        office.back()
+
         # -- a second claim of 80,000 yuan: the lead insurer decides alone ---------------------
         record["small"] = _small_claim(server, apps, liaison, adjuster, office)
     except Exception:

@@ -343,3 +343,27 @@ def test_reviews_are_grouped_by_tier_with_the_servers_state(world):
     for cid, row in {**inform, **full}.items():
         server = _get(srv, f"/api/v1/claims/{cid}/authority")
         assert (row.amount_fen, row.tier, row.reason) == (server["amount_fen"], server["tier"], server["reason_zh"])
+
+
+def test_recoveries_are_demanded_received_and_corrected_as_the_server_counts_them(world):
+    srv, phone = world
+    from tests.sync_server.test_rotation_api import add_claims
+
+    add_claims(srv.harness, 1, status="paid", paid_amount_fen=100_000_00)  # the lead paid 100,000 yuan for all
+    coordinator = phone("office", "coordinator")
+    office = Office(OfficeCtx(coordinator))
+    owed = office.recoveries().data["by_insurer"]["co1"]["owed_fen"]
+    assert owed == 20_000_00  # co1's 20 % share
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+    office.record_recovery("co1", "demands", owed, today, "2026年第4季度代付赔款")
+    received = office.record_recovery("co1", "receipts", 15_000_00, today)
+    with pytest.raises(NeedsServer) as refused:
+        office.record_recovery("co1", "receipts", 6_000_00, today)  # more than was demanded
+    assert refused.value.code == "refused"
+    office.correct_recovery(received["id"], "到账金额录错")
+    office.record_recovery("co1", "receipts", 12_000_00, today)
+    mine = office.recoveries().data
+    assert mine == _get(srv, "/api/v1/fund/recoveries")
+    assert mine["by_insurer"]["co1"] == {"owed_fen": owed, "demanded_fen": owed, "received_fen": 12_000_00,
+                                         "outstanding_fen": owed - 12_000_00}
+    assert [e["kind"] for e in mine["entries"] if e["insurer_code"] == "co1"].count("correction") == 1
