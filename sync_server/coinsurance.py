@@ -500,15 +500,27 @@ def _set_event(session: Session, claim: Claim, event_id: str | None) -> None:
     server_change(session, claim, {"event_id": event_id})
 
 
+def _events_of_coverage(session: Session, coverage: str) -> list[CoinsuranceEvent]:
+    """The events of a coverage, read once per transaction: a push holds the grouping lock
+    (shared), so no event is declared while it runs; on SQLite writers take turns anyway."""
+    cache = session.info.setdefault("events_by_coverage", {})
+    if coverage not in cache:
+        cache[coverage] = list(session.execute(
+            select(CoinsuranceEvent).where(CoinsuranceEvent.coverage == coverage)).scalars())
+    return cache[coverage]
+
+
 def group_claim(session: Session, claim: Claim) -> CoinsuranceEvent | None:
     """Put a claim without an event into the event it matches (the latest started), if any.
     Called by a push, which holds the grouping lock (shared)."""
     if claim.event_id is not None:
         return None
-    events = session.execute(select(CoinsuranceEvent).where(CoinsuranceEvent.coverage == claim.coverage)).scalars()
+    events = _events_of_coverage(session, claim.coverage)
+    if not _best_event(claim, events, set()):
+        return None  # the common case (no event fits): no further query for this claim
     excluded = {(e.event_id, e.claim_id) for e in session.execute(
         select(EventClaimExclusion).where(EventClaimExclusion.claim_id == claim.id)).scalars()}
-    ev = _best_event(claim, list(events), excluded)
+    ev = _best_event(claim, events, excluded)
     if ev is not None:
         _set_event(session, claim, ev.id)
     return ev
