@@ -121,10 +121,10 @@ def move(phone: Screen, label: str, shot: str) -> None:
 
 
 def report(liaison: Screen, account: str, losses: tuple[str, ...], victim: str, id_number: str | None,
-           photos: list[Path]) -> None:
-    """A natural-disaster report in 高坑村, 龙水镇, through the new-report wizard."""
+           photos: list[Path], coverage: str = "自然灾害救助保险") -> None:
+    """A report in 高坑村, 龙水镇 (a natural disaster unless said), through the new-report wizard."""
     liaison.tap(liaison.button("新建报案"), then="选择险种")
-    liaison.tap(liaison.button("自然灾害救助保险"), then="村（社区）")
+    liaison.tap(liaison.button(coverage), then="村（社区）")
     liaison.page.get_by_text(re.compile(r"定位：29\.5")).first.wait_for(state="attached", timeout=30_000)
     liaison.type_into("出险经过", account)
     liaison.tap(liaison.button("高坑村村民委员会"))

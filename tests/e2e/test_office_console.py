@@ -34,24 +34,6 @@ def _get(server, app, path: str) -> dict:
     return r.json()
 
 
-def report_fire(liaison: Screen, account: str, victim: str) -> None:
-    """A fire in 高坑村 (outside a flood event), through the same wizard."""
-    liaison.tap(liaison.button("新建报案"), then="选择险种")
-    liaison.tap(liaison.button("火灾、爆炸救助保险"), then="村（社区）")
-    liaison.page.get_by_text(re.compile(r"定位：29\.5")).first.wait_for(state="attached", timeout=30_000)
-    liaison.type_into("出险经过", account)
-    liaison.tap(liaison.button("高坑村村民委员会"))
-    liaison.tap(liaison.button("下一步"), then="损失类型")
-    liaison.tap(liaison.labelled("房屋及室内财产"))
-    liaison.type_into("姓名", victim)
-    liaison.tap(liaison.button("下一步"), then="拍摄现场照片")
-    with liaison.page.expect_file_chooser() as chooser:
-        liaison.tap(liaison.button("拍照 / 选择照片"))
-    chooser.value.set_files([str(p) for p in PHOTOS])
-    liaison.see(f"已有 {len(PHOTOS)} 张照片", timeout=90_000)
-    liaison.tap(liaison.button("提交报案"))
-
-
 def accept(phone: Screen, app, assignment_id: str) -> None:
     """接受 on the home screen's new task card, until this phone holds the answer (a first pointer
     event after a redraw can be taken as a hover only; the demo's own task already reads 已接受,
@@ -170,7 +152,7 @@ def test_the_office_runs_an_event_the_rotation_and_the_fund_from_the_app(server,
         report(liaison, "12月暴雨，山体滑坡冲毁房屋。", ("房屋及室内财产",), "陈桂英", None, PHOTOS)
         liaison.see("还缺", timeout=30_000)
         home(liaison)
-        report_fire(liaison, "厨房起火，烧毁房屋。", "杨秀兰")
+        report(liaison, "厨房起火，烧毁房屋。", ("房屋及室内财产",), "杨秀兰", None, PHOTOS, coverage="火灾、爆炸救助保险")
         liaison.see("还缺", timeout=30_000)
         liaison.shot("three-reported")
         drained(apps["liaison"])

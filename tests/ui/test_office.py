@@ -12,12 +12,10 @@ import pytest
 from fieldapp.state.context import AppContext, NeedsServer
 from fieldapp.state.office import Office, overdue, review_state
 from fieldapp.store import OfficeClaimRow
-from sync_server.coinsurance_models import InsurerTerms
-from sync_server.settings import Settings
 from tests.sync.conftest import Phone, Server, valid_id_number
+from tests.ui.test_surveyor_sync import world  # noqa: F401  (fixture: the server, a pool of four, phones)
 
 LONGSHUI, BAODING, LONGGANG = "500111100", "500111102", "500111001"
-POOL = {"lead": 4000, "co1": 2000, "co2": 2000, "co3": 2000}
 YEAR = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).year
 QUARTER = (dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).month - 1) // 3 + 1
 
@@ -42,29 +40,6 @@ class OfficeCtx:
 
     def data_changed(self) -> None:
         pass
-
-
-@pytest.fixture
-def world(sqlite_url, tmp_path):
-    srv = Server(Settings(data_dir=tmp_path / "server", database_url=sqlite_url))
-    h = srv.harness
-    for code in POOL:
-        h.add_insurer(code, f"{code} 保险")
-    with h.db.write() as s:
-        for position, (code, bp) in enumerate(POOL.items()):
-            s.merge(InsurerTerms(insurer_code=code, share_bp=bp, is_lead=code == "lead", position=position))
-    phones: list[Phone] = []
-
-    def phone(name: str, role: str, **kw) -> Phone:
-        p = Phone(name, tmp_path / name, srv).open()
-        p.enroll(role, **kw)
-        phones.append(p)
-        return p
-
-    yield srv, phone
-    for p in phones:
-        p.close()
-    srv.close()
 
 
 def _get(srv: Server, path: str, role: str = "coordinator") -> dict:
