@@ -230,7 +230,15 @@ class Screen:
 
     def appbar_action(self, name: str) -> None:
         """The app bar's first action icon (named by its tooltip on a non-tappable wrapper)."""
-        box = self.page.locator(f'flt-semantics[aria-label="{name}"]').first.bounding_box()
+        loc = self.page.locator(f'flt-semantics[aria-label="{name}"]').first
+        for _ in range(50):  # a redraw can catch the node between attached and laid out
+            loc.wait_for(state="attached", timeout=30_000)
+            box = loc.bounding_box()
+            if box is not None:
+                break
+            self.page.wait_for_timeout(200)
+        else:
+            raise AssertionError(f"the app bar action {name!r} never got a place on screen")
         self.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         self.taps += 1
         self.page.wait_for_timeout(500)
