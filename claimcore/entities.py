@@ -45,6 +45,8 @@ GENDERS: tuple[str, ...] = ("male", "female")
 # A surveyor's answers to a survey assignment as the phone records them.
 ASSIGNMENT_ANSWERS: tuple[str, ...] = ("accepted", "declined", "arrived", "done", "completed")
 VOTES: tuple[str, ...] = ("approve", "reject", "abstain")
+# What the work fund may be spent on (the notice's 经费列支: 宣传, 查勘, 沟通协调, 项目工作).
+SPENDING_CATEGORIES: tuple[str, ...] = ("publicity", "survey", "communication", "project_work")
 PHOTO_MIMES: tuple[str, ...] = ("image/jpeg",)
 PHOTO_CONVERSIONS: tuple[str, ...] = ("heic",)
 
@@ -57,6 +59,7 @@ VOCAB: dict[str, tuple[str, ...]] = {
     "genders": GENDERS,
     "assignment_answers": ASSIGNMENT_ANSWERS,
     "votes": VOTES,
+    "spending_categories": SPENDING_CATEGORIES,
     "photo_mimes": PHOTO_MIMES,
     "photo_conversions": PHOTO_CONVERSIONS,
 }

@@ -274,7 +274,7 @@ class FundEntryIn(BaseModel):
     kind: Literal["spending"] = "spending"
     on: dt.date
     amount_fen: StrictInt = Field(gt=0, le=10**13)
-    category: Literal["publicity", "survey", "communication", "project_work"]
+    category: Literal[entities.SPENDING_CATEGORIES]  # type: ignore[valid-type]
     note: str = Field(default="", max_length=2000)
     receipt_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     insurer_code: str | None = Field(default=None, max_length=32)

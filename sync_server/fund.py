@@ -31,13 +31,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable, Mapping
 
+from claimcore import entities
+
 TOTAL_BP = 10_000
 
 PUBLICITY = "publicity"
 SURVEY = "survey"
 COMMUNICATION = "communication"
 PROJECT_WORK = "project_work"
-CATEGORIES = (PUBLICITY, SURVEY, COMMUNICATION, PROJECT_WORK)
+CATEGORIES = entities.SPENDING_CATEGORIES  # the contract's word list: PUBLICITY, SURVEY, COMMUNICATION, PROJECT_WORK
 CATEGORY_NAMES = {
     PUBLICITY: {"zh": "宣传费", "en": "publicity"},
     SURVEY: {"zh": "查勘费", "en": "survey"},

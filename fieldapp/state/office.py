@@ -39,7 +39,7 @@ SECTION_ROLES: dict[str, tuple[str, ...]] = {
 }
 SECTIONS = tuple(SECTION_ROLES)
 WAITING_FOR_SURVEY = ("reported", "registered")  # a dispatch takes them to survey_dispatched
-SPENDING_CATEGORIES = ("publicity", "survey", "communication", "project_work")
+SPENDING_CATEGORIES = entities.SPENDING_CATEGORIES
 _CACHE = "office:"
 
 

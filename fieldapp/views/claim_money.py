@@ -22,14 +22,8 @@ def _save(shell, fn, ok_key: str | None = None, form: "w.Form | None" = None) ->
     """Run a store write. Refused: the reason (zh/en) in the form (or as a toast without one).
     Saved: the form closes, then the toast and the redraw once it is gone."""
     ctx = shell.ctx
-    try:
-        fn()
-    except ValueError as exc:
-        text = exc.message(ctx.language) if hasattr(exc, "message") else str(exc)
-        if form is not None:
-            form.fail(text)
-        else:
-            shell.toast(text, error=True)
+    done, _ = w.attempt(shell, fn, form)
+    if not done:
         return False
     ctx.data_changed()
     if form is not None:

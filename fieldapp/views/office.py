@@ -80,14 +80,8 @@ def act(shell, fn: Callable[[], Any], ok_key: str, *keys: str, form: w.Form | No
     """Run an act the server records; refused: the reason in the form (or a toast). Done: the
     named answers are asked again and the screen redrawn."""
     ctx = shell.ctx
-    try:
-        result = fn()
-    except (NeedsServer, ValueError) as exc:
-        text = exc.message(ctx.language) if hasattr(exc, "message") else str(exc)
-        if form is not None:
-            form.fail(text)
-        else:
-            shell.toast(text, error=True)
+    done, result = w.attempt(shell, fn, form, (NeedsServer, ValueError))
+    if not done:
         return None
     forget(shell, *keys)
     if form is not None:

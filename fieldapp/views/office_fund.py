@@ -11,11 +11,10 @@ import datetime as dt
 
 import flet as ft
 
-from fieldapp.state.office import SPENDING_CATEGORIES, Office, today_in_china
+from fieldapp.state.office import OFFICE, SPENDING_CATEGORIES, Office, today_in_china
 from fieldapp.views import widgets as w
 from fieldapp.views.office import act, card, figure, forget, load, money, stamp, table
 
-OFFICE_ONLY = ("adjuster", "coordinator")
 
 
 def _period(shell) -> tuple[int, int, str]:
@@ -84,7 +83,7 @@ def fund(shell, office: Office, item: str | None) -> list[ft.Control]:
     t = ctx.t
     year, quarter, _ = _period(shell)
     out: list[ft.Control] = [_pickers(shell)]
-    office_user = ctx.role in OFFICE_ONLY
+    office_user = ctx.role in OFFICE
     keys = ("fund_entries", f"disclosure:{year}-{quarter}", f"settlement:{year}", "recoveries")
     if office_user:
         out.append(ft.Row([

@@ -9,11 +9,10 @@ import flet as ft
 
 from claimcore.localtime import CHINA_TIME
 from fieldapp.state import reference
-from fieldapp.state.office import Office, history_counts, month_floor_met
+from fieldapp.state.office import OFFICE, Office, history_counts, month_floor_met
 from fieldapp.views import widgets as w
 from fieldapp.views.office import act, card, claim_line, coverage, figure, load, stamp, status, table
 
-OFFICE_ONLY = ("adjuster", "coordinator")
 _WHEN = "%Y-%m-%d %H:%M"
 
 
@@ -56,7 +55,7 @@ def rotation(shell, office: Office, item: str | None) -> list[ft.Control]:
     if rot.get("participants"):
         out.append(ft.Text(t("office.participants", names="、".join(ctx.insurer_name(c) for c in rot["participants"])),
                            size=14))
-    office_user = ctx.role in OFFICE_ONLY
+    office_user = ctx.role in OFFICE
     rows = []
     for o in rot.get("order") or []:
         code = o["insurer_code"]
@@ -120,7 +119,7 @@ def events(shell, office: Office, item: str | None) -> list[ft.Control]:
     t = ctx.t
     snap = load(shell, "events", office.events)
     listing: list[ft.Control] = [stamp(shell, snap, "events")]
-    if ctx.role in OFFICE_ONLY:
+    if ctx.role in OFFICE:
         listing.append(w.big_button(t("office.declare_event"), "declare-event", lambda e: _declare_dialog(shell, office),
                                     icon=ft.Icons.ADD_ALERT))
     evs = list(reversed(snap.data)) if snap else []
@@ -161,7 +160,7 @@ def _event_detail(shell, office: Office, event_id: str) -> list[ft.Control]:
     out.append(table([t("home.filter.status"), t("office.count")],
                      [[status(shell, s), n] for s, n in sorted((ev.get("by_status") or {}).items())],
                      "event-by-status", (1,)))
-    office_user = ctx.role in OFFICE_ONLY
+    office_user = ctx.role in OFFICE
     if office_user:
         out.append(w.big_button(t("office.dispatch_event", n=ev["claims"]), "dispatch-event",
                                 lambda e: act(shell, lambda: office.dispatch_event(event_id), "office.event_dispatched",

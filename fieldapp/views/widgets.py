@@ -165,6 +165,21 @@ def after_close(shell, fn) -> None:
     shell.page.run_task(later)
 
 
+def attempt(shell, fn: Callable[[], Any], form: "Form | None" = None,
+            refusals: tuple[type[Exception], ...] = (ValueError,)) -> tuple[bool, Any]:
+    """Run ``fn``: (True, its result), or (False, None) once its refusal is said, in the user's
+    language, inside the form (or as a toast without one)."""
+    try:
+        return True, fn()
+    except refusals as exc:
+        text = exc.message(shell.ctx.language) if hasattr(exc, "message") else str(exc)
+        if form is not None:
+            form.fail(text)
+        else:
+            shell.toast(text, error=True)
+        return False, None
+
+
 class Form:
     """A form in a dialog: ``close()`` shuts this dialog only (a toast is a dialog too, and must
     not be the one closed); ``fail(text)`` shows a refusal inside it, where it is seen (a toast
