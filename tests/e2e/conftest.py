@@ -221,11 +221,19 @@ class Screen:
         return self.page.locator(f'flt-semantics[aria-label="{name}"]').first
 
     def back(self) -> None:
-        """The app bar's back arrow (an icon button whose name sits on a non-tappable wrapper)."""
-        self.page.locator('flt-semantics[aria-label="返回"], flt-semantics[aria-label="Back"]').first.wait_for(
-            state="attached", timeout=30_000)
-        self.page.mouse.click(28, 28)
+        """The app bar's back arrow (an icon button whose name sits on a non-tappable wrapper).
+        Every back leads home, which has no back arrow: the tap is repeated (not counted) while
+        the arrow stays, as Flutter web can take a first pointer event as a hover only."""
+        arrow = self.page.locator('flt-semantics[aria-label="返回"], flt-semantics[aria-label="Back"]').first
+        arrow.wait_for(state="attached", timeout=30_000)
         self.taps += 1
+        for _ in range(4):
+            self.page.mouse.click(28, 28)
+            try:
+                arrow.wait_for(state="detached", timeout=3_000)
+                break
+            except Exception:  # noqa: BLE001 - still on the screen: tap again
+                continue
         self.page.wait_for_timeout(500)
 
     def appbar_action(self, name: str) -> None:

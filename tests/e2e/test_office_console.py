@@ -35,30 +35,23 @@ def _get(server, app, path: str) -> dict:
 
 
 def accept(phone: Screen, app, assignment_id: str) -> None:
-    """接受 on the home screen's new task card, until this phone holds the answer (a first pointer
-    event after a redraw can be taken as a hover only; the demo's own task already reads 已接受,
-    so the words on screen cannot tell)."""
-    for _ in range(4):
+    """接受 on the home screen's task cards until this phone holds the answer to this one (a first
+    pointer event after a redraw can be taken as a hover only, and the demo's own task may be the
+    first card: the words on screen cannot tell which was answered)."""
+    def status() -> str | None:
+        with _store(app) as store:
+            found = [a.status for a in store.assignments.list() if a.id == assignment_id]
+        return found[0] if found else None
+
+    until("the assignment on the surveyor's phone", status)
+    for _ in range(6):
+        if status() == "accepted":
+            return
         phone.tap(phone.button("接受", exact=True))
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            with _store(app) as store:
-                if store.assignments.get(assignment_id).status == "accepted":
-                    return
+        while time.monotonic() < deadline and status() != "accepted":
             time.sleep(0.3)
-    raise AssertionError("the task was not accepted")
-
-
-def home(phone: Screen) -> None:
-    """The app bar's back arrow to the home screen (again if the first tap was taken as a hover)."""
-    for _ in range(3):
-        phone.back()
-        try:
-            phone.button("新建报案").wait_for(state="visible", timeout=5_000)
-            return
-        except Exception:
-            continue
-    phone.button("新建报案").wait_for(state="visible", timeout=5_000)
+    assert status() == "accepted", "the task was not accepted"
 
 
 def nav(screen: Screen, section: str, then: str | None = None) -> None:
@@ -148,10 +141,10 @@ def test_the_office_runs_an_event_the_rotation_and_the_fund_from_the_app(server,
         # -- the liaison reports two floods and a fire --------------------------------------------
         report(liaison, "12月暴雨，河水漫堤，房屋进水。", ("房屋及室内财产",), "刘建华", None, PHOTOS)
         liaison.see("还缺", timeout=30_000)
-        home(liaison)
+        liaison.back()
         report(liaison, "12月暴雨，山体滑坡冲毁房屋。", ("房屋及室内财产",), "陈桂英", None, PHOTOS)
         liaison.see("还缺", timeout=30_000)
-        home(liaison)
+        liaison.back()
         report(liaison, "厨房起火，烧毁房屋。", ("房屋及室内财产",), "杨秀兰", None, PHOTOS, coverage="火灾、爆炸救助保险")
         liaison.see("还缺", timeout=30_000)
         liaison.shot("three-reported")
