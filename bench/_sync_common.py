@@ -8,6 +8,9 @@ import json
 import os
 import random
 import shutil
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -70,7 +73,7 @@ class Postgres:
 @contextmanager
 def running_server(base: Path, database_url: str | None = None, **env_settings) -> Iterator[SimpleNamespace]:
     """A fresh, migrated database and a uvicorn subprocess on a free loopback port."""
-    from sync_server.settings import Settings
+    from sync_server.core.settings import Settings
     from sync_server.testing import Harness, ServerProcess, prepare_database
 
     settings = Settings(data_dir=base, database_url=database_url or f"sqlite:///{base / 'server.sqlite3'}",
@@ -119,6 +122,146 @@ class Counter:
         self.by_kind = {}
 
 
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/PID/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CliServer:
+    """The server as an operator runs it: ``python -m sync_server serve`` on one loopback port and
+    ``python -m sync_server admin ...`` for accounts and insurers, configured by the environment
+    only. Nothing of the server is imported here: the benches that use this keep working whatever
+    the server's modules become, as long as its command lines and HTTP routes stay.
+
+    ``kill()`` is SIGKILL (a crash: no shutdown handlers run); ``start()`` again reuses the same
+    database, blob folder and port. ``profile=PATH`` runs the server under cProfile in every
+    thread (bench/_profile_server.py); the stats are written when it is stopped."""
+
+    def __init__(self, base: Path, database_url: str | None = None, *, profile: Path | None = None):
+        base.mkdir(parents=True, exist_ok=True)
+        self.base = base
+        self.database_url = database_url or f"sqlite:///{base / 'server.sqlite3'}"
+        self.env = dict(os.environ, DAZU_DATA_DIR=str(base), DATABASE_URL=self.database_url,
+                        BLOB_DIR=str(base / "blobs"), PYTHONPATH=str(ROOT))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.profile = profile
+        self.proc: subprocess.Popen | None = None
+        self.log_path = base / "server.log"
+        self.starts = 0
+
+    # ---------------------------------------------------------------------------- the CLI
+    def admin(self, *argv: str) -> dict:
+        """One ``python -m sync_server admin ... --json`` command; its JSON answer."""
+        done = subprocess.run([sys.executable, "-m", "sync_server", "admin", *argv, "--json"], env=self.env,
+                              cwd=str(ROOT), capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise RuntimeError(f"admin {' '.join(argv)} exited {done.returncode}: {done.stderr[-2000:]}")
+        return json.loads(done.stdout)
+
+    def admin_many(self, commands: list[list[str]]) -> list[dict]:
+        """Several ``admin ... --json`` commands in one interpreter (bench/_cli_batch.py)."""
+        if not commands:
+            return []
+        done = subprocess.run([sys.executable, str(ROOT / "bench" / "_cli_batch.py")], env=self.env, cwd=str(ROOT),
+                              input=json.dumps([["admin", *c, "--json"] for c in commands]),
+                              capture_output=True, text=True, timeout=3600)
+        if done.returncode != 0:
+            raise RuntimeError(f"admin batch exited {done.returncode}: {done.stderr[-2000:]}")
+        answers = []
+        for item in json.loads(done.stdout):
+            if item["rc"] != 0:
+                raise RuntimeError(f"{' '.join(item['argv'])} exited {item['rc']}: {item['stdout'][-2000:]}")
+            answers.append(json.loads(item["stdout"]))
+        return answers
+
+    def accounts(self, people: list[tuple[str, str, str | None]]) -> list[tuple[dict, str]]:
+        """(role, name, township or None) -> (user, one-time enrollment code) for each, in two batches."""
+        users = self.admin_many([["create-user", "--name", name, "--role", role,
+                                  *(["--township", town] if town else [])] for role, name, town in people])
+        codes = self.admin_many([["enroll-code", u["id"]] for u in users])
+        return [(u, c["code"]) for u, c in zip(users, codes)]
+
+    def migrate(self) -> None:
+        """Bring a fresh database to the schema's head (every command does that first)."""
+        self.admin("clean-blobs")
+
+    # ---------------------------------------------------------------------------- the process
+    def start(self, timeout: float = 60.0) -> "CliServer":
+        serve = ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+                 "--no-access-log"]
+        cmd = ([sys.executable, str(ROOT / "bench" / "_profile_server.py"), str(self.profile), *serve]
+               if self.profile else [sys.executable, "-m", "sync_server", *serve])
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(cmd, env=self.env, cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT)
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}: "
+                                   + self.log_path.read_text(errors="replace")[-3000:])
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"server did not answer /healthz within {timeout}s; log: {self.log_path}")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def cpu_seconds(self) -> float:
+        return process_cpu_seconds(self.pid)
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(60 if self.profile else 10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def __enter__(self) -> "CliServer":
+        return self
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        self.stop()
+
+
+def enrolled_phone(base: Path, url: str, user: dict, code: str, counter: Counter | None = None,
+                   **client_options):  # noqa: ANN201
+    """A phone (store file, photo folder, SyncClient) enrolled over HTTP with a CLI-issued code;
+    the same shape as :func:`make_phone`."""
+    from fieldapp.media import PhotoFiles
+    from fieldapp.store import open_store
+    from fieldapp.sync import SyncClient
+
+    counter = counter or Counter()
+    store = open_store(base / "phone")
+    files = PhotoFiles(base / "phone" / "photos")
+    http = counter.client(timeout=120)
+    client = SyncClient(store, files, http, base_url=url, **client_options)
+    client.enroll(url, code, f"bench {user['role']}")
+    return SimpleNamespace(store=store, files=files, client=client, counter=counter, http=http, user=user)
+
+
 def make_phone(base: Path, server, role: str = "liaison", counter: Counter | None = None):  # noqa: ANN001
     """A phone enrolled with ``server``: (store, PhotoFiles, SyncClient, Counter)."""
     from fieldapp.media import PhotoFiles
@@ -142,13 +285,14 @@ def valid_id_number(rng: random.Random) -> str:
     return body + id_check_character(body)
 
 
-def fill_claims(phone, n: int, *, persons: bool = True, documents: bool = True, seed: int = 1) -> list[str]:  # noqa: ANN001
+def fill_claims(phone, n: int, *, persons: bool = True, documents: bool = True, seed: int = 1,  # noqa: ANN001
+                township: str = TOWNSHIP) -> list[str]:
     rng = random.Random(seed)
     ids = []
     for i in range(n):
         cid = phone.store.claims.create(
             coverage="natural_disaster", role=phone.user["role"], created_by=phone.user["id"],
-            township_code=TOWNSHIP, incident_at="2026-07-01T08:00:00+08:00",
+            township_code=township, incident_at="2026-07-01T08:00:00+08:00",
             description=f"第 {i} 户 房屋及室内财产受损", loss_types=["house"], address=f"学坝社区 {i} 号")
         if persons:
             phone.store.persons.add(cid, role_in_claim="victim", name=f"户主{i}", id_number=valid_id_number(rng),

@@ -37,7 +37,7 @@ from claimcore.divisions import load_divisions
 from claimcore.validators import id_check_character
 from fieldapp.store import open_store, township_names
 from fieldapp.store.schema import Claim, Person, Photo
-from fieldapp.store.store import _seal_person_value
+from fieldapp.store.persons import seal_person_value
 
 RESULTS = Path(__file__).resolve().parent / "results" / "local_store.json"
 GOAL_FIRST_SCREEN_MS = 150.0
@@ -71,7 +71,7 @@ def build(data_dir: Path, n_claims: int, seed: int = 808) -> dict[str, int]:
     flash, not the list query."""
     rng = random.Random(seed)
     store = open_store(data_dir)
-    cipher = store._cipher
+    cipher = store.db.cipher
     townships = [t for t in load_divisions().townships]
     start = datetime(2026, 7, 1, tzinfo=UTC)
     claims, persons, photos = [], [], []
@@ -95,8 +95,8 @@ def build(data_dir: Path, n_claims: int, seed: int = 808) -> dict[str, int]:
             persons.append(dict(
                 id=pid, claim_id=cid, role_in_claim=role, relation="self" if role == "victim" else "spouse",
                 name=rng.choice(SURNAMES) + rng.choice("伟芳娜敏静丽强磊军洋"),
-                id_number_enc=_seal_person_value(cipher, pid, "id_number", idn),
-                phone_enc=_seal_person_value(cipher, pid, "phone", f"138{rng.randint(0, 99_999_999):08d}"),
+                id_number_enc=seal_person_value(cipher, pid, "id_number", idn),
+                phone_enc=seal_person_value(cipher, pid, "phone", f"138{rng.randint(0, 99_999_999):08d}"),
                 bank_card_enc=None, bank_name=None, medical_enc=None,
                 created_at=created, updated_at=created, version=1))
         for _ in range(rng.randint(0, 5)):
@@ -106,7 +106,7 @@ def build(data_dir: Path, n_claims: int, seed: int = 808) -> dict[str, int]:
                 fix_accuracy_m=10.0, fix_at=created, width=4000, height=3000, flags=[], exif_gps=None,
                 exif_replaced=False, converted_from=None, upload_state="original", created_by="adj",
                 created_at=created, version=1))
-    with store._write() as session:
+    with store.db.write() as session:
         session.execute(Claim.__table__.insert(), claims)
         session.execute(Person.__table__.insert(), persons)
         session.execute(Photo.__table__.insert(), photos)

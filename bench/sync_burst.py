@@ -110,7 +110,8 @@ def run(base, database_url, devices: int, claims: int) -> dict:  # noqa: ANN001
 
         from sqlalchemy import func, select
 
-        from sync_server.models import Claim, PushReceipt
+        from sync_server.core.models import Claim
+        from sync_server.sync.models import PushReceipt
 
         with server.harness.db.read() as s:
             server_claims = s.scalar(select(func.count()).select_from(Claim))

@@ -110,8 +110,8 @@ def main(argv: list[str] | None = None) -> dict:
             # Invariant check outside the timed part: everything arrived, once.
             from sqlalchemy import func, select
 
-            from sync_server.blobs import BlobStore
-            from sync_server.models import Claim, Record
+            from sync_server.blobs.store import BlobStore
+            from sync_server.core.models import Claim, Record
 
             with server.harness.db.read() as s:
                 server_claims = s.scalar(select(func.count()).select_from(Claim))

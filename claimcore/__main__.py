@@ -5,7 +5,10 @@
                                   [--attached-to MAIN] [--json] [--lang zh|en] [--catalogue-version V]
     python -m claimcore contract [--json]      the record contract (claimcore.entities)
 
-Names are Chinese by default. An unknown coverage, loss type or condition prints one clear line on
+Names are Chinese by default. Every checklist item says why it is asked for: in JSON, ``basis`` (the
+notice's words for a notice item, else the assumption in --lang), ``basis_source`` (seed, practice
+or open) and ``basis_translation`` (the English of the notice's words with --lang en, else null);
+``mandatory`` keeps its meaning (false: listed, never holds up the claim). An unknown coverage, loss type or condition prints one clear line on
 stderr and exits with status 2 (the same status argparse uses for bad usage); a broken catalogue
 file exits with status 1 and names the broken entry.
 """
@@ -27,15 +30,17 @@ DATA_ERROR = 1
 _T = {
     "zh": {"main": "主险", "rider": "附加险", "attaches": "附加于", "loss": "损失类型",
            "dept": "认定部门", "first": "首先报案", "version": "目录版本", "base": "基本材料",
-           "cause": "致灾原因证明", "mandatory": "必交", "optional": "选交", "template": "有模板",
+           "cause": "致灾原因证明", "mandatory": "必交", "optional": "可选，不影响提交", "template": "有模板",
            "when": "仅当", "of": "项中至少提供", "items": "项", "edz": "经开区", "sep": "、",
-           "covers": "保障范围", "total": "共"},
+           "covers": "保障范围", "total": "共", "basis.seed": "依据（通知）",
+           "basis.practice": "依据（通行做法）", "basis.open": "依据（通知未明确，取稳妥理解）"},
     "en": {"main": "main", "rider": "rider", "attaches": "attaches to", "loss": "loss types",
            "dept": "certified by", "first": "reported first by", "version": "catalogue version",
            "base": "Base documents", "cause": "Cause evidence", "mandatory": "required",
-           "optional": "optional", "template": "template", "when": "only when", "of": "at least",
+           "optional": "optional, never holds up the claim", "template": "template", "when": "only when", "of": "at least",
            "items": "items", "edz": "Economic Development Zone", "sep": ", ", "covers": "covers",
-           "total": "total"},
+           "total": "total", "basis.seed": "basis (the notice)", "basis.practice": "basis (common practice)",
+           "basis.open": "basis (left open by the notice; safe reading)"},
 }
 
 
@@ -90,6 +95,14 @@ def _item_line(item: ChecklistItem, cat: Catalogue, lang: str) -> str:
     return f"{item.label.get(lang)} — {item.issuer.get(lang)}  [{'; '.join(flags)}]"
 
 
+def _basis_line(item: ChecklistItem, lang: str) -> str:
+    """Why the item is asked for: the notice's words in quotes, or the assumption."""
+    t, b = _T[lang], item.basis
+    text = f"“{b.text(lang)}”" if b.quote is not None else b.text(lang)
+    gloss = b.translation(lang)
+    return f"{t['basis.' + b.source]}: {text}" + (f" ({gloss})" if gloss else "")
+
+
 def _cmd_checklist(cat: Catalogue, args: argparse.Namespace) -> int:
     lang, t = args.lang, _T[args.lang]
     losses = [x.strip() for part in args.loss for x in part.split(",") if x.strip()]
@@ -135,11 +148,13 @@ def _cmd_checklist(cat: Catalogue, args: argparse.Namespace) -> int:
             shown_groups.add(it.group)
             g = groups[it.group]
             print(f"  {g['name']}  [{t['mandatory'] if g['mandatory'] else t['optional']}]")
+            print(f"      {_basis_line(it, lang)}")
             for m in items:
                 if m.group == it.group:
                     print(f"    - {m.label.get(lang)} — {m.issuer.get(lang)}")
             continue
         print(f"  {_item_line(it, cat, lang)}")
+        print(f"      {_basis_line(it, lang)}")
     print(f"\n{t['total']} {len(items)} {t['items']}")
     return 0
 

@@ -31,6 +31,9 @@ TEMPLATE_CODES = ("claim_application", "disaster_certificate", "power_of_attorne
 LOSS_TYPE_CODES = LOSS_TYPES
 LIMIT_FIELDS = ("death_per_person_fen", "medical_per_person_fen", "house_per_household_fen",
                 "resettlement_per_person_day_fen", "resettlement_max_days")
+# Format 1 (2024.1) gave a basis per document; format 2 gives one per requirement line, because the
+# same paper can be the notice's own demand in one coverage and an extra of practice in another.
+FORMATS = (1, 2)
 _VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
 _FILE_RE = re.compile(r"^catalogue-(?P<version>.+)\.json$")
 
@@ -98,11 +101,53 @@ class AlternativeGroup:
 
 
 @dataclass(frozen=True)
+class RequirementBasis:
+    """Why a requirement line is on the checklist.
+
+    ``seed``: ``quote`` (= ``explanation.zh``) holds the notice's own words, verbatim, and
+    ``explanation.en`` renders them in English. ``practice``/``open``: ``explanation`` is the assumption that adds the
+    line. The catalogue must load on a phone that does not carry the notice, so that a quote really
+    is the notice's wording is checked by the tests, not here.
+    """
+    source: str  # one of BASES
+    explanation: Label
+    quote: str | None = None
+    # False for format-1 catalogues, which state no basis per line: the document's own basis stands
+    # in, with a general explanation.
+    stated: bool = True
+
+    def text(self, lang: str) -> str:
+        """The notice's words for a seed line (in Chinese whatever the language), else the assumption."""
+        if self.quote is not None:
+            return self.quote
+        return self.explanation.get(lang)
+
+    def translation(self, lang: str) -> str | None:
+        """The English rendering of a quoted seed line when ``lang`` is English; otherwise None."""
+        if self.quote is not None and lang != "zh":
+            return self.explanation.get(lang)
+        return None
+
+
+# A format-1 catalogue says only whether a document comes from the notice or from practice; these
+# stand in for the per-line explanation it does not have.
+_UNSTATED_BASIS = {
+    "seed": Label(zh="通知（大足府办发〔2024〕23号）要求的材料；本目录版本未逐项摘录原文",
+                  en="A document the notice (大足府办发〔2024〕23号) asks for; this catalogue version quotes no words per item"),
+    "practice": Label(zh="其他巨灾保险项目的通行做法；本目录版本未逐项说明",
+                      en="Common practice in other catastrophe-insurance programmes; this catalogue version gives no reason per item"),
+    "open": Label(zh="通知未说明，取稳妥理解；本目录版本未逐项说明",
+                  en="The notice leaves this open and the safe reading is taken; this catalogue version gives no reason per item"),
+}
+
+
+@dataclass(frozen=True)
 class Requirement:
     """One line of a document set: a single document or an alternative group."""
     document: str | None
     group: str | None
     mandatory: bool
+    basis: RequirementBasis
     when: str | None = None  # a condition code (e.g. "by_agent"); None = always
     # A mandatory document normally cannot be waived as "not applicable"; the catalogue allows it
     # only where the situation can genuinely lack it (no site to photograph).
@@ -194,6 +239,7 @@ class Coverage:
 @dataclass(frozen=True)
 class Catalogue:
     version: str
+    format: int
     title: Label
     source: Mapping[str, Any]
     coverages: Mapping[str, Coverage]
@@ -311,6 +357,10 @@ class _Parser:
         if not isinstance(version, str) or not _VERSION_RE.match(version):
             raise self.fail("catalogue_version", f"must be text like '2024.1', got {version!r}")
         self.origin = f"{version}" if self.origin == "<dict>" else self.origin
+        fmt = data.get("format", 1)
+        if isinstance(fmt, bool) or fmt not in FORMATS:
+            raise self.fail("format", f"must be one of {', '.join(map(str, FORMATS))}, got {fmt!r}")
+        self.format = fmt
         title = self.label(self.req(data, "title", "top level"), "title")
         source = self.obj(self.req(data, "source", "top level"), "source")
         if "note" in source:
@@ -368,7 +418,7 @@ class _Parser:
                                 f"unknown coverage; valid coverages: {', '.join(coverages)}")
 
         return Catalogue(
-            version=version, title=title, source=MappingProxyType(dict(source)),
+            version=version, format=fmt, title=title, source=MappingProxyType(dict(source)),
             coverages=MappingProxyType(coverages), documents=MappingProxyType(documents),
             groups=MappingProxyType(groups), loss_types=MappingProxyType(loss_types),
             templates=MappingProxyType(templates), conditions=MappingProxyType(conditions),
@@ -472,9 +522,36 @@ class _Parser:
             na = self.boolean(raw, "not_applicable_allowed", w)
             if na and grp is not None:
                 raise self.fail(w, "not_applicable_allowed applies to single documents, not groups")
-            out.append(Requirement(document=doc, group=grp, mandatory=mandatory, when=when,
+            if "basis" in raw:
+                basis = self._requirement_basis(raw["basis"], f"{w}.basis")
+            elif self.format >= 2:
+                raise self.fail(w, "missing 'basis': the notice's words that require it, verbatim "
+                                   "({\"source\": \"seed\", \"zh\": ..., \"en\": ...}), or the assumption "
+                                   "that adds it ({\"source\": \"practice\", \"zh\": ..., \"en\": ...})")
+            else:
+                source = documents[doc].basis if doc is not None else groups[grp].basis
+                basis = RequirementBasis(source=source, explanation=_UNSTATED_BASIS[source], stated=False)
+            out.append(Requirement(document=doc, group=grp, mandatory=mandatory, basis=basis, when=when,
                                    not_applicable_allowed=na))
         return tuple(out)
+
+    def _requirement_basis(self, raw: Any, where: str) -> RequirementBasis:
+        """``{"source": "seed", "zh": <the notice's words, verbatim>, "en": <them in English>}`` or
+        ``{"source": "practice"|"open", "zh": <the assumption>, "en": <the same in English>}``."""
+        raw = self.obj(raw, where)
+        source = raw.get("source")
+        if source not in BASES:
+            raise self.fail(where, f"source must be one of {', '.join(BASES)}, got {source!r}")
+        extra = set(raw) - {"source", *LANGS}
+        if extra:
+            raise self.fail(where, f"unexpected keys {sorted(extra)}; a basis has 'source', 'zh' and 'en'")
+        explanation = self.label({k: v for k, v in raw.items() if k in LANGS}, where)
+        quote = None
+        if source == "seed":
+            quote = explanation.zh
+            if quote != quote.strip():
+                raise self.fail(where, "the notice's words must not start or end with blanks")
+        return RequirementBasis(source=source, explanation=explanation, quote=quote)
 
     def _limits(self, defaults: dict, override: dict, where: str) -> BenefitLimits:
         merged = {**defaults, **override}
@@ -575,6 +652,13 @@ class _Parser:
             if not from_main and not any(r.mandatory and r.when is None for r in cause):
                 raise self.fail(where, "no mandatory cause evidence (every claim needs the certifying "
                                        "department's certificate)")
+            if self.format >= 2:
+                for j, r in enumerate(cause):
+                    if r.mandatory and r.basis.source != "seed":
+                        raise self.fail(f"{where}.cause_evidence[{j}] {r.key!r}",
+                                        "cause evidence is mandatory only where the notice requires it "
+                                        f"(basis 'seed'); this one's basis is {r.basis.source!r}: "
+                                        "make it \"mandatory\": false")
             if not from_main and not cds:
                 raise self.fail(where, "no certifying department")
             reps = []

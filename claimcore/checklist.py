@@ -17,7 +17,9 @@ Status rules (decided here; also in assets/catalogue/README.md):
 - In an alternative group ("two of these three") only collected/verified members count; a member
   marked not applicable (no cremation because of a burial) simply does not count, and the group is
   listed once: "still need N more of A / B / C".
-- Optional documents never block; they are reported separately as ``optional_missing``.
+- Optional documents never block; they are reported separately as ``optional_missing``. The
+  catalogue makes cause evidence optional wherever the notice does not ask for it, and every item
+  carries its ``basis``: the notice's words that require it, or the assumption that adds it.
 - A status for a document that is not on the checklist is ignored (claims may keep extra papers).
 """
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping, Sequence
 
-from claimcore.catalogue import Catalogue, Label, Requirement
+from claimcore.catalogue import Catalogue, Label, Requirement, RequirementBasis
 from claimcore.entities import DOCUMENT_STATUSES
 
 STATUSES = DOCUMENT_STATUSES
@@ -53,6 +55,7 @@ class ChecklistItem:
     issuer: Label
     mandatory: bool
     sections: tuple[str, ...]  # "base", "cause" and/or loss-type codes this document serves
+    basis: RequirementBasis  # of the line that decides ``mandatory`` (the first such line)
     group: str | None = None
     group_label: Label | None = None
     group_min_required: int | None = None
@@ -83,6 +86,10 @@ class ChecklistItem:
             "long_wait": self.long_wait,
             "shared_per_event": self.shared_per_event,
             "note": self.note.get(lang) if self.note else None,
+            # The notice's words (verbatim, Chinese) for a seed item, else the assumption in ``lang``.
+            "basis": self.basis.text(lang),
+            "basis_source": self.basis.source,
+            "basis_translation": self.basis.translation(lang),
         }
 
 
@@ -215,7 +222,7 @@ def required_documents(catalogue: Catalogue, coverage_code: str, loss_types: Ite
                     continue
                 items[code] = ChecklistItem(
                     document=code, label=doc.label, issuer=doc.issuer, mandatory=req.mandatory,
-                    sections=(section,), group=group.code if group else None,
+                    sections=(section,), basis=req.basis, group=group.code if group else None,
                     group_label=group.label if group else None,
                     group_min_required=group.min_required if group else None,
                     group_members=group.members if group else (), template=doc.template, when=req.when,
@@ -226,12 +233,14 @@ def required_documents(catalogue: Catalogue, coverage_code: str, loss_types: Ite
 
 def _merge(item: ChecklistItem, section: str, req: Requirement) -> ChecklistItem:
     """Fold a second mention of a document into its first line: mandatory if any mention is, and
-    waivable as not applicable only if every mandatory mention allows it."""
+    waivable as not applicable only if every mandatory mention allows it. The basis shown is the one
+    of the mention that makes it mandatory."""
     sections = item.sections if section in item.sections else (*item.sections, section)
     if not req.mandatory:
         return replace(item, sections=sections)
     if not item.mandatory:
-        return replace(item, sections=sections, mandatory=True, not_applicable_allowed=req.not_applicable_allowed)
+        return replace(item, sections=sections, mandatory=True, not_applicable_allowed=req.not_applicable_allowed,
+                       basis=req.basis)
     return replace(item, sections=sections,
                    not_applicable_allowed=item.not_applicable_allowed and req.not_applicable_allowed)
 

@@ -42,11 +42,21 @@ CLAIM_STATES: tuple[str, ...] = (
     "withdrawn", "reopened",
 )
 GENDERS: tuple[str, ...] = ("male", "female")
+# A person's identity document (the notice insures visitors too). ``resident_id`` (居民身份证, and
+# the HK/Macao/Taiwan residents' residence permits of the same format) is what a person without
+# ``id_type`` has; each type's number rule is claimcore.validators.ID_NUMBER_RULES, its mask
+# claimcore.masking.mask_id.
+ID_TYPES: tuple[str, ...] = ("resident_id", "passport", "foreign_permanent_resident", "residence_permit")
 # A surveyor's answers to a survey assignment as the phone records them.
 ASSIGNMENT_ANSWERS: tuple[str, ...] = ("accepted", "declined", "arrived", "done", "completed")
 VOTES: tuple[str, ...] = ("approve", "reject", "abstain")
-# What the work fund may be spent on (the notice's 经费列支: 宣传, 查勘, 沟通协调, 项目工作).
+# What the work fund may be spent on (the notice's 经费列支: 宣传费, 查勘费, 通讯费, 项目工作经费).
 SPENDING_CATEGORIES: tuple[str, ...] = ("publicity", "survey", "communication", "project_work")
+# What a township reports to the civil affairs bureau after a natural disaster, and the bureau to
+# the lead insurer (受灾情况): deaths, missing, injured, households with a damaged house and, of
+# those, collapsed. The event's claims can count the first kind of each (DISASTER_CLAIM_MEASURES).
+DISASTER_FIGURES: tuple[str, ...] = ("deaths", "missing", "injured", "damaged_households", "collapsed_households")
+DISASTER_CLAIM_MEASURES: tuple[str, ...] = ("deaths", "injured", "damaged_households")
 PHOTO_MIMES: tuple[str, ...] = ("image/jpeg",)
 PHOTO_CONVERSIONS: tuple[str, ...] = ("heic",)
 
@@ -57,6 +67,7 @@ VOCAB: dict[str, tuple[str, ...]] = {
     "document_statuses": DOCUMENT_STATUSES,
     "claim_states": CLAIM_STATES,
     "genders": GENDERS,
+    "id_types": ID_TYPES,
     "assignment_answers": ASSIGNMENT_ANSWERS,
     "votes": VOTES,
     "spending_categories": SPENDING_CATEGORIES,
@@ -68,6 +79,10 @@ VOCAB: dict[str, tuple[str, ...]] = {
 VERIFY_ROLES: tuple[str, ...] = OFFICE_ROLES
 
 MAX_FEN = 10**13  # 100 billion yuan: above any claim or fund entry of the programme
+# One spending of the co-insurers' work fund (a survey's vehicle or meals, a print run of leaflets):
+# the fund is 2% of the pool's premiums, so no single cost comes near 1,000,000 yuan. The server's
+# own caps (DAZU_FUND_*_MAX_FEN) are tighter; this one the phone checks too, before anything is queued.
+MAX_COST_FEN = 10**8
 # Lists (uuid_list, text_list): ``max_length`` is the number of items; a text item
 # holds at most MAX_LIST_ITEM characters.
 MAX_LIST = 500
@@ -213,7 +228,9 @@ PERSON = Entity("person", label=("人员", "person"), fields=_fields(
     Field("role_in_claim", "code", vocab="person_roles", required_on_create=True,
           label=("人员类别", "role in the claim")),
     _text("name", 100, ("姓名", "name")),
-    Field("id_number", "id_number", sealed=True, label=("身份证号", "ID number")),
+    # Which document the number is of (None: a resident ID); the number is checked by its rule.
+    Field("id_type", "code", vocab="id_types", label=("证件类型", "identity document type")),
+    Field("id_number", "id_number", sealed=True, label=("证件号码", "ID number")),
     Field("phone", "mobile", sealed=True, label=("手机号", "mobile number")),
     _text("relation", 50, ("与受害人关系", "relation to the victim")),
     Field("gender", "code", vocab="genders", label=("性别", "gender")),
@@ -299,7 +316,8 @@ COST = Entity("cost", label=("查勘费用", "survey cost"), fields=_fields(
     Field("assignment_id", "uuid", writable_by=ALL),
     Field("claim_id", "uuid", writable_by=ALL),
     Field("on", "date", required_on_create=True, writable_by=ALL, label=("日期", "date")),
-    _fen("amount_fen", ("金额", "amount"), required_on_create=True, writable_by=ALL),
+    Field("amount_fen", "fen", min=0, max=MAX_COST_FEN, label=("金额", "amount"), required_on_create=True,
+          writable_by=ALL),
     _text("category", 40, ("类别", "category"), writable_by=ALL),
     _text("note", 2000, ("说明", "note"), writable_by=ALL),
     Field("receipt_sha256", "sha256", writable_by=ALL, label=("票据照片", "receipt photo")),
@@ -408,8 +426,9 @@ def _range(spec: Field, entity: str, value: float) -> None:
         raise ContractError("out_of_range", entity, spec.name, spec=spec)
 
 
-def _check_value(entity: str, spec: Field, value: Any) -> Any:
-    """One non-null value against its field's kind and bounds; returns the normalised value."""
+def _check_value(entity: str, spec: Field, value: Any, *, id_type: str | None = None) -> Any:
+    """One non-null value against its field's kind and bounds; returns the normalised value.
+    ``id_type``: the document an ``id_number`` belongs to (None: a resident ID)."""
     kind = spec.kind
     if kind == "text":
         if not isinstance(value, str):
@@ -517,8 +536,8 @@ def _check_value(entity: str, spec: Field, value: Any) -> Any:
 
         if not isinstance(value, str):
             raise _wrong(spec, entity, "应为文字", "expected text")
-        check = {"id_number": validators.validate_id_number, "mobile": validators.validate_mobile,
-                 "bank_account": validators.validate_bank_account}[kind]
+        check = {"id_number": lambda v: validators.validate_identity_number(v, id_type),
+                 "mobile": validators.validate_mobile, "bank_account": validators.validate_bank_account}[kind]
         try:
             return check(value)
         except validators.ValidationError as exc:
@@ -585,8 +604,9 @@ def _check_loss_items(entity: str, spec: Field, value: Any) -> list[dict[str, An
     return out
 
 
-def check_value(entity_name: str, field: str, value: Any) -> Any:
-    """One field's value (None allowed unless the field is required); normalised."""
+def check_value(entity_name: str, field: str, value: Any, *, id_type: str | None = None) -> Any:
+    """One field's value (None allowed unless the field is required); normalised. An ID number is
+    checked as a number of ``id_type`` (None: a resident ID)."""
     ent = ENTITIES[entity_name]
     spec = ent.fields.get(field)
     if spec is None:
@@ -595,19 +615,33 @@ def check_value(entity_name: str, field: str, value: Any) -> Any:
         if spec.required_on_create:
             raise ContractError("required", entity_name, field, spec=spec)
         return None
-    return _check_value(entity_name, spec, value)
+    return _check_value(entity_name, spec, value, id_type=id_type)
+
+
+def _document_type(entity_name: str, fields: Mapping[str, Any], current: Mapping[str, Any] | None) -> str | None:
+    """The identity document type a write's ID number is checked against: the one it sets, else the
+    record's (``current``), else None (a resident ID)."""
+    if "id_type" not in ENTITIES[entity_name].fields:
+        return None
+    if "id_type" in fields:
+        return check_value(entity_name, "id_type", fields["id_type"])
+    return (current or {}).get("id_type")
 
 
 def check_fields(entity_name: str, fields: Mapping[str, Any], *, role: str | None = None,
-                 creating: bool = False, allow_local: bool = False) -> dict[str, Any]:
+                 creating: bool = False, allow_local: bool = False,
+                 current: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Check the fields of one write; returns them normalised, or raises the first ContractError.
 
     ``role``: the writing user's role (None: not checked, e.g. the phone applying the server's
     own values). ``creating``: the record is new, so every required field must be there.
     ``allow_local``: local-only fields are kept (the phone's store). Otherwise (a push) they are
     dropped: they never travel, and an older phone that still sends one (its draft flag) is not
-    refused for it."""
+    refused for it. ``current``: the record as stored, for the rules that span fields: a person's
+    ID number is checked by its document type, whichever of the two this write changes (a type
+    changed alone must fit the number on file)."""
     ent = ENTITIES[entity_name]
+    id_type = _document_type(entity_name, fields, current)
     out: dict[str, Any] = {}
     for name, value in fields.items():
         spec = ent.fields.get(name)
@@ -620,7 +654,13 @@ def check_fields(entity_name: str, fields: Mapping[str, Any], *, role: str | Non
         # On a new record an empty field is not written, whoever may write it.
         if role is not None and role not in spec.writable_by and not (creating and value is None):
             raise ContractError("not_allowed_for_role", entity_name, name, spec=spec)
-        out[name] = check_value(entity_name, name, value)
+        out[name] = check_value(entity_name, name, value, id_type=id_type)
+    if "id_type" in fields and "id_number" not in fields and (current or {}).get("id_number"):
+        from . import validators
+
+        if not validators.is_valid_identity_number(current["id_number"], id_type):
+            raise _wrong(ent.fields["id_type"], entity_name, "与已填的证件号码不符，请一并修改证件号码",
+                         "does not fit the ID number on file; change the number with it")
     if entity_name == "document" and out.get("status") == "verified" and role is not None \
             and role not in VERIFY_ROLES:
         raise ContractError("not_allowed_for_role", entity_name, "status", spec=ent.fields["status"])

@@ -6,7 +6,7 @@ show a 16:15 accident as 08:15). The one place for this rule.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
 
@@ -27,3 +27,18 @@ def format_china_time(iso: str | None, *, empty: str = "—") -> str:
     except ValueError:
         return iso
     return to_china_time(when).strftime("%Y-%m-%d %H:%M")
+
+
+def china_date(moment: str | datetime | date | None) -> date | None:
+    """The calendar day in Dazu of ISO 8601 text (``Z`` allowed), a datetime (a naive one is
+    China wall-clock time, as above) or a date; None for nothing or unreadable text."""
+    if moment is None or moment == "":
+        return None
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if isinstance(moment, datetime):
+        return to_china_time(moment).date()
+    return moment

@@ -19,6 +19,10 @@ A **mutation** (phone → server; also what the phone's outbox stores)::
   actual vehicle and meal costs, charged to the work fund) belongs to an assignment; both carry
   ``claim_id`` when they have one, and it must then be a UUID.
 - ``photo`` upserts carry ``sha256`` (64 hex digits, of the final stamped bytes).
+- A ``person``'s ``id_number`` is a number of the document its ``id_type`` names (one of
+  ``claimcore.entities.ID_TYPES``). ``id_type`` is optional: absent or null means ``resident_id``,
+  so records and queued mutations made before other documents were accepted stay valid as they are.
+  A write that changes only one of the two is checked against the other as stored.
 - ``photo``, ``note`` and ``transition`` are append-only (evidence, remarks and the claim's log of
   who/when/where/why): a ``delete`` of them is malformed.
 - Unknown top-level keys are refused: the server is upgraded before the phones, so a key it does
@@ -48,8 +52,9 @@ from typing import Any, Mapping, TypedDict
 from claimcore import entities as _entities
 
 ENTITIES: tuple[str, ...] = tuple(_entities.ENTITIES)
-# Server-made, read-only on phones: a field conflict's record, a claim-authority review.
-CHANGE_ENTITIES: tuple[str, ...] = ENTITIES + ("conflict", "authority_review")
+# Server-made, read-only on phones: a field conflict's record, a claim-authority review, and a
+# co-insurer's survey access to a claim (op delete: the phone forgets the claim).
+CHANGE_ENTITIES: tuple[str, ...] = ENTITIES + ("conflict", "authority_review", "claim_access")
 OPS: tuple[str, ...] = ("upsert", "delete")
 APPEND_ONLY_ENTITIES: frozenset[str] = frozenset(n for n, e in _entities.ENTITIES.items() if e.append_only)
 # Entities whose every mutation names its claim (scope is checked from it).

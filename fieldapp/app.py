@@ -1,9 +1,10 @@
-"""Start the field app: `python -m fieldapp [--web] [--port N] [--data DIR] [--server URL]`.
+"""Start the field app: `python -m fieldapp [--web] [--port N] [--data DIR] [--server URL] [--dev-allow-http]`.
 
 `--data` is the phone's own storage folder (two folders are two phones on one machine); `--server`
 presets the sync server's address on the enrol screen; `--web` serves the app to a browser on
 `--port`, entirely offline (no CDN: the Flutter renderer and the Chinese font come from this
-process).
+process); `--dev-allow-http` lets a developer's phone sync over plain HTTP with a server on another
+machine (personal data in clear text: never in the field; see fieldapp.sync.tls).
 """
 from __future__ import annotations
 
@@ -22,16 +23,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--host", default=None, help="web interface to bind (default 127.0.0.1)")
     parser.add_argument("--data", default=None, help="this phone's data folder (default ./data/phone)")
     parser.add_argument("--server", default="", help="sync server address preset on the enrol screen")
+    parser.add_argument("--dev-allow-http", action="store_true",
+                        help="development only: allow http:// servers that are not on this machine")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    if args.dev_allow_http:
+        from fieldapp.sync.tls import DEV_ALLOW_HTTP_ENV
+
+        os.environ[DEV_ALLOW_HTTP_ENV] = "1"
     # Flet is imported only here so that `--help` and the state layer work without it.
     import flet as ft
     from claimcore.assets import assets_dir
 
     from fieldapp.state.context import AppContext
+    from fieldapp.state.session_slot import SessionSlot
     from fieldapp.views.shell import AppShell
 
     data_dir = Path(args.data or os.environ.get("DAZU_PHONE_DATA") or "data/phone").resolve()
@@ -39,9 +47,12 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=os.environ.get("DAZU_LOG_LEVEL", "WARNING"))
     ctx = AppContext(data_dir, server_default=args.server)
     ctx.start()
+    # One phone, one session: in web mode every browser tab is a session of this one process and
+    # data folder; one at a time is the app (the others say so and offer to take over).
+    slot = SessionSlot()
 
     def page_main(page: ft.Page) -> None:
-        AppShell(page, ctx).start()
+        AppShell(page, ctx, slot).start()
 
     try:
         if args.web:

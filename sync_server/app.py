@@ -4,30 +4,74 @@
 
 ``settings`` defaults to ``Settings.from_env()``. The database schema must already be at head
 (``python -m sync_server serve`` and the admin commands run the migrations; tests call
-``sync_server.migrate.upgrade``). Routers included: this package's ``api.router`` and
-``scans.router`` (document scans), then
-``sync_server.api_coinsurance.router`` when that module exists (the co-insurance rules), then any
-router registered with ``hooks.register_router``.
+``sync_server.migrate.upgrade``).
+
+Every feature is wired here and nowhere else: its router, and what the push applies on its
+behalf (the entities it handles and the claim-authority guard), with this app's settings and
+clock. Nothing attaches itself on import.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import api, errors, hooks, scans
-from .blobs import BlobStore
-from .db import Database
-from .settings import Settings
+from .audit import middleware as audit_middleware
+from .audit import routes as audit_routes
+from .authority import routes as authority_routes
+from .authority import service as authority_service
+from .blobs import routes as blobs_routes
+from .blobs.store import BlobStore
+from .claims import routes as claims_routes
+from .core import errors
+from .core.db import Database
+from .core.models import utcnow
+from .core.rules import rule_settings
+from .core.settings import Settings
+from .devices import routes as devices_routes
+from .events import routes as events_routes
+from .fund import routes as fund_routes
+from .insurers import routes as insurers_routes
+from .reports import routes as reports_routes
+from .rotation import routes as rotation_routes
+from .sync import routes as sync_routes
+from .sync.apply import PushRules
 
 log = logging.getLogger("sync_server")
 __version__ = "1.0"
 
-# Optional modules that plug routers into the app; each must expose ``router``.
-PLUGIN_MODULES = ("sync_server.api_coinsurance",)
+# Every router, in the order the OpenAPI document lists their paths.
+ROUTERS = (
+    devices_routes.router,  # enrolment, the caller's account, health
+    sync_routes.router,  # push, pull, conflicts
+    blobs_routes.router,  # photo bytes
+    claims_routes.router,  # document scans, the search by ID number, a claim's payable amount
+    audit_routes.router,  # a claim's audit trail
+    rotation_routes.router,  # surveys dispatched in turn among the co-insurers
+    events_routes.router,  # events and their civil-affairs step
+    authority_routes.router,  # claim authority: opinions, consultations, votes
+    fund_routes.router,  # the work fund: spending, premiums, budget, recoveries
+    reports_routes.router,  # the quarterly review and the annual report
+    insurers_routes.router,  # the pool's insurers, their leave and names
+)
+
+
+def push_rules(settings: Settings) -> PushRules:
+    """What a phone's push applies besides the record contract: the co-insurance rules with the
+    same settings and clock as the office's routes, the entities other features handle, and the
+    claim-authority guard (adjusted -> approved)."""
+    return PushRules(
+        settings=rule_settings(settings.extra),
+        clock=settings.extra.get("clock") or utcnow,
+        handlers={
+            "assignment": rotation_routes.push_assignment,  # a surveyor's answer made offline
+            "cost": fund_routes.push_cost,  # a survey cost logged on a surveyor's phone
+            "opinion": authority_routes.push_opinion,  # an opinion or vote in a claim-authority review
+        },
+        authority_cleared=authority_service.authority_cleared,
+    )
 
 
 class BodyCapMiddleware:
@@ -119,18 +163,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.blobs = BlobStore(settings.blob_dir)
+    app.state.push_rules = push_rules(settings)
     errors.install(app)
-    app.include_router(api.router)
-    app.include_router(scans.router)  # document scans (personal data): sync_server/scans.py
-    for name in PLUGIN_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise  # the plug-in exists but is broken: fail loudly
-            continue
-        app.include_router(module.router)
-    for router in hooks.extra_routers:
+    for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(BodyCapMiddleware, max_bytes=settings.max_json_bytes)
+    app.add_middleware(audit_middleware.OfficeActs)  # every office write through the API is audited
     return app

@@ -1,57 +1,109 @@
 """Command line of the sync server.
 
-    python -m sync_server serve [--host 127.0.0.1] [--port 8700]
+    python -m sync_server serve [--host 127.0.0.1] [--port 8700] [--tls-cert FILE --tls-key FILE]
     python -m sync_server admin create-user --name NAME --role ROLE [--township CODE] [--insurer CODE] [--json]
     python -m sync_server admin enroll-code USER_ID [--qr FILE.png] [--json]
     python -m sync_server admin revoke-device DEVICE_ID [--json]
     python -m sync_server admin demo-seed [--json]
+    python -m sync_server admin seal-existing [--no-compact] [--json]     (sync_server/seal_admin.py)
+    python -m sync_server admin rotate-seal-key [--no-compact] [--json]
+    python -m sync_server admin clean-blobs [--older-than-hours N] [--json]
+    python -m sync_server audit verify [--json]    walk the audit log's hash chain; exit 1 naming
+                                                   the first row that was altered or removed
 
 Settings come from the environment (see sync_server/settings.py). Every command brings the
 database schema up to date first, or stops with a clear message when it cannot.
-The enrollment QR code holds ``dazu://enroll?server=<DAZU_PUBLIC_URL>&code=<CODE>``.
+The enrollment QR code holds ``dazu://enroll?server=<DAZU_PUBLIC_URL>&code=<CODE>``, plus
+``&pin=<SHA-256 of the certificate>`` when DAZU_TLS_CERT names the server's certificate.
 """
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import logging
+import os
 import sys
 from pathlib import Path
 from urllib.parse import urlencode
 
-from . import accounts
-from .db import Database
+from sqlalchemy import select
+
+from .audit import service as audit_service
+from .core import seal_admin
+from .core.db import Database
+from .core.settings import Settings
+from .devices import service as accounts
+from .devices.models import EnrollmentCode
+from .insurers import admin as insurers_admin
 from .migrate import MigrationError, upgrade
-from .settings import Settings
 
-# Modules that may add admin subcommands (``configure_admin(subparsers)``; each subparser sets
-# ``run=fn(args, settings) -> int``) and demo data (``demo_seed(db) -> dict``), e.g. issue 5's
-# ``admin insurer ...`` and insurer shares. Absent modules are skipped.
-PLUGIN_MODULES = ("sync_server.api_coinsurance",)
+# The key under which `admin demo-seed --json` has always printed the co-insurance pool's demo
+# data (its shares, contacts, premiums and a survey); dev.py and the tests read it.
+COINSURANCE_DEMO_KEY = "sync_server.api_coinsurance"
 
 
-def _plugins() -> list:
-    import importlib
+def certificate_pin(cert_file: Path) -> str:
+    """SHA-256 of the first certificate in a PEM file (the server's own, before any chain)."""
+    import hashlib
+    import re
+    import ssl
 
-    found = []
-    for name in PLUGIN_MODULES:
-        try:
-            found.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return found
+    found = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----",
+                      Path(cert_file).read_text(encoding="ascii"), re.S)
+    if found is None:
+        raise SystemExit(f"{cert_file}: no PEM certificate in it")
+    return hashlib.sha256(ssl.PEM_cert_to_DER_cert(found.group(0))).hexdigest()
 
 
 def enrollment_uri(settings: Settings, code: str) -> str:
-    return "dazu://enroll?" + urlencode({"server": settings.public_url, "code": code})
+    query = {"server": settings.public_url, "code": code}
+    if settings.tls_cert:
+        # The phone checks the server's certificate against this before sending anything, so a
+        # self-signed district certificate is as safe as one a public authority signed.
+        query["pin"] = certificate_pin(settings.tls_cert)
+    return "dazu://enroll?" + urlencode(query)
 
 
 def write_qr(path: Path, payload: str) -> None:
+    """The PNG holds the enrollment code: only the server's account may read it (0600 in 0700)."""
     import qrcode
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     img = qrcode.make(payload, error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
-    img.save(str(path))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), 0o600)  # an existing file keeps its old mode through O_CREAT
+        img.save(f, format="PNG")
+
+
+def qr_dir(settings: Settings) -> Path:
+    return settings.data_dir / "enroll"
+
+
+class KeyValueFormatter(logging.Formatter):
+    """One line per event: ``ts=... level=... logger=... <message>``; the server's own security
+    events are ``key=value`` throughout (ids, roles and codes, never names or ID numbers)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts = dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds")
+        message = record.getMessage()
+        if record.exc_info:
+            message += " exc=" + repr(self.formatException(record.exc_info))
+        message = message.replace("\r", "\\r").replace("\n", "\\n")
+        return f"ts={ts} level={record.levelname.lower()} logger={record.name} {message}"
+
+
+def configure_logging(level: str) -> None:
+    """The security log: the server's loggers (``sync_server.*``) to stderr, one line per event."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(KeyValueFormatter())
+    logger = logging.getLogger("sync_server")
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+    logger.addHandler(handler)
+    logger.setLevel(getattr(logging, level.upper(), logging.INFO) if isinstance(level, str) else level)
+    logger.propagate = False
 
 
 def _prepare(settings: Settings) -> Database:
@@ -60,7 +112,10 @@ def _prepare(settings: Settings) -> Database:
     except MigrationError as exc:
         print(f"sync_server: {exc}\n  DATABASE_URL={_redact(settings.database_url)}", file=sys.stderr)
         raise SystemExit(1) from None
-    return Database(settings)
+    db = Database(settings)
+    with db.write() as session:
+        accounts.sweep_qr_files(session, qr_dir(settings))
+    return db
 
 
 def _redact(url: str) -> str:
@@ -89,10 +144,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     db.dispose()
     if args.public_url:
         settings = settings.with_(public_url=args.public_url)
+    cert = args.tls_cert or settings.tls_cert
+    key = args.tls_key or settings.tls_key
+    if bool(cert) != bool(key):
+        print("error: --tls-cert and --tls-key go together (or DAZU_TLS_CERT and DAZU_TLS_KEY)", file=sys.stderr)
+        return 2
+    tls = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)} if cert else {}
+    configure_logging(args.log_level)
     app = create_app(settings)
-    print(f"sync_server: serving on http://{args.host}:{args.port} (database {_redact(settings.database_url)})",
+    scheme = "https" if cert else "http"
+    print(f"sync_server: serving on {scheme}://{args.host}:{args.port} (database {_redact(settings.database_url)})",
           flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.access_log)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.access_log, **tls)
     return 0
 
 
@@ -104,6 +167,8 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
                 session, name=args.name, role=args.role, township_code=args.township, insurer_code=args.insurer
             )
             data = accounts.user_dict(user)
+            audit_service.record(session, "admin create-user", audit_service.ADMIN_CLI, object_kind="user",
+                         object_ids=[user.id], outcome=user.role)
     except accounts.AccountError as exc:
         _emit(args.json, {"error": exc.code, "message": exc.message}, f"error: {exc.message}")
         return 2
@@ -115,9 +180,20 @@ def _issue_code(db: Database, settings: Settings, user_id: str, qr_path: Path | 
     with db.write() as session:
         code, expires = accounts.new_enrollment_code(session, user_id, settings.enroll_code_ttl_hours)
         user = accounts.user_dict(session.get(accounts.User, user_id))
+        row = session.execute(select(EnrollmentCode).where(
+            EnrollmentCode.code_hash == accounts.hash_secret(accounts.normalise_code(code)))).scalar_one()
+        # One file per code, so that using or sweeping one code never removes another's QR.
+        qr = Path(qr_path or (qr_dir(settings) / f"{user_id}-{row.id}.png")).resolve()
+        row.qr_path = str(qr)
+        audit_service.record(session, "admin enroll-code", audit_service.ADMIN_CLI, object_kind="user", object_ids=[user_id],
+                     outcome="issued")
     uri = enrollment_uri(settings, code)
-    qr = qr_path or (settings.data_dir / "enroll" / f"{user_id}.png")
-    write_qr(Path(qr), uri)
+    if qr_path is None:
+        # Our own folder is made 0700 even when an older version left it open; a folder the
+        # operator chose with --qr is left as it is (only the file is 0600).
+        qr_dir(settings).mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(qr_dir(settings), 0o700)
+    write_qr(qr, uri)
     return {"user": user, "code": code, "expires_at": expires.isoformat(), "qr_png": str(qr), "qr_text": uri}
 
 
@@ -140,6 +216,8 @@ def cmd_revoke_device(args: argparse.Namespace, settings: Settings) -> int:
         with db.write() as session:
             device = accounts.revoke_device(session, args.device_id)
             data = {"device_id": device.id, "revoked_at": device.revoked_at.isoformat()}
+            audit_service.record(session, "admin revoke-device", audit_service.ADMIN_CLI, object_kind="device",
+                         object_ids=[device.id], outcome="revoked")
     except accounts.AccountError as exc:
         _emit(args.json, {"error": exc.code, "message": exc.message}, f"error: {exc.message}")
         return 2
@@ -152,9 +230,10 @@ def cmd_demo_seed(args: argparse.Namespace, settings: Settings) -> int:
 
     db = _prepare(settings)
     result = seed(db)
-    for module in _plugins():
-        if hasattr(module, "demo_seed"):
-            result.setdefault("plugins", {})[module.__name__] = module.demo_seed(db)
+    result["plugins"] = {COINSURANCE_DEMO_KEY: insurers_admin.demo_seed(db)}
+    audit_service.append(db, "admin demo-seed", audit_service.ADMIN_CLI, object_kind="claim",
+                 object_ids=[c["id"] if isinstance(c, dict) else c for c in result["claims"]],
+                 outcome="created" if result["created"] else "present")
     codes = []
     for user in result["users"]:
         codes.append({**_issue_code(db, settings, user["id"], None)})
@@ -169,6 +248,25 @@ def cmd_demo_seed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_clean_blobs(args: argparse.Namespace, settings: Settings) -> int:
+    from .blobs.store import BlobStore, clean
+
+    hours = settings.blob_cleanup_hours if args.older_than_hours is None else args.older_than_hours
+    if hours < 0:
+        _emit(args.json, {"error": "invalid_age", "message": "--older-than-hours must be 0 or more"},
+              "error: --older-than-hours must be 0 or more")
+        return 2
+    db = _prepare(settings)
+    try:
+        data = {"older_than_hours": hours, **clean(db, BlobStore(settings.blob_dir), hours)}
+    finally:
+        db.dispose()
+    _emit(args.json, data, f"removed {data['partial_files']} partial uploads ({data['partial_bytes']} bytes), "
+                           f"{data['lock_files']} lock files and {data['blobs']} unreferenced blobs "
+                           f"({data['blob_bytes']} bytes) older than {hours:g} hours")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sync_server", description="Dazu sync server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -178,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--public-url", default="", help="URL phones use (enrollment QR); default DAZU_PUBLIC_URL")
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True)
+    serve.add_argument("--tls-cert", type=Path, help="PEM certificate (chain): serve HTTPS (default DAZU_TLS_CERT)")
+    serve.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert (default DAZU_TLS_KEY)")
     serve.set_defaults(run=cmd_serve)
 
     admin = sub.add_parser("admin", help="users, devices, demo data")
@@ -190,19 +290,45 @@ def build_parser() -> argparse.ArgumentParser:
     cu.set_defaults(run=cmd_create_user)
     ec = asub.add_parser("enroll-code", help="issue a one-time enrollment code and its QR PNG")
     ec.add_argument("user_id")
-    ec.add_argument("--qr", help="where to write the QR PNG (default DAZU_DATA_DIR/enroll/USER_ID.png)")
+    ec.add_argument("--qr", help="where to write the QR PNG (default DAZU_DATA_DIR/enroll/USER_ID-N.png); "
+                                 "removed once the code is used or expired")
     ec.set_defaults(run=cmd_enroll_code)
     rd = asub.add_parser("revoke-device", help="revoke a device token")
     rd.add_argument("device_id")
     rd.set_defaults(run=cmd_revoke_device)
     ds = asub.add_parser("demo-seed", help="demo insurers, users and claims (idempotent)")
     ds.set_defaults(run=cmd_demo_seed)
-    for p in (cu, ec, rd, ds):
+    cb = asub.add_parser("clean-blobs", help="remove abandoned partial uploads, stale lock files and "
+                                             "unreferenced blobs older than DAZU_BLOB_CLEANUP_HOURS")
+    cb.add_argument("--older-than-hours", type=float, default=None, help="default DAZU_BLOB_CLEANUP_HOURS (168)")
+    cb.set_defaults(run=cmd_clean_blobs)
+    for p in (cu, ec, rd, ds, cb):
         p.add_argument("--json", action="store_true", help="print JSON")
-    for module in _plugins():
-        if hasattr(module, "configure_admin"):
-            module.configure_admin(asub)
+    insurers_admin.configure(asub)  # admin insurer ...: the pool's insurers, shares, contacts, premiums
+    seal_admin.configure_admin(asub)  # admin seal-existing, rotate-seal-key: personal data sealed at rest
+
+    au = sub.add_parser("audit", help="the audit log")
+    ausub = au.add_subparsers(dest="audit_command", required=True)
+    av = ausub.add_parser("verify", help="walk the hash chain; exit 1 naming the first altered or removed row")
+    av.add_argument("--json", action="store_true", help="print JSON")
+    av.set_defaults(run=cmd_audit_verify)
     return parser
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    db = _prepare(settings)
+    try:
+        verdict = audit_service.verify(db)
+    finally:
+        db.dispose()
+    data = verdict.as_dict()
+    if verdict.ok:
+        _emit(args.json, data, f"audit log intact: {verdict.rows} rows, head seq {verdict.head_seq} "
+                               f"hash {verdict.head_hash}")
+        return 0
+    _emit(args.json, data, f"audit log BROKEN at row {verdict.broken_seq}: {verdict.problem}\n"
+                           f"(rows 1..{verdict.head_seq} are intact; last good hash {verdict.head_hash})")
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,7 @@
 Everything here is DEMO data: users and claims carry 演示 in their names and descriptions; the
 insurers are the co-insurance pool's shape (the lead 人保财险大足支公司 plus eight co-insurers)
 with plausible names, not the real pool's contract data. Shares and availability are the
-co-insurance module's business (issue 5) and are added by its own demo seed.
+co-insurance module's business and are added by its own demo seed.
 """
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import uuid
 
 from sqlalchemy import select
 
-from . import accounts, domain
-from .changelog import record_change
-from .db import Database
-from .models import Claim, Insurer, User
-from .sync_apply import claim_snapshot
+from .core import domain
+from .core.changelog import record_change
+from .core.db import Database
+from .core.models import Claim, Insurer, User
+from .devices import service as accounts
+from .fund import service as fund_service
+from .sync.apply import claim_snapshot
 
 _NS = uuid.UUID("6f1d0c1e-6a59-4e0c-9d37-1f0a3c5b2d10")
 LEAD_INSURER = "picc"
@@ -88,7 +90,7 @@ def seed(db: Database) -> dict:
                     insurer_code=spec.get("insurer_code"), user_id=uid,
                 )
                 created = True
-            users.append(accounts.user_dict(user))
+            users.append({**accounts.user_dict(user), "demo_key": spec["key"]})  # dev.py run: one phone each
         adjuster_id = demo_id("user:adjuster")
         claims = []
         for spec in _claims():
@@ -117,6 +119,34 @@ def seed(db: Database) -> dict:
         "users": users,
         "claims": claims,
     }
+
+
+def seeded_ids() -> tuple[list[str], list[str]]:
+    """The ids the seed gives its users and its claims: (user ids, claim ids)."""
+    return ([demo_id("user:" + spec["key"]) for spec in _users()],
+            [demo_id("claim:" + spec["key"]) for spec in _claims()])
+
+
+# The demo work fund's agreed budget for a year (fen per spending category): the year's demo
+# contributions (2% of the demo pool's premium) shared out; DEMO figures, not a real agreement.
+DEMO_FUND_BUDGET = {"publicity": 6_000_000, "survey": 4_000_000, "communication": 1_000_000,
+                    "project_work": 5_000_000}
+
+
+def seed_fund_budget(session, year: int) -> None:  # noqa: ANN001
+    """The year's demo budget, as the notice has it agreed: proposed by the lead's demo adjuster,
+    confirmed by the demo coordinator. Only when the year has no budget yet (idempotent)."""
+    import datetime as dt
+
+
+
+    adjuster, coordinator = session.get(User, demo_id("user:adjuster")), session.get(User, demo_id("user:coordinator"))
+    if adjuster is None or coordinator is None or fund_service.fund_budget(session, year)["confirmed"] is not None:
+        return
+    now = dt.datetime.now(dt.timezone.utc)
+    proposed = fund_service.propose_budget(session, adjuster, year, DEMO_FUND_BUDGET, "演示：年度经费预算", now)["proposed"]
+    if proposed is not None:
+        fund_service.confirm_budget(session, coordinator, year, proposed["version"], now)
 
 
 def existing_demo_users(db: Database) -> list[dict]:

@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
-from .settings import normalise_database_url
+from .core.settings import normalise_database_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

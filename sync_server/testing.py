@@ -26,12 +26,12 @@ from pathlib import Path
 
 import httpx
 
-from . import accounts
-from .changelog import record_change
-from .db import Database
+from .core.changelog import record_change
+from .core.db import Database
+from .core.models import Assignment, Insurer
+from .core.settings import Settings
+from .devices import service as accounts
 from .migrate import upgrade
-from .models import Assignment, Insurer
-from .settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,6 +118,15 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "DAZU_MAX_PUSH_MUTATIONS": str(settings.max_push_mutations),
         "DAZU_PULL_LIMIT_MAX": str(settings.pull_limit_max),
         "DAZU_PUBLIC_URL": settings.public_url,
+        "DAZU_AUTH_FAIL_LIMIT": str(settings.auth_fail_limit),
+        "DAZU_ENROLL_FAIL_LIMIT": str(settings.enroll_fail_limit),
+        "DAZU_ENROLL_PREFIX_FAIL_LIMIT": str(settings.enroll_prefix_fail_limit),
+        "DAZU_AUTH_FAIL_WINDOW_SECONDS": str(settings.auth_fail_window_seconds),
+        # The same seal key as the test's own Database (sync_server.core.sealing).
+        "DAZU_SEAL_KEY_FILE": str(settings.seal_key_file or settings.data_dir / "keys" / "server.key"),
+        "DAZU_SEAL_KEY": settings.seal_key,
+        **({"DAZU_TLS_CERT": str(settings.tls_cert), "DAZU_TLS_KEY": str(settings.tls_key)}
+           if settings.tls_cert else {}),
     }
 
 
@@ -125,7 +134,7 @@ class ServerProcess:
     def __init__(self, settings: Settings, port: int | None = None, log_path: Path | None = None):
         self.settings = settings
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if settings.tls_cert else 'http'}://127.0.0.1:{self.port}"
         self.log_path = log_path or (Path(settings.data_dir) / f"server-{self.port}.log")
         self.proc: subprocess.Popen | None = None
 
@@ -145,13 +154,21 @@ class ServerProcess:
                 raise RuntimeError(f"server exited with {self.proc.returncode}; log: {self.log_path}\n"
                                    + self.log_path.read_text(errors="replace")[-3000:])
             try:
-                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
+                if httpx.get(self.url + "/healthz", timeout=1.0, verify=self.verify).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"server did not answer /healthz within {timeout}s; log: {self.log_path}")
+
+    @property
+    def verify(self):  # noqa: ANN201 - what httpx takes: trust this server's own certificate
+        if not self.settings.tls_cert:
+            return True
+        import ssl
+
+        return ssl.create_default_context(cafile=str(self.settings.tls_cert))
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handlers, like a power cut for the process."""

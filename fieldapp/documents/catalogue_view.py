@@ -5,7 +5,7 @@ only turns their answers into what a printed form or a validation message needs.
 """
 from __future__ import annotations
 
-from claimcore import validators
+from claimcore import entities, validators
 from claimcore.catalogue import Catalogue, CatalogueError, load_catalogue
 
 
@@ -54,9 +54,16 @@ def _checked(check, value: str) -> tuple[str, str | None]:
         return value, str(exc)
 
 
-def check_id_number(value: str) -> tuple[str, str | None]:
-    """Resident ID number (GB 11643): normalised (x -> X, separators dropped) or the reason."""
-    return _checked(validators.validate_id_number, value)
+# What a person without ``id_type`` holds (claimcore.validators; the types: claimcore.entities.ID_TYPES).
+DEFAULT_ID_TYPE = validators.DEFAULT_ID_TYPE
+ID_TYPES = entities.ID_TYPES
+
+
+def check_id_number(value: str, id_type: str | None = None) -> tuple[str, str | None]:
+    """The number of an identity document of ``id_type`` (None: a resident ID, GB 11643), by that
+    type's rule (claimcore.validators.validate_identity_number): normalised (upper case, separators
+    dropped) or the type's reason."""
+    return _checked(lambda number: validators.validate_identity_number(number, id_type), value)
 
 
 def check_mobile(value: str) -> tuple[str, str | None]:

@@ -9,6 +9,7 @@ import copy
 import uuid
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from claimcore import amounts, entities
@@ -30,12 +31,16 @@ _TOP_FIELDS = {
     "power_of_attorney", "conditions", "attached_to", "loss_items", "payee_person_id",
 }
 _PERSON_FIELDS = {
-    "id", "role", "name", "id_number", "phone", "relation", "bank_name", "bank_account", "account_type",
+    "id", "role", "name", "id_type", "id_number", "phone", "relation", "bank_name", "bank_account", "account_type",
 }
 ACCOUNT_TYPES = ("card", "passbook")
-_LOSS_FIELDS = {"loss_type", "item", "quantity", "unit_price_fen", "amount_fen", "note"}
+# purchase_date and damage_extent: what the loss inventory's columns ask of a property line, as a
+# loss item (claimcore.entities LOSS_ITEM_KEYS) holds them; both optional.
+_LOSS_FIELDS = {"loss_type", "item", "quantity", "unit_price_fen", "amount_fen", "note", "purchase_date",
+                "damage_extent"}
+DAMAGE_EXTENT_MAX_LEN = 50  # a loss item's damage_extent in the record contract
 _HOUSEHOLD_FIELDS = {
-    "head_name", "head_id_number", "address", "size", "disaster_type", "disaster_at", "casualties",
+    "head_name", "head_id_type", "head_id_number", "address", "size", "disaster_type", "disaster_at", "casualties",
     "rooms", "contents_loss_fen", "relocated", "relocated_to", "verifier", "verified_on",
 }
 _ROOM_FIELDS = {"room", "structure", "severity", "note"}
@@ -137,6 +142,21 @@ class _Checker:
         return value
 
 
+def _id_type(check: _Checker, obj: dict, key: str, path: str) -> str | None:
+    """The identity document ``obj[key]`` names (claimcore.entities.ID_TYPES). Absent or null is a
+    resident ID (every claim JSON written before other documents were accepted) and is dropped from
+    the normalised copy, which keeps old claims exactly as they were; None for an unknown type,
+    whose number then cannot be checked."""
+    value = obj.get(key)
+    if value is None:
+        obj.pop(key, None)
+        return catalogue_view.DEFAULT_ID_TYPE
+    if value not in catalogue_view.ID_TYPES:
+        check.add(path + key, f"must be one of {', '.join(catalogue_view.ID_TYPES)}, not {value!r}")
+        return None
+    return value
+
+
 def _quantity(check: _Checker, loss: dict, path: str) -> Decimal | None:
     value = loss.get("quantity")
     if value is None or value == "":
@@ -158,9 +178,10 @@ def validate_claim_json(obj: Any) -> dict:
     """Check a claim dict against docs/claim-json.md; return a normalised copy.
 
     Raises ClaimJsonError listing every problem: unknown coverage, catalogue version, township or
-    village, bad ID or bank-card numbers, amounts that are not integer fen, line amounts that do not
-    equal quantity x unit price, unknown roles, loss types, document codes or statuses, fields the
-    shape does not have.
+    village, identity document types, bad identity document numbers (each by its type's rule) or
+    bank-card numbers, amounts that are not integer fen, line amounts that do not equal quantity x
+    unit price, unknown roles, loss types, document codes or statuses, fields the shape does not
+    have.
     """
     check = _Checker()
     if not isinstance(obj, dict):
@@ -247,13 +268,14 @@ def validate_claim_json(obj: Any) -> dict:
         if account_type not in ACCOUNT_TYPES:
             check.add(path + "account_type", f"must be one of {', '.join(ACCOUNT_TYPES)}, not {account_type!r}")
         account_check = catalogue_view.check_passbook if account_type == "passbook" else catalogue_view.check_bank_card
+        id_type = _id_type(check, person, "id_type", path)
         for key, validator in (
-            ("id_number", catalogue_view.check_id_number),
+            ("id_number", None if id_type is None else partial(catalogue_view.check_id_number, id_type=id_type)),
             ("phone", catalogue_view.check_mobile),
             ("bank_account", account_check),
         ):
             value = check.text(person, key, path, max_len=40)
-            if value:
+            if value and validator is not None:
                 normalised, problem = validator(value)
                 if problem:
                     check.add(path + key, problem)
@@ -282,6 +304,8 @@ def validate_claim_json(obj: Any) -> dict:
             check.add(path + "loss_type", f"{code!r} is not one of the claim's loss_types")
         check.text(loss, "item", path, required=True, max_len=200)
         check.text(loss, "note", path, max_len=200)
+        check.day(loss, "purchase_date", path)
+        check.text(loss, "damage_extent", path, max_len=DAMAGE_EXTENT_MAX_LEN)
         quantity = _quantity(check, loss, path)
         unit = check.fen(loss, "unit_price_fen", path)
         amount = check.fen(loss, "amount_fen", path, required=True)
@@ -433,9 +457,14 @@ def _check_household(check: _Checker, household: Any) -> None:
         return
     check.unknown_fields(path, household, _HOUSEHOLD_FIELDS)
     check.text(household, "head_name", path, max_len=60)
+    head_id_type = _id_type(check, household, "head_id_type", path)
     head_id = check.text(household, "head_id_number", path, max_len=40)
-    if head_id:
-        normalised, problem = catalogue_view.check_id_number(head_id)
+    if "head_id_type" in household and not head_id:
+        # Without its own number the head's is taken from the claim's person of that name, with
+        # that person's type: a type here would describe nothing.
+        check.add(path + "head_id_type", "only together with head_id_number")
+    if head_id and head_id_type is not None:
+        normalised, problem = catalogue_view.check_id_number(head_id, head_id_type)
         if problem:
             check.add(path + "head_id_number", problem)
         else:

@@ -11,10 +11,12 @@ module reads them decrypted from the store and writes them only into the PDF.
 What the store does not hold is left empty on the form, never made up: the policy number, the
 application's loss lines (the claimed total is one line), compensation received elsewhere, the
 household details of the disaster certificate (size, rooms, casualties, relocation), the power of
-attorney's scope and term (the form's defaults apply). The loss inventory prints the adjuster's
-``loss_items``; the payee is the recorded ``payee_person_id`` or, without one, the first person
-claimcore.amounts.payee_candidates allows (never the deceased victim of a death claim), else the
-boxes stay blank. The mapping, field by field, is in docs/claim-json.md ("Filling the claim JSON
+attorney's scope and term (the form's defaults apply); a person entered as household head becomes
+the certificate's head (name, ID number and the document it is of). Each person's identity document
+type (``id_type``) goes along with the number unless it is a resident ID (the claim JSON's default).
+The loss inventory prints the adjuster's ``loss_items``; the payee is the recorded
+``payee_person_id`` or, without one, the first person claimcore.amounts.payee_candidates allows
+(never the deceased victim of a death claim), else the boxes stay blank. The mapping, field by field, is in docs/claim-json.md ("Filling the claim JSON
 from the phone's store").
 
 A claim still being entered (a draft, or a report missing its township, incident time, loss types,
@@ -196,6 +198,9 @@ def _build(store: Any, claim_id: str, lang: str) -> tuple[dict, list[str]]:
         claim["incident_at"] = datetime.fromisoformat(detail.incident_at).astimezone(CHINA_TIME).isoformat()
     claim["loss_types"] = list(detail.loss_types or [])
     claim["persons"] = _persons(detail, lang)
+    household = _household(detail)
+    if household:
+        claim["household"] = household
     claim["payee_person_id"] = _payee_id(detail, {p["id"] for p in claim["persons"]})
     claim["losses"] = _losses(detail, lang)
     claim["loss_items"] = [dict(item) for item in detail.loss_items or []]
@@ -298,6 +303,8 @@ def _persons(detail: Any, lang: str) -> list[dict]:
         relation = _relation(p.relation, lang)
         if relation:
             person["relation"] = relation
+        if _other_document(p):
+            person["id_type"] = p.id_type
         # The claim JSON (docs/claim-json.md) names the payee's account ``bank_account``.
         for key, attr in (("id_number", "id_number"), ("phone", "phone"), ("bank_name", "bank_name"),
                           ("bank_account", "bank_card")):
@@ -309,6 +316,27 @@ def _persons(detail: Any, lang: str) -> list[dict]:
             person["account_type"] = "card" if 16 <= len(p.bank_card) <= 19 else "passbook"
         out.append(person)
     return out
+
+
+def _household(detail: Any) -> dict:
+    """The household head the disaster certificate prints, from a person entered as
+    ``household_head`` (the first one); without one the forms take the victim."""
+    head = next((p for p in detail.persons if p.role_in_claim == "household_head" and p.name), None)
+    if head is None:
+        return {}
+    household = {"head_name": head.name}
+    if head.id_number:
+        household["head_id_number"] = head.id_number
+        if _other_document(head):
+            household["head_id_type"] = head.id_type
+    return household
+
+
+def _other_document(person: Any) -> bool:
+    """Whether the person's number is of a document other than a resident ID. A resident ID is
+    what a claim JSON without ``id_type`` means, so it is left out: a resident's claim JSON stays
+    exactly what it was before other documents were accepted."""
+    return bool(person.id_type) and person.id_type != catalogue_view.DEFAULT_ID_TYPE
 
 
 def _payee_id(detail: Any, printed: set[str]) -> str | None:

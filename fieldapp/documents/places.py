@@ -37,3 +37,24 @@ def village_township(code: str) -> str | None:
 
 def district_name() -> str:
     return "大足区"
+
+
+# The divisions list villages by their committee's registered name (车家村村民委员会,
+# 五金社区居民委员会). An address names the place, not the committee: 车家村, 五金社区.
+_COMMITTEE_SUFFIXES = ("村民委员会", "居民委员会")
+_PLACE_ENDINGS = ("村", "社区")
+
+
+def village_place_name(code: str) -> str | None:
+    """The village or community as an address writes it (车家村, 五金社区), or None when unknown.
+
+    A name that does not read as 〈place〉村 or 〈place〉社区 once the committee is taken off is
+    printed as registered rather than guessed at."""
+    name = village_name(code)
+    if name is None:
+        return None
+    for suffix in _COMMITTEE_SUFFIXES:
+        place = name[: -len(suffix)] if name.endswith(suffix) else ""
+        if place.endswith(_PLACE_ENDINGS):
+            return place
+    return name

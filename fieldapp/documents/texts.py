@@ -3,6 +3,9 @@
 Each file holds ``{"template": code, "version": n, "texts": {key: {"zh": ..., "en": ...}}}``;
 ``common.json`` holds what every form shares. A form asks for a key in its language; a missing key
 or language is a defect in the data file and fails loudly, naming the file and the key.
+
+Where a form names the lead insurer formally, its text says ``{lead_insurer}`` and gets
+LEAD_INSURER: the registered name is spelt in this one place.
 """
 from __future__ import annotations
 
@@ -13,6 +16,14 @@ from typing import Any
 from claimcore.assets import assets_dir
 
 LANGS = ("zh", "en")
+
+# The lead insurer as the notice names it (annex 2 of 大足府办发〔2024〕23号), for every form that
+# names it formally: the policy line, the consent, the insurer's opinion box.
+LEAD_INSURER = {
+    "zh": "中国人民财产保险股份有限公司大足支公司",
+    "en": "PICC Property and Casualty Company Limited, Dazu Branch",
+}
+LEAD_INSURER_PLACEHOLDER = "{lead_insurer}"
 
 
 class TemplateTextError(LookupError):
@@ -56,7 +67,7 @@ class Texts:
         entry = self._own.get(key) or self._common.get(key)
         if entry is None:
             raise TemplateTextError(f"text {key!r} is in neither {self.template}.json nor common.json")
-        return entry[self.lang]
+        return entry[self.lang].replace(LEAD_INSURER_PLACEHOLDER, LEAD_INSURER[self.lang])
 
     def __call__(self, key: str, **values: Any) -> str:
         return self[key].format(**values) if values else self[key]

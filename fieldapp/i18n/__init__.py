@@ -55,5 +55,7 @@ def has_key(key: str) -> bool:
     return all(key in catalogue(lang) for lang in LANGUAGES)
 
 
-# Each language named in itself (shown the same whatever the current language is).
-LANGUAGE_NAMES: dict[str, str] = {"zh": "中文", "en": "English"}
+def language_name(lang: str) -> str:
+    """The language named in itself ("language.name" of its own catalogue), shown the same whatever
+    the current language is, so that a user who cannot read the current one still finds theirs."""
+    return catalogue(lang)["language.name"]

@@ -14,7 +14,7 @@ Public API::
                   (upright), orientation, exif_gps (the photo's own GPS before stamping:
                   {"lat","lon","alt"} or None), flags, exif_replaced, converted_from ("heic" or
                   None), original_bytes (the HEIC when converted), captured_at, fix, as_json()
-    IntakeRefused(code): .code, .message("zh"|"en"); codes: empty, not_an_image, not_jpeg,
+    IntakeRefused(code): .code, .message("zh"|"en"); codes (errors.CODES): empty, not_an_image, not_jpeg,
                   heic_unsupported, heic_unreadable, truncated, corrupt, too_many_pixels,
                   too_large (and not_a_file, unreadable, timeout from the inspect command)
     PhotoFiles(root): save(result) -> {kind: Path}, has(sha), path(sha, kind),
@@ -47,13 +47,14 @@ What happens to a photo:
 7. Evidence flags: no_gps_fix, fix_stale, fix_inaccurate (accuracy unknown counts as
    inaccurate), outside_district (padded ``approx_extent``), capture_in_future,
    capture_far_from_fix, own_gps_far_from_fix, exif_replaced, exif_repaired,
-   exif_thumbnail_dropped, converted_from_heic, damaged. ``FLAG_LABELS`` has zh/en labels.
+   exif_thumbnail_dropped, converted_from_heic, damaged (``FLAGS``; their labels are
+   ``photos.flag.<flag>`` in the phone's catalogues).
 """
 from .errors import IntakeRefused
 from .exif import read_gps, read_intake_record
 from .files import PhotoFiles
 from .intake import (
-    FLAG_LABELS,
+    FLAGS,
     GpsFix,
     IntakeResult,
     IntakeSettings,
@@ -64,7 +65,7 @@ from .intake import (
 )
 
 __all__ = [
-    "FLAG_LABELS",
+    "FLAGS",
     "GpsFix",
     "IntakeRefused",
     "IntakeResult",

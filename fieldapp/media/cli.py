@@ -28,6 +28,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from fieldapp.i18n import t
+
 USAGE = "python -m fieldapp photos inspect FILE [FILE ...] [--lat LAT --lon LON [--alt M] [--accuracy M] [--fix-time ISO]] [--captured-at ISO] [--lang zh|en] [--timeout S]"
 
 
@@ -120,7 +122,7 @@ def _child(conn: Any, path: str, fix: Any, captured_at: datetime, store_root: st
         line = {
             "file": path,
             "ok": False,
-            "error": ("处理失败：" if lang == "zh" else "processing failed: ") + f"{type(e).__name__}: {e}",
+            "error": t("photos.inspect_failed", lang, detail=f"{type(e).__name__}: {e}"),
             "error_code": "internal_error",
         }
     conn.send(line)

@@ -36,20 +36,13 @@ FLAG_EXIF_THUMBNAIL_DROPPED = "exif_thumbnail_dropped"
 FLAG_CONVERTED_FROM_HEIC = "converted_from_heic"
 FLAG_DAMAGED = "damaged"
 
-FLAG_LABELS: dict[str, tuple[str, str]] = {
-    FLAG_NO_GPS_FIX: ("拍摄时没有 GPS 定位", "no GPS fix at capture"),
-    FLAG_FIX_STALE: ("GPS 定位过旧", "GPS fix too old at capture"),
-    FLAG_FIX_INACCURATE: ("GPS 精度不足", "GPS fix accuracy too poor"),
-    FLAG_OUTSIDE_DISTRICT: ("定位在大足区范围之外", "fix outside Dazu District"),
-    FLAG_CAPTURE_IN_FUTURE: ("拍摄时间晚于当前时间", "capture time in the future"),
-    FLAG_CAPTURE_FAR_FROM_FIX: ("拍摄时间与定位时间相差过大", "capture time far from fix time"),
-    FLAG_OWN_GPS_FAR_FROM_FIX: ("照片自带坐标与设备定位相距过远", "photo's own GPS far from device fix"),
-    FLAG_EXIF_REPLACED: ("照片原有 EXIF 无法读取，已重建", "unreadable EXIF rebuilt"),
-    FLAG_EXIF_REPAIRED: ("照片原有 EXIF 部分字段无法保留", "some EXIF values could not be kept"),
-    FLAG_EXIF_THUMBNAIL_DROPPED: ("EXIF 内嵌缩略图过大，已移除", "oversized embedded EXIF thumbnail removed"),
-    FLAG_CONVERTED_FROM_HEIC: ("由 HEIC 转换为 JPEG（原文件已保留）", "converted from HEIC (original kept)"),
-    FLAG_DAMAGED: ("照片文件有损坏（已尽量修复显示）", "photo file damaged (shown as far as decodable)"),
-}
+# Every flag a photo can carry; what the user reads about each is ``photos.flag.<flag>`` in the
+# phone's catalogues (fieldapp/i18n).
+FLAGS: tuple[str, ...] = (
+    FLAG_NO_GPS_FIX, FLAG_FIX_STALE, FLAG_FIX_INACCURATE, FLAG_OUTSIDE_DISTRICT, FLAG_CAPTURE_IN_FUTURE,
+    FLAG_CAPTURE_FAR_FROM_FIX, FLAG_OWN_GPS_FAR_FROM_FIX, FLAG_EXIF_REPLACED, FLAG_EXIF_REPAIRED,
+    FLAG_EXIF_THUMBNAIL_DROPPED, FLAG_CONVERTED_FROM_HEIC, FLAG_DAMAGED,
+)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,23 @@ class CostEntry:
     amount_fen: int
     note: str
     receipt_sha256: str
+    written_at: str = ""
+
+
+_COST_NOTE = "[cost]"
+
+
+def _cost_from_note(text: str, written_at: str) -> CostEntry | None:
+    """The claim note ``[cost] KIND AMOUNT [NOTE…] receipt:SHA256`` that add_cost writes, read back
+    (the cost itself leaves the phone once the server has booked it; the note stays with the claim)."""
+    parts = text.split(" ")
+    if len(parts) < 4 or parts[0] != _COST_NOTE or parts[1] not in COST_KINDS or not parts[-1].startswith("receipt:"):
+        return None
+    try:
+        fen = parse_yuan(parts[2].replace(",", ""))
+    except (ValueError, TypeError):
+        return None
+    return CostEntry(parts[1], fen, " ".join(parts[3:-1]), parts[-1].removeprefix("receipt:"), written_at)
 
 
 class Assignments:
@@ -96,6 +113,16 @@ class Assignments:
     def done(self, assignment_id: str) -> None:
         self._move(assignment_id, "done")
 
+    def saved_costs(self, assignment_id: str) -> list[CostEntry]:
+        """The costs this user already saved on the survey's claim, oldest first (so a second
+        receipt is not booked twice by mistake)."""
+        a = self.store.assignments.get(assignment_id)
+        if not a.claim_id:
+            return []
+        found = (_cost_from_note(n.text, n.written_at) for n in self.store.notes.list_for_claim(a.claim_id)
+                 if n.author == self.user_id)
+        return sorted((c for c in found if c is not None), key=lambda c: c.written_at)
+
     def add_cost(self, assignment_id: str, kind: str, amount_text: str, note: str = "",
                  receipt: tuple[str, bytes] | None = None, fix: dict | None = None) -> CostEntry:
         """One survey cost with its receipt photo (the server's work fund takes no cost without
@@ -127,6 +154,6 @@ class Assignments:
                                         # the fund's quarterly disclosure is published in Chinese
                                         note=" ".join(x for x in (t(f"assign.cost.{kind}", "zh"), note) if x),
                                         receipt_sha256=item.sha256)
-        body = " ".join(x for x in ("[cost]", kind, format_fen(fen), note, f"receipt:{item.sha256}") if x)
+        body = " ".join(x for x in (_COST_NOTE, kind, format_fen(fen), note, f"receipt:{item.sha256}") if x)
         self.store.notes.add(a.claim_id, body, author=self.user_id)
         return CostEntry(kind, fen, note, item.sha256)

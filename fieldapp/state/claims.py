@@ -137,19 +137,12 @@ def load_claim(store: Any, claim_id: str, role: str, lang: str) -> ClaimView:
         except ValueError as exc:
             view.checklist_error = str(exc)
             items = []
-        catalogue = reference.catalogue(detail.catalogue_version)
+        # One line per item; the members of a "two of these three" group are items of their own,
+        # each carrying the group's rule, so the screen shows each member once.
         for item in items:
-            if item.group and item.group_members:
-                # A "two of these three" group: one line per member, the rule in the label.
-                for member in item.group_members:
-                    doc = catalogue.document(member)
-                    view.checklist.append(ChecklistLine(
-                        item, member, statuses.get(member, "missing"),
-                        f"{doc.label.get(lang)}", doc.issuer.get(lang), doc.template, member in scans))
-            else:
-                view.checklist.append(ChecklistLine(
-                    item, item.document, statuses.get(item.document, "missing"), item.label.get(lang),
-                    item.issuer.get(lang), item.template, item.document in scans))
+            view.checklist.append(ChecklistLine(
+                item, item.document, statuses.get(item.document, "missing"), item.label.get(lang),
+                item.issuer.get(lang), item.template, item.document in scans))
         if items:
             view.result = evaluate(items, statuses)
     view.actions = allowed_actions(detail.status, role, view.result)
@@ -185,7 +178,8 @@ def mask_person(person: Any, role: str) -> dict[str, str]:
 
     return {
         "name": person.name or "",
-        "id_number": mask_id(person.id_number) if person.id_number else "",
+        "id_type": person.id_type,
+        "id_number": mask_id(person.id_number, person.id_type) if person.id_number else "",
         "phone": mask_phone(person.phone) if person.phone else "",
         "relation": person.relation or "",
         "bank_card": mask_bank_card(person.bank_card) if person.bank_card else "",

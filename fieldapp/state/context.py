@@ -35,6 +35,7 @@ SYNC_POLL_S = 2.0  # how often the service checks the outbox for new work (local
 
 
 S_INSURERS = "insurers"
+S_PAYABLE = "payable"  # claim id -> the server's payable answer (sync_server.event_caps)
 
 
 class NeedsServer(Exception):
@@ -138,7 +139,9 @@ class AppContext:
                                       server_url=creds.server_url)
         from fieldapp.sync import SyncClient, SyncService
 
-        self._http = httpx.Client(timeout=30.0)
+        from fieldapp.sync.tls import verify_for
+
+        self._http = httpx.Client(timeout=30.0, verify=verify_for(creds.server_cert_pem))
         client = SyncClient(self.store, self.photo_files, self._http, base_url=creds.server_url)
         self.sync_service = SyncService(client, interval=SYNC_INTERVAL_S, poll=SYNC_POLL_S)
         self.sync_service.add_observer(self._on_sync_status)
@@ -364,6 +367,21 @@ class AppContext:
         rows = [{k: r.get(k) for k in ("code", "name", "share_bp", "is_lead")} for r in body.get("insurers", [])]
         self.store.settings.set(S_INSURERS, rows)
         return rows
+
+    def load_payable(self, claim_id: str) -> dict:
+        """GET /claims/{id}/payable: the claim's payable amount under the per-event and per-year
+        caps (only the server knows every claim of an event); kept for offline use."""
+        status, body = self._call("GET", f"/api/v1/claims/{claim_id}/payable")
+        if status != 200 or not isinstance(body, dict):
+            raise NeedsServer("refused", str(body.get("message") if isinstance(body, dict) else status))
+        known = dict(self.store.settings.get(S_PAYABLE, {}) or {})
+        known[claim_id] = body
+        self.store.settings.set(S_PAYABLE, known)
+        return body
+
+    def known_payable(self, claim_id: str) -> dict | None:
+        """The server's last payable answer for the claim, if this phone has one."""
+        return (self.store.settings.get(S_PAYABLE, {}) or {}).get(claim_id) if self.store else None
 
     def record_consultation(self, claim_id: str, *, held_at, attendees: list[str], engage_assessor: bool,
                             engage_lawyer: bool, minutes: str) -> dict:

@@ -33,6 +33,8 @@ class DeviceCredentials:
     device_id: str
     token: str
     user: EnrolledUser
+    # The server certificate pinned at enrolment (PEM), when the enrolment code named one.
+    server_cert_pem: str | None = None
 
 
 @dataclass
@@ -99,6 +101,7 @@ class DeviceFiles:
                     township_code=user.get("township_code"),
                     insurer_code=user.get("insurer_code"),
                 ),
+                server_cert_pem=raw.get("server_cert_pem"),
             )
         except (FileNotFoundError, ValueError, KeyError, TypeError):
             return None

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 
 from fieldapp.state.device import ROLES, DeviceCredentials, EnrolledUser
+from fieldapp.sync import tls
 
 ENROLL_PATH = "/api/v1/enroll"
 
@@ -31,6 +32,7 @@ class EnrolError(Exception):
 class EnrolInput:
     server_url: str
     code: str
+    pin: str = ""  # SHA-256 of the server's certificate, from the QR code (see fieldapp.sync.tls)
 
 
 def normalise_server_url(text: str) -> str:
@@ -38,10 +40,14 @@ def normalise_server_url(text: str) -> str:
     if not url:
         raise EnrolError("enrol.error.server_missing")
     if "://" not in url:
-        url = "http://" + url
+        url = f"{tls.default_scheme(urlparse('//' + url).hostname)}://{url}"
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise EnrolError("enrol.error.server_invalid")
+    try:
+        tls.check_server_url(url)
+    except tls.UntrustedServer as exc:
+        raise EnrolError(exc.key, exc.detail) from None
     return url
 
 
@@ -57,8 +63,9 @@ def normalise_code(text: str) -> str:
 def parse_qr_payload(text: str, default_server: str = "") -> EnrolInput:
     """What an enrolment QR code may hold: a bare code, or a link carrying `code` (and `server`).
 
-    Links look like `dazu://enroll?server=http://host:8700&code=ABCD` or the server's own
-    `http://host:8700/enroll?code=ABCD`; for the latter the server is the link's origin.
+    Links look like `dazu://enroll?server=https://host:8700&code=ABCD[&pin=SHA256]` or the
+    server's own `https://host:8700/enroll?code=ABCD`; for the latter the server is the link's
+    origin. `pin` is the SHA-256 of the server's certificate (see fieldapp.sync.tls).
     """
     text = (text or "").strip()
     if "://" in text:
@@ -68,8 +75,12 @@ def parse_qr_payload(text: str, default_server: str = "") -> EnrolInput:
         server = (query.get("server") or [""])[0]
         if not server and parsed.scheme in ("http", "https") and parsed.netloc:
             server = f"{parsed.scheme}://{parsed.netloc}"
+        try:
+            pin = tls.normalise_pin((query.get("pin") or [""])[0])
+        except tls.UntrustedServer as exc:
+            raise EnrolError(exc.key) from None
         return EnrolInput(server_url=normalise_server_url(server or default_server),
-                          code=normalise_code(code))
+                          code=normalise_code(code), pin=pin)
     return EnrolInput(server_url=normalise_server_url(default_server), code=normalise_code(text))
 
 
@@ -99,15 +110,31 @@ def default_device_name() -> str:
 
 
 def enroll(client: httpx.Client, entry: EnrolInput, device_name: str) -> DeviceCredentials:
-    """Call the server; the result is NOT saved here (the user confirms first)."""
+    """Call the server; the result is NOT saved here (the user confirms first).
+
+    With a pin, the server's certificate is fetched and checked first, and the call goes over a
+    connection that trusts that certificate only (not ``client``, which trusts the system's
+    authorities)."""
     try:
-        resp = client.post(
+        tls.check_server_url(entry.server_url)
+        pem = tls.fetch_pinned_certificate(entry.server_url, entry.pin) if entry.pin else None
+    except tls.UntrustedServer as exc:
+        raise EnrolError(exc.key, exc.detail) from None
+    pinned = httpx.Client(verify=tls.verify_for(pem)) if pem else None
+    try:
+        resp = (pinned or client).post(
             entry.server_url + ENROLL_PATH,
             json={"code": entry.code, "device_name": device_name or default_device_name()},
             timeout=15.0,
         )
     except httpx.TransportError as exc:
         raise EnrolError("enrol.error.unreachable", str(exc)) from exc
+    finally:
+        if pinned is not None:
+            pinned.close()
+    if resp.status_code == 429:
+        # Too many wrong codes from this network lately: the code itself was not used up.
+        raise EnrolError("enrol.error.too_many_attempts", resp.headers.get("Retry-After", ""))
     if resp.status_code in (400, 401, 403, 404, 409, 410, 422):
         raise EnrolError("enrol.error.code_rejected", f"HTTP {resp.status_code}")
     if resp.status_code != 200 and resp.status_code != 201:
@@ -119,6 +146,7 @@ def enroll(client: httpx.Client, entry: EnrolInput, device_name: str) -> DeviceC
             server_url=entry.server_url,
             device_id=str(body["device_id"]),
             token=str(body["token"]),
+            server_cert_pem=pem,
             user=EnrolledUser(
                 id=str(user["id"]),
                 name=str(user["name"]),

@@ -108,14 +108,15 @@ def deadlines(detail: Any, today: dt.date | None = None) -> amounts.Deadlines:
 
 
 def limits_text(detail: Any, lang: str) -> str:
-    """The claim's caps, labelled as the configurable defaults they are."""
+    """The claim's caps with their source: the cooperation agreement of the accident's year."""
     persons = [{"role_in_claim": p.role_in_claim} for p in detail.persons]
-    lim = amounts.limits_for(detail.coverage, detail.loss_types or [], amounts.victims_of(persons))
+    lim = amounts.limits_for(detail.coverage, detail.loss_types or [], amounts.victims_of(persons),
+                             incident_at=detail.incident_at)
     parts = []
     if lim.person is not None:
         parts.append(t("money.limit_person", lang, amount=yuan(lim.person, lang)))
     if "house" in (detail.loss_types or []):
         parts.append(t("money.limit_house", lang, amount=yuan(lim.house, lang)) if lim.house is not None
                      else t("money.limit_house_unset", lang))
-    note = amounts.DEFAULTS_NOTE[0] if lang == "zh" else amounts.DEFAULTS_NOTE[1]
-    return t("money.limits", lang, parts=", ".join(parts) if lang == "en" else "；".join(parts), note=note)
+    note = lim.terms.source_text(lang)
+    return t("money.limits", lang, parts=t("money.limits_sep", lang).join(parts), note=note)

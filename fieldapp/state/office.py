@@ -40,6 +40,15 @@ SECTION_ROLES: dict[str, tuple[str, ...]] = {
 SECTIONS = tuple(SECTION_ROLES)
 WAITING_FOR_SURVEY = ("reported", "registered")  # a dispatch takes them to survey_dispatched
 SPENDING_CATEGORIES = entities.SPENDING_CATEGORIES
+# The lead insurer manages the work fund: its adjusters book premiums, spending and corrections
+# and propose the budget; the coordinator supervises (reads, confirms the budget); the pool's
+# members (surveyors, the lead's adjusters) comment on a quarter's disclosure. As the server has it.
+FUND_BOOKERS = ("adjuster",)
+BUDGET_CONFIRMERS = ("coordinator",)
+FUND_COMMENTERS = ("surveyor", "adjuster")
+# Refusals of the fund's rules, said in the user's language (fieldapp.sync.errors) rather than
+# the server's English.
+_LOCALISED_REFUSALS = ("no_budget", "over_budget")
 _CACHE = "office:"
 
 
@@ -198,12 +207,34 @@ class Office:
     def event(self, event_id: str) -> Snapshot | None:
         return self.fetch(f"event:{event_id}", f"/api/v1/events/{quote(event_id)}")
 
+    def civil_affairs(self, event_id: str) -> Snapshot | None:
+        """A natural disaster's civil-affairs step: townships' reports to the bureau, the bureau's
+        figures and when they reached the lead, the claims' statistics beside them."""
+        return self.fetch(f"civil:{event_id}", _civil_path(event_id, "json"))
+
+    def civil_affairs_file(self, event_id: str, fmt: str) -> tuple[str, bytes]:
+        """The export for the civil affairs bureau (PDF or XLSX): (file name, bytes)."""
+        if self.ctx.sync_service is None:
+            raise NeedsServer("offline")
+        from fieldapp.sync.errors import SyncError
+
+        try:
+            status, data, ctype = self.ctx.sync_service.client.download(_civil_path(event_id, fmt))
+        except SyncError:
+            raise NeedsServer("offline") from None
+        if status != 200 or "json" in ctype:
+            raise NeedsServer("refused", f"HTTP {status}")
+        return f"dazu-civil-affairs-{event_id[:8]}.{fmt}", data
+
     def fund_entries(self) -> Snapshot | None:
         return self.fetch("fund_entries", "/api/v1/fund/entries")
 
     def disclosure(self, year: int, quarter: int) -> Snapshot | None:
         return self.fetch(f"disclosure:{year}-{quarter}",
                           "/api/v1/fund/disclosure?" + urlencode({"year": year, "quarter": quarter}))
+
+    def budget(self, year: int) -> Snapshot | None:
+        return self.fetch(f"budget:{year}", f"/api/v1/fund/budget?year={year}")
 
     def settlement(self, year: int) -> Snapshot | None:
         return self.fetch(f"settlement:{year}", f"/api/v1/fund/settlement?year={year}")
@@ -272,7 +303,7 @@ class Office:
     def _act(self, method: str, path: str, body: dict | None = None, ok: tuple[int, ...] = (200, 201)) -> Any:
         status, answer = self.ctx._call(method, path, body)
         if status not in ok:
-            raise NeedsServer("refused", _message(status, answer))
+            raise NeedsServer("refused", _message(status, answer, self.ctx.language))
         self.ctx.sync_now(wait=False)  # what the act changed on claims follows the pull
         return answer
 
@@ -310,10 +341,44 @@ class Office:
     def dispatch_event(self, event_id: str) -> list[dict]:
         return self._act("POST", f"/api/v1/events/{quote(event_id)}/dispatch")["assignments"]
 
+    def record_township_report(self, event_id: str, township_code: str, reported_at: dt.datetime,
+                               figures: dict[str, int], note: str = "") -> dict:
+        """A township reported the disaster to the civil affairs bureau (the office on its behalf)."""
+        return self._act("POST", f"/api/v1/events/{quote(event_id)}/civil-affairs/township-reports",
+                         {"township_code": township_code, "reported_at": reported_at.isoformat(),
+                          **_figures(figures), "note": note})
+
+    def record_bureau_figures(self, event_id: str, received_at: dt.datetime, figures: dict[str, int],
+                              note: str = "") -> dict:
+        """The bureau's district-wide figures reached the lead insurer at ``received_at``."""
+        return self._act("POST", f"/api/v1/events/{quote(event_id)}/civil-affairs/bureau-figures",
+                         {"received_at": received_at.isoformat(), **_figures(figures), "note": note})
+
     def book_premium(self, year: int, insurer_code: str, premium_ex_tax_fen: int, received_on: dt.date) -> dict:
         return self._act("POST", "/api/v1/fund/premiums", {
             "policy_year": year, "insurer_code": insurer_code, "premium_ex_tax_fen": premium_ex_tax_fen,
             "received_on": received_on.isoformat()})
+
+    def books_fund(self) -> bool:
+        return self.ctx.role in FUND_BOOKERS
+
+    def confirms_budget(self) -> bool:
+        return self.ctx.role in BUDGET_CONFIRMERS
+
+    def comments_on_fund(self) -> bool:
+        return self.ctx.role in FUND_COMMENTERS
+
+    def propose_budget(self, year: int, amounts: dict[str, int], note: str = "") -> dict:
+        """The lead's proposal (or change) of the year's budget: in force once confirmed."""
+        return self._act("PUT", f"/api/v1/fund/budget?year={int(year)}", {"amounts": amounts, "note": note})
+
+    def confirm_budget(self, year: int, version: int) -> dict:
+        """The coordinator confirms the version it read (refused if the lead changed it since)."""
+        return self._act("POST", f"/api/v1/fund/budget/{int(year)}/confirm", {"version": version})
+
+    def comment_on_disclosure(self, year: int, quarter: int, text: str) -> dict:
+        return self._act("POST", "/api/v1/fund/disclosure/comments?" + urlencode({"year": year, "quarter": quarter}),
+                         {"text": text})
 
     def book_spending(self, on: dt.date, amount_fen: int, category: str, note: str = "") -> str:
         """Spending goes through this phone's outbox, online or not: the server books it once
@@ -357,6 +422,22 @@ class Office:
         return self._act("POST", f"/api/v1/conflicts/{int(conflict['id'])}/resolve")
 
 
+# What a township or the bureau reports, in that order; what the event's claims can count of it.
+DISASTER_FIGURES = entities.DISASTER_FIGURES
+CLAIM_MEASURES = entities.DISASTER_CLAIM_MEASURES
+
+
+def _figures(figures: dict[str, int]) -> dict[str, int]:
+    missing = [k for k in DISASTER_FIGURES if k not in figures]
+    if missing:
+        raise ValueError(f"figures missing: {', '.join(missing)}")
+    return {k: int(figures[k]) for k in DISASTER_FIGURES}
+
+
+def _civil_path(event_id: str, fmt: str) -> str:
+    return f"/api/v1/events/{quote(event_id)}/civil-affairs?" + urlencode({"format": fmt})
+
+
 def _report_path(kind: str, year: int, quarter: int | None, fmt: str) -> str:
     params: dict[str, Any] = {"year": year, "format": fmt}
     if kind == "quarterly":
@@ -364,7 +445,11 @@ def _report_path(kind: str, year: int, quarter: int | None, fmt: str) -> str:
     return f"/api/v1/reports/{kind}?" + urlencode(params)
 
 
-def _message(status: int, body: Any) -> str:
+def _message(status: int, body: Any, lang: str | None = None) -> str:
+    if lang and isinstance(body, dict) and body.get("error") in _LOCALISED_REFUSALS:
+        from fieldapp.sync.errors import refusal_text
+
+        return refusal_text(body["error"], lang)
     if isinstance(body, dict) and body.get("message"):
         return str(body["message"])
     return f"HTTP {status}"

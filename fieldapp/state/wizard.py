@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from claimcore.localtime import to_china_time
+from claimcore.validators import ID_NUMBER_LENGTHS, shortest_id_number
 from fieldapp.state import reference
 
 STEPS = ("coverage", "place", "people", "photos")
@@ -25,19 +26,40 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 RELATIONS = ("self", "spouse", "child", "parent", "sibling", "other")
 
 
-def check_id_number(value: str) -> str | None:
-    """The i18n key of what is wrong with a resident ID number as typed so far, or None."""
-    from claimcore.validators import ValidationError, validate_id_number
+# Per identity document type (claimcore.entities.ID_TYPES): the i18n keys for a number still too
+# short to judge, and for a wrong one.
+ID_NUMBER_ERRORS: dict[str, tuple[str, str]] = {
+    "resident_id": ("wizard.error.id_short", "wizard.error.id_invalid"),
+    "passport": ("wizard.error.passport_short", "wizard.error.passport_invalid"),
+    "foreign_permanent_resident": ("wizard.error.permanent_residence_short",
+                                   "wizard.error.permanent_residence_invalid"),
+    "residence_permit": ("wizard.error.residence_permit_short", "wizard.error.residence_permit_invalid"),
+}
+# The most characters a number of each type has (the field's max_length): claimcore's rule.
+ID_NUMBER_MAX: dict[str, int] = {kind: longest for kind, (_, longest) in ID_NUMBER_LENGTHS.items()}
 
+
+def _too_short(text: str, id_type: str) -> bool:
+    compact = "".join(text.split())
+    return len(compact) < shortest_id_number(id_type, compact)
+
+
+def check_id_number(value: str, id_type: str | None = None) -> str | None:
+    """The i18n key of what is wrong with an identity document's number as typed so far (checked
+    by its type's rule, claimcore.validators; None: a resident ID), or None."""
+    from claimcore.validators import DEFAULT_ID_TYPE, ValidationError, validate_identity_number
+
+    kind = id_type or DEFAULT_ID_TYPE
+    short, invalid = ID_NUMBER_ERRORS[kind]
     text = (value or "").strip()
     if not text:
         return None
-    if len(text) < 18:
-        return "wizard.error.id_short"
+    if _too_short(text, kind):
+        return short
     try:
-        validate_id_number(text)
+        validate_identity_number(text, kind)
     except ValidationError:
-        return "wizard.error.id_invalid"
+        return invalid
     return None
 
 
@@ -61,6 +83,8 @@ class Victim:
     id_number: str = ""
     phone: str = ""
     relation: str = "self"
+    # The identity document (claimcore.entities.ID_TYPES); visitors show a passport or a permit.
+    id_type: str = "resident_id"
 
 
 @dataclass
@@ -127,7 +151,8 @@ class NewReportWizard:
             st.lat, st.lon, st.accuracy_m = claim.lat, claim.lon, claim.accuracy_m
             st.description = claim.description or ""
             st.loss_types = list(claim.loss_types)
-            victims = [Victim(p.id, p.name or "", p.id_number or "", p.phone or "", p.relation or "self")
+            victims = [Victim(p.id, p.name or "", p.id_number or "", p.phone or "", p.relation or "self",
+                              p.id_type)
                        for p in claim.persons if p.role_in_claim == "victim"]
             st.victims = victims or [Victim()]
         return cls(store, user_id, role, user_township, state=st)
@@ -285,10 +310,18 @@ class NewReportWizard:
         `persist=False` keeps it in memory only (every keystroke): the field is written to the
         store when it loses focus, on the next step, and before any redraw of the step."""
         v = self.s.victims[index]
+        if name == "id_type":
+            from claimcore.entities import ID_TYPES
+
+            if value not in ID_TYPES:
+                raise ValueError(f"unknown identity document type {value!r}")
+            # Another document: the number typed is judged by the new type's rule.
+            v.id_type = value
+            name, value = "id_number", v.id_number
         setattr(v, name, value)
         err = None
         if name == "id_number":
-            err = check_id_number(value)
+            err = check_id_number(value, v.id_type)
         elif name == "phone":
             err = check_phone(value)
         key = f"victim{index}.{name}"
@@ -318,12 +351,16 @@ class NewReportWizard:
         # The store refuses an invalid ID or phone number (it would fail at payout); a half-typed
         # one stays on screen with its message and is stored once it is valid.
         fields = {"name": v.name.strip() or None, "relation": v.relation or None}
-        if check_id_number(v.id_number) is None:
+        # The document type travels with its number only: a type stored alone would not fit the
+        # number already on file (the record contract refuses that pair).
+        if check_id_number(v.id_number, v.id_type) is None:
             fields["id_number"] = v.id_number.strip() or None
+            if fields["id_number"]:
+                fields["id_type"] = v.id_type
         if check_phone(v.phone) is None:
             fields["phone"] = v.phone.strip().replace(" ", "") or None
         if v.person_id is None:
-            if not any(fields[k] for k in ("name", "id_number", "phone")):
+            if not any(fields.get(k) for k in ("name", "id_number", "phone")):
                 return
             v.person_id = self.store.persons.add(self.claim_id, role_in_claim="victim", **fields)
         else:
@@ -355,8 +392,8 @@ class NewReportWizard:
             if not named:
                 errs["victim0.name"] = "wizard.error.victim_name"
             for i, v in enumerate(s.victims):
-                for fname, check in (("id_number", check_id_number), ("phone", check_phone)):
-                    e = check(getattr(v, fname))
+                for fname, e in (("id_number", check_id_number(v.id_number, v.id_type)),
+                                 ("phone", check_phone(v.phone))):
                     if e:
                         errs[f"victim{i}.{fname}"] = e
                 if (v.id_number or v.phone) and not v.name.strip():

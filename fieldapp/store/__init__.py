@@ -49,10 +49,12 @@ Claims (``store.claims``)
 Field names are the record contract's (claimcore.entities), the same on the phone and the server;
 every write is checked with the contract's rules first (fieldapp/store/contract.py).
 Persons (``store.persons``): ``add(claim_id, *, role_in_claim, name, relation, id_number, phone,
-    bank_card, bank_name, medical, person_id=None) -> id``; ``update(person_id, **fields)``;
+    bank_card, bank_name, medical, person_id=None, id_type=None) -> id``; ``update(person_id, **fields)``;
     ``remove(person_id)``; ``get(person_id)``; ``list_for_claim(claim_id)``;
     ``claims_with_id_number(number) -> {claim ids}`` (exact match, sealed values opened). Roles: victim,
-    claimant, payee, agent, heir, household_head. id_number (GB 11643), phone (mainland mobile) and bank_card
+    claimant, payee, agent, heir, household_head. id_type: the identity document (claimcore.entities.
+    ID_TYPES; None and records from before schema v5 are ``resident_id``); id_number is checked by its
+    type's rule (GB 11643 for a resident ID), phone (mainland mobile) and bank_card
     (16-19 digits: card, Luhn-checked; other 8-30 digit numbers: passbook) are checked and
     normalised with claimcore.validators; a bad one raises StoreValidationError, nothing written.
 Documents (``store.documents``): ``set_status(claim_id, code, status, *, note=..., user=None)``
@@ -97,7 +99,9 @@ Errors: ``StoreValidationError`` (bad input, nothing written; ``.message("zh")``
 ``NotFoundError``, ``StoreKeyError``, ``StoreTooNewError``, claimcore's ``WorkflowError``.
 """
 from ._base import NotFoundError, StoreError, StoreValidationError
+from .claims import CLAIM_EDITABLE, township_names
 from .crypto import DecryptionError, FieldCipher, FileKeyProvider, KeyProvider, StoreKeyError
+from .documents import document_id
 from .records import (
     ApplyResult,
     AssignmentRecord,
@@ -119,7 +123,7 @@ from .records import (
 )
 from .recovery import RecoveryReport
 from .schema import SCHEMA_VERSION
-from .store import CLAIM_EDITABLE, DB_NAME, KEY_FILE, Store, document_id, open_store, township_names
+from .store import DB_NAME, KEY_FILE, Store, open_store
 from .upgrade import StoreTooNewError
 
 __all__ = [

@@ -1,11 +1,13 @@
-"""Shared plumbing of the store: errors, time stamps, the crash-test hook."""
+"""Shared plumbing of the store: errors, record ids, time stamps, input checks, the crash-test hook."""
 from __future__ import annotations
 
 import os
 import signal
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from claimcore import wire
 from claimcore.localtime import CHINA_TIME
 
 CHINA_TZ = CHINA_TIME  # report numbers use the China date
@@ -39,6 +41,17 @@ class NotFoundError(StoreError, LookupError):
         if lang == "zh":
             return f"本机没有该记录（{self.entity} {self.record_id}）"
         return str(self)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def check_uuid(value: Any, field: str) -> str:
+    try:
+        return wire.normalise_uuid(value, field)
+    except wire.WireError:
+        raise StoreValidationError(f"编号格式无效：{field}", f"{field}: not a UUID: {value!r}") from None
 
 
 def now_iso() -> str:

@@ -23,17 +23,19 @@ def refusal(exc: entities.ContractError) -> StoreValidationError:
 
 
 def check(entity: str, fields: Mapping[str, Any], *, creating: bool = False,
-          role: str | None = None) -> dict[str, Any]:
+          role: str | None = None, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Fields checked against the contract; normalised values.
 
     ``role``: the phone's user's role (``Store.writer_role``); a field that role may not write is
-    refused here as the server would refuse it. Structured values the contract carries as text (a
-    person's ``medical``) are checked in the form they travel (JSON text), and kept structured."""
+    refused here as the server would refuse it. ``current``: the record as stored, for the rules
+    spanning fields (a person's ID number is checked by its document type). Structured values the
+    contract carries as text (a person's ``medical``) are checked in the form they travel (JSON
+    text), and kept structured."""
     wire = dict(fields)
     if entity == "person" and wire.get("medical") is not None and not isinstance(wire["medical"], str):
         wire["medical"] = json.dumps(wire["medical"], ensure_ascii=False, sort_keys=True)
     try:
-        out = entities.check_fields(entity, wire, role=role, creating=creating, allow_local=True)
+        out = entities.check_fields(entity, wire, role=role, creating=creating, allow_local=True, current=current)
     except entities.ContractError as exc:
         raise refusal(exc) from None
     if entity == "person" and "medical" in fields:

@@ -9,7 +9,7 @@ opens them for the sync client, which sends them over TLS.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -19,23 +19,14 @@ from claimcore import entities
 from ._base import crash_point_before_outbox, now_iso
 from .contract import local_only
 from .crypto import FieldCipher
+from .db import Repo
 from .schema import Outbox, SyncState
+from .sync_state import state_row
 
-if TYPE_CHECKING:
-    from .store import Store
-
-# Wire field name -> persons column, for the values encrypted at rest.
-PERSON_SEALED_FIELDS: dict[str, str] = {
-    "id_number": "id_number_enc",
-    "phone": "phone_enc",
-    "bank_card": "bank_card_enc",
-    "medical": "medical_enc",
-}
 SEALED_FIELDS: dict[str, frozenset[str]] = {name: entities.sealed_fields(name) for name in entities.ENTITIES}
 # The sealed part of a person's entry queued by a schema-v2 app names the bank card the v2 way
 # (the plain part was renamed by the upgrade, which cannot open sealed values).
 V2_SEALED_NAMES = {"bank_account": "bank_card"}
-assert SEALED_FIELDS["person"] == frozenset(PERSON_SEALED_FIELDS), "every sealed field has a column"
 
 
 def outbox_aad(entity: str, entity_id: str) -> str:
@@ -97,7 +88,7 @@ def pending_field_map(session: Session, cipher: FieldCipher,
     return out
 
 
-class OutboxRepo:
+class OutboxRepo(Repo):
     """For the sync client. Typical push loop::
 
         batch = store.outbox.pending(100)
@@ -105,16 +96,13 @@ class OutboxRepo:
         store.outbox.ack(reply.applied_up_to_seq)
     """
 
-    def __init__(self, store: Store):
-        self._s = store
-
     def pending(self, limit: int = 100) -> list[dict[str, Any]]:
         """The oldest unsent mutations, in seq order, as wire dicts (personal fields opened)."""
-        with self._s._read() as session:
+        with self._db.read() as session:
             rows = session.scalars(select(Outbox).order_by(Outbox.seq).limit(limit)).all()
             return [
                 {"seq": r.seq, "entity": r.entity, "id": r.entity_id, "op": r.op,
-                 "fields": open_fields(self._s._cipher, r), "base_version": r.base_version}
+                 "fields": open_fields(self._c, r), "base_version": r.base_version}
                 for r in rows
             ]
 
@@ -124,24 +112,24 @@ class OutboxRepo:
         Entries above ``up_to_seq`` stay, even when they were in the same pushed batch."""
         if isinstance(up_to_seq, bool) or not isinstance(up_to_seq, int):
             raise TypeError("up_to_seq must be an int")
-        with self._s._write() as session:
+        with self._db.write() as session:
             result = session.execute(delete(Outbox).where(Outbox.seq <= up_to_seq))
-            state = self._s.sync_state._row(session)
+            state = state_row(session)
             if up_to_seq > state.last_acked_seq:
                 session.execute(update(SyncState).where(SyncState.id == 1)
                                 .values(last_acked_seq=up_to_seq))
             return result.rowcount or 0
 
     def count(self) -> int:
-        with self._s._read() as session:
+        with self._db.read() as session:
             return session.scalar(select(func.count()).select_from(Outbox)) or 0
 
     def pending_fields(self, entity: str, entity_id: str) -> frozenset[str]:
         """Field names of ``entity``/``entity_id`` with edits not yet acknowledged by the server."""
-        with self._s._read() as session:
+        with self._db.read() as session:
             rows = session.scalars(select(Outbox).where(Outbox.entity == entity,
                                                         Outbox.entity_id == entity_id)).all()
             names: set[str] = set()
             for r in rows:
-                names.update(open_fields(self._s._cipher, r))
+                names.update(open_fields(self._c, r))
             return frozenset(names)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from claimcore.validators import DEFAULT_ID_TYPE
+
 
 class ClaimListRow(NamedTuple):
     """One row of the claims list. A NamedTuple, not a dataclass: the list screen builds 30 of
@@ -78,6 +80,9 @@ class PersonRecord:
     created_at: str
     updated_at: str
     version: int | None
+    # The identity document the number is of (claimcore.entities.ID_TYPES); a person stored
+    # without one has a resident ID.
+    id_type: str = DEFAULT_ID_TYPE
 
 
 @dataclass(frozen=True)
@@ -253,3 +258,6 @@ class ApplyResult:
     kept_local: list[tuple[str, str, str]]
     # Changes this app version does not know (a newer server): skipped, never guessed at.
     skipped: list[tuple[str, str]]
+    # Claims the server told this phone to forget (a co-insurer's survey access ended): deleted
+    # with everything under them.
+    forgotten: list[str] = field(default_factory=list)

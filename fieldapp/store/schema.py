@@ -1,4 +1,4 @@
-"""Tables of the phone's database (schema version 4), as SQLAlchemy 2 typed mappings.
+"""Tables of the phone's database (schema version 5), as SQLAlchemy 2 typed mappings.
 
 Conventions: ids are UUID4 strings made where the record is created; times are UTC ISO-8601 strings
 of fixed width (``2026-07-01T08:30:00.000000+00:00``) so that text order is time order; money is
@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class Base(DeclarativeBase):
@@ -85,6 +85,8 @@ class Person(Base):
     role_in_claim: Mapped[str] = mapped_column(String(16))  # claimcore.entities.PERSON_ROLES
     relation: Mapped[str | None] = mapped_column(String(32))  # to the victim: self, spouse, child ...
     name: Mapped[str | None] = mapped_column(String(64))
+    # v5: the identity document the number is of (claimcore.entities.ID_TYPES); NULL: a resident ID.
+    id_type: Mapped[str | None] = mapped_column(String(32))
     id_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     bank_card_enc: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -23,10 +23,14 @@ History
       bank_card_enc, documents.doc_code -> code, photos.captured_at/fix_lat/fix_lon ->
       taken_at/lat/lon, notes.body/created_at -> text/written_at. Queued outbox entries are
       renamed too (their sealed personal part is renamed when it is read:
-      fieldapp.store.outbox.V2_NAMES).
+      fieldapp.store.outbox.V2_SEALED_NAMES).
   v4  money on a claim: claims.loss_items/adjusted_reason/paid_on/payee_person_id/transfer_ref;
       transitions.by_name (who moved the claim, by name); table ``reviews`` (claim-authority
       reviews published by the server).
+  v5  persons.id_type: the identity document a person's number is of (passport, foreigner's
+      permanent residence ID, residence permit; the notice insures visitors too). Existing persons
+      keep NULL, which is a resident ID (claimcore.validators.DEFAULT_ID_TYPE): nothing to rewrite,
+      and queued outbox entries without the field stay valid as they are.
 """
 from __future__ import annotations
 
@@ -221,8 +225,12 @@ def _v3_to_v4(conn: sqlite3.Connection) -> None:
     )""")
 
 
+def _v4_to_v5(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE persons ADD COLUMN id_type VARCHAR(32)")
+
+
 # STEPS[n] upgrades a version-n database to version n+1.
-STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 assert sorted(STEPS) == list(range(1, SCHEMA_VERSION)), "every version needs exactly one step"
 
 

@@ -23,11 +23,13 @@
 
 Wire mapping between the store's names and the server contract: fieldapp/sync/wire.py.
 """
-from .client import Backoff, Progress, SyncClient, SyncReport, SyncStatus
-from .errors import MESSAGES, NotEnrolled, Offline, Refused, SyncError, TokenRevoked, message
+from .backoff import Backoff
+from .client import SyncClient
+from .errors import CODES, NotEnrolled, Offline, Refused, SyncError, TokenRevoked, message
+from .report import Progress, SyncReport, SyncStatus
 from .service import SyncService
 
 __all__ = [
-    "Backoff", "MESSAGES", "NotEnrolled", "Offline", "Progress", "Refused", "SyncClient", "SyncError",
+    "Backoff", "CODES", "NotEnrolled", "Offline", "Progress", "Refused", "SyncClient", "SyncError",
     "SyncReport", "SyncService", "SyncStatus", "TokenRevoked", "message",
 ]

@@ -29,14 +29,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from .errors import Offline, refusal_text
+from .push import S_REJECTIONS
+from .report import now_iso
 
-S_REJECTIONS = "sync.rejections"  # the same key as fieldapp.sync.client.S_REJECTIONS
 PERMANENT = (409, 413, 415, 422)
-def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def scan_path(claim_id: str, scan_id: str) -> str:
@@ -147,7 +145,7 @@ class ScanUploader:
         problems.append({
             "seq": None, "entity": "scan", "id": it.id, "claim_id": it.claim_id,
             "fields": [it.doc_code],  # the checklist item; never the scan's content
-            "code": code, "field": None, "error": f"{code}: {text}", "at": _now_iso(),
+            "code": code, "field": None, "error": f"{code}: {text}", "at": now_iso(),
         })
         self.store.settings.set(S_REJECTIONS, problems)
 

@@ -23,8 +23,10 @@ import time
 from dataclasses import replace
 from typing import Callable
 
-from .client import Backoff, SyncClient, SyncStatus
+from .backoff import Backoff
+from .client import SyncClient
 from .errors import Offline, SyncError, TokenRevoked
+from .report import SyncStatus
 
 log = logging.getLogger("fieldapp.sync")
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import flet as ft
 
+from claimcore.money import format_fen
+
 from fieldapp.state import reference
 from fieldapp.state.assignments import COST_KINDS, OPEN, AssignmentError, Assignments
 from fieldapp.views import widgets as w
@@ -125,9 +127,9 @@ def build(shell, assignment_id: str) -> ft.View:
 
     cost = [
         w.section(t("assign.costs")),
-        ft.Dropdown(key="cost-kind", label=t("assign.cost_kind"), value=form["kind"],
+        ft.Row([w.dropdown(key="cost-kind", label=t("assign.cost_kind"), value=form["kind"],
                     options=[ft.DropdownOption(key=k, text=t(f"assign.cost.{k}")) for k in COST_KINDS],
-                    on_select=lambda e: form.__setitem__("kind", e.control.value)),
+                    on_select=lambda e: form.__setitem__("kind", e.control.value))]),
         ft.TextField(key="cost-amount", label=t("assign.cost_amount"), value=form["amount"],
                      keyboard_type=ft.KeyboardType.NUMBER, on_change=lambda e: form.__setitem__("amount", e.control.value)),
         ft.TextField(key="cost-note", label=t("assign.cost_note"), value=form["note"],
@@ -135,6 +137,7 @@ def build(shell, assignment_id: str) -> ft.View:
         w.big_button(t("assign.receipt") + (f" ✓ {form['receipt'][0]}" if form["receipt"] else ""), "cost-receipt", None,
                      icon=ft.Icons.RECEIPT_LONG, filled=False, action=shell.pick_action(on_receipt, multiple=False)),
         w.big_button(t("assign.cost_add"), "cost-add", add_cost, icon=ft.Icons.ADD),
+        *_saved_costs(shell, st.saved_costs(a.id)),
     ] if a.claim_id and a.status in ("accepted", "arrived", "done", "completed") else []
     controls = [assignment_tile(shell, a)] + actions + cost
     if a.claim_id:
@@ -144,3 +147,18 @@ def build(shell, assignment_id: str) -> ft.View:
     return ft.View(route=f"/assignment/{assignment_id}", appbar=w.app_bar(shell, t("assign.title"), back=True),
                    scroll=ft.ScrollMode.AUTO, padding=ft.Padding.all(12), spacing=10,
                    horizontal_alignment=ft.CrossAxisAlignment.STRETCH, controls=controls)
+
+
+def _saved_costs(shell, costs) -> list[ft.Control]:
+    """What this survey's costs already hold: kind, amount, note, when (and the total)."""
+    t = shell.ctx.t
+    if not costs:
+        return [ft.Text(t("assign.costs_none"), size=14, color=ft.Colors.GREY_700, key="costs-none")]
+    rows = [ft.Text(t("assign.costs_saved", n=len(costs), total=format_fen(sum(c.amount_fen for c in costs))),
+                    size=15, weight=ft.FontWeight.W_600, key="costs-saved")]
+    for c in costs:
+        rows.append(ft.Text(" · ".join(x for x in (shell.ctx.format_time(c.written_at), t(f"assign.cost.{c.kind}"),
+                                                   format_fen(c.amount_fen) + t("common.yuan"), c.note) if x),
+                            size=14))
+    return [ft.Container(ft.Column(rows, spacing=4), padding=ft.Padding.all(10), border_radius=8,
+                         bgcolor=ft.Colors.GREY_100, key="costs-list")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import flet as ft
 
-from claimcore import entities, workflow
+from claimcore import document_rules, entities, workflow
 from claimcore.money import format_fen
 from fieldapp.state import reference
 from fieldapp.state.claims import SETTABLE_STATUSES, TRANSITIONS_NEEDING_REASON, load_claim, mask_person, missing_notice
@@ -35,15 +35,20 @@ def content(shell, claim_id: str, tab: str) -> list[ft.Control]:
     header = [
         ft.Text(f"{reference.coverage_name(d.coverage, ctx.language)}", size=19, weight=ft.FontWeight.W_600),
         ft.Row([w.chip(workflow.state_label(d.status, ctx.language)),
-                ft.Text(d.report_no, size=14, color=ft.Colors.GREY_700, selectable=True)],
+                ft.Text(d.report_no, size=14, color=ft.Colors.GREY_700)],
                wrap=True, spacing=8),
+        # One row of equal tabs in every language ("Documents" is wider than 资料): narrow side
+        # padding, the label shrinks to fit rather than the row wrapping onto a second line.
         ft.Row([
-            ft.Button(t(f"claim.tab.{name}"), key=f"tab-{name}",
+            ft.Button(content=ft.Text(t(f"claim.tab.{name}"), size=15, no_wrap=True, max_lines=1,
+                                      overflow=ft.TextOverflow.FADE),
+                      key=f"tab-{name}", expand=True,
                       style=ft.ButtonStyle(bgcolor=ft.Colors.BLUE_800 if name == tab else None,
                                            color=ft.Colors.WHITE if name == tab else None,
+                                           padding=ft.Padding.symmetric(horizontal=4),
                                            text_style=ft.TextStyle(size=15, font_family=w.FONT_FAMILY)),
                       on_click=lambda e, n=name: shell.go(f"/claim/{claim_id}/{n}"), height=w.TOUCH)
-            for name in TABS], wrap=True, spacing=6, run_spacing=6),
+            for name in TABS], spacing=4),
     ]
     body = {"overview": _overview, "photos": _photos, "documents": _documents,
             "timeline": _timeline}[tab](shell, view)
@@ -65,9 +70,8 @@ def _overview(shell, view) -> list[ft.Control]:
         w.label_value(t("claim.incident_at"), ctx.format_time(d.incident_at)),
         w.label_value(t("claim.place"), place),
         w.label_value(t("claim.gps"), f"{d.lat:.5f}, {d.lon:.5f}" if d.lat is not None else None),
-        w.label_value(t("claim.losses"), "、".join(reference.loss_type_name(x, ctx.language) for x in d.loss_types)
-                      if ctx.language == "zh" else ", ".join(reference.loss_type_name(x, ctx.language)
-                                                           for x in d.loss_types)),
+        w.label_value(t("claim.losses"), t("common.list_sep").join(reference.loss_type_name(x, ctx.language)
+                                                                   for x in d.loss_types)),
         w.label_value(t("claim.claimed"), format_fen(d.claimed_amount_fen) + " " + t("common.yuan")
                       if d.claimed_amount_fen is not None else None),
         w.label_value(t("claim.adjusted"), format_fen(d.adjusted_amount_fen) + " " + t("common.yuan")
@@ -83,7 +87,7 @@ def _overview(shell, view) -> list[ft.Control]:
         m = mask_person(p, ctx.role)
         people.append(ft.Container(ft.Column([
             ft.Text(f"{m['name']} · {t('person.' + p.role_in_claim)}", size=17, weight=ft.FontWeight.W_600),
-            w.label_value(t("wizard.victim_id"), m["id_number"]),
+            w.label_value(t(f"id_number.{m['id_type']}"), m["id_number"]),
             w.label_value(t("wizard.victim_phone"), m["phone"]),
             w.label_value(t("wizard.relation"), t(f"relation.{m['relation']}") if m["relation"] else None),
             w.label_value(t("person.bank_card"), m["bank_card"]) if m["bank_card"] else ft.Container(),
@@ -204,7 +208,7 @@ def _ask_reason(shell, title: str, then) -> None:
 def _photos(shell, view) -> list[ft.Control]:
     from fieldapp.views.wizard import photo_controls
 
-    return photo_controls(shell, view.detail.id)
+    return photo_controls(shell, view.detail.id, f"/claim/{view.detail.id}/photos")
 
 
 def _documents(shell, view) -> list[ft.Control]:
@@ -217,6 +221,13 @@ def _documents(shell, view) -> list[ft.Control]:
         return [w.error_text(view.checklist_error)]
     allowed = SETTABLE_STATUSES.get(ctx.role, ())
     out: list[ft.Control] = []
+    # Past collection the files are with the lead insurer: no buttons the store would refuse.
+    documents_open = document_rules.documents_open_to(d.status, ctx.role)
+    if not documents_open:
+        allowed = ()
+        out.append(ft.Text(document_rules.DocumentsClosed(d.status, ctx.role).message(ctx.language),
+                           size=15, color=ft.Colors.GREY_800, key="docs-closed"))
+    photo_count = len(ctx.store.photos.list_for_claim(d.id))
     res = view.result
     if res is not None:
         if res.complete:
@@ -230,14 +241,25 @@ def _documents(shell, view) -> list[ft.Control]:
                 key="missing-list"))
 
         def show_notice(e):
-            shell.page.show_dialog(ft.AlertDialog(
-                title=ft.Text(t("docs.notice_title")),
-                content=ft.Column([ft.Text(missing_notice(view, ctx.language), size=16, selectable=True)],
-                                  scroll=ft.ScrollMode.AUTO, height=500),
-                actions=[ft.TextButton(t("common.ok"), key="notice-close", on_click=lambda e: shell.page.pop_dialog())]))
+            # The notice's own first line is its title: shown once, as the dialog's title.
+            title, _, body = missing_notice(view, ctx.language).partition("\n")
 
-        out.append(w.big_button(t("docs.show_notice"), "show-notice", show_notice, icon=ft.Icons.LIST_ALT,
-                                filled=False))
+            def as_pdf(e):
+                shell.page.pop_dialog()
+                _open_template(shell, d.id, "checklist")  # the printed checklist marks what is missing
+
+            shell.page.show_dialog(ft.AlertDialog(
+                title=ft.Text(title),
+                content=ft.Column([ft.Text(body.strip(), size=16, selectable=True)],
+                                  scroll=ft.ScrollMode.AUTO, height=500),
+                actions=[ft.TextButton(t("docs.notice_pdf"), key="notice-pdf", icon=ft.Icons.PICTURE_AS_PDF,
+                                       on_click=as_pdf),
+                         ft.TextButton(t("common.ok"), key="notice-close", on_click=lambda e: shell.page.pop_dialog())]))
+
+        # Only while something is missing: a complete claim has nothing to ask the victim for.
+        if not res.complete:
+            out.append(w.big_button(t("docs.show_notice"), "show-notice", show_notice, icon=ft.Icons.LIST_ALT,
+                                    filled=False))
     for line in view.checklist:
         def set_status(status, code=line.code):
             def handler(e):
@@ -266,23 +288,32 @@ def _documents(shell, view) -> list[ft.Control]:
         buttons = [ft.OutlinedButton(t(f"docstatus.{st}"), key=f"doc-{line.code}-{st}",
                                      on_click=set_status(st), disabled=(st == line.status),
                                      style=ft.ButtonStyle(text_style=ft.TextStyle(size=14, font_family=w.FONT_FAMILY)),
-                                     height=44)
+                                     height=w.TOUCH)
                    for st in allowed if st != "not_applicable" or line.item.not_applicable_allowed
                    or not line.item.mandatory]
-        if ctx.role in entities.FILE_ROLES:  # scans are personal data: not on co-insurers' phones
+        if ctx.role in entities.FILE_ROLES and documents_open:  # scans are personal data: not on co-insurers' phones
             buttons.append(ft.OutlinedButton(t("docs.attach_scan"), key=f"doc-{line.code}-scan",
                                              icon=ft.Icons.ATTACH_FILE,
                                              action=shell.pick_action(attach, key=f"doc-{line.code}-scan",
                                                                       images_only=False, multiple=False),
-                                             height=44))
+                                             height=w.TOUCH))
         out.append(ft.Container(ft.Column([
             ft.Row([ft.Icon(ft.Icons.CIRCLE, color=color, size=14),
                     ft.Text(line.label, size=16, weight=ft.FontWeight.W_600, expand=True)]),
             ft.Text(t("docs.issuer", issuer=line.issuer) + (" · " + t("docs.optional") if not line.item.mandatory else ""),
                     size=13, color=ft.Colors.GREY_700),
+            # Why it is asked for: the notice's words, or the assumption of practice.
+            ft.Text(t(f"docs.basis.{line.item.basis.source}" if line.item.basis.stated else "docs.basis.unstated",
+                      text=line.item.basis.explanation.get(ctx.language)),
+                    size=13, color=ft.Colors.GREY_800, key=f"doc-{line.code}-basis"),
             ft.Text(group, size=13, color=ft.Colors.BLUE_900) if group else ft.Container(),
             ft.Text(t("docs.status", status=t(f"docstatus.{line.status}")) +
                     (" · " + t("docs.has_scan") if line.has_scan else ""), size=14, color=color),
+            # The claim's photos do not make this item: say why next to 缺 (claimcore.document_rules).
+            ft.Text(t("docs.site_photos_note", count=photo_count), size=13, color=ft.Colors.GREY_800,
+                    key=f"doc-{line.code}-photos-note")
+            if line.code == document_rules.SITE_PHOTOS
+            and document_rules.report_photos_need_note(line.status, photo_count) else ft.Container(),
             ft.Row(buttons, wrap=True, spacing=6, run_spacing=6),
             ft.TextButton(t("docs.template"), key=f"doc-{line.code}-template", icon=ft.Icons.DESCRIPTION,
                           on_click=lambda e, tpl=line.template: _open_template(shell, d.id, tpl))

@@ -11,8 +11,9 @@ import datetime as dt
 
 import flet as ft
 
-from claimcore import authority, entities, workflow
+from claimcore import amounts, authority, entities, workflow
 from claimcore.localtime import to_china_time
+from claimcore.validators import DEFAULT_ID_TYPE
 from fieldapp.state import money, reference
 from fieldapp.state.context import NeedsServer
 from fieldapp.views import widgets as w
@@ -111,12 +112,11 @@ def _amounts(shell, d) -> list[ft.Control]:
             f"{item['quantity']:g} × {money.yuan(item['unit_price_fen'], lang)}" if item.get("quantity") is not None
             and item.get("unit_price_fen") is not None else None,
             item.get("damage_extent"), item.get("purchase_date"), money.person_name(d, item.get("person_id"))) if x)
-        row = [ft.Text(line + (f"（{extra}）" if extra else ""), size=15, expand=True)]
+        row = [ft.Text(t("common.aside", text=line, aside=extra) if extra else line, size=15, expand=True)]
         if can_adjust:
-            row.append(ft.IconButton(ft.Icons.DELETE_OUTLINE, key=f"item-delete-{n}", tooltip=t("money.item_delete"),
-                                     on_click=lambda e, i=n: _save(shell, lambda: ctx.store.claims.update(
-                                         d.id, loss_items=[x for k, x in enumerate(items) if k != i])),
-                                     width=w.TOUCH, height=w.TOUCH))
+            row.append(w.icon_button(ft.Icons.DELETE_OUTLINE, t("money.item_delete"), f"item-delete-{n}",
+                                     lambda e, i=n: _save(shell, lambda: ctx.store.claims.update(
+                                         d.id, loss_items=[x for k, x in enumerate(items) if k != i]))))
         out.append(ft.Row(row, vertical_alignment=ft.CrossAxisAlignment.CENTER))
     if items:
         out.append(w.label_value(t("money.items_total"), money.yuan(sum(i["amount_fen"] for i in items), lang)))
@@ -129,7 +129,66 @@ def _amounts(shell, d) -> list[ft.Control]:
     if can_adjust:
         out.append(w.big_button(t("money.set_adjusted"), "set-adjusted", lambda e: _adjusted_dialog(shell, d),
                                 filled=False, icon=ft.Icons.CALCULATE))
+    return out + _payable(shell, d)
+
+
+# Claim states in which the payable amount is asked of the server: from the adjustment to payment.
+PAYABLE_ASKED = ("adjusted", "approved", "stamped")
+
+
+def _known_payable(ctx, d) -> dict | None:
+    """The server's payable answer for the claim's current adjusted amount (an answer about an
+    earlier amount is stale)."""
+    got = ctx.known_payable(d.id)
+    if got is None or d.adjusted_amount_fen is None or got.get("adjusted_fen") != d.adjusted_amount_fen:
+        return None
+    return got
+
+
+def _payable(shell, d) -> list[ft.Control]:
+    """The claim's payable amount under the per-event and per-year caps: only the server holds
+    every claim of an event, so the phone shows its last answer (asked for when online)."""
+    ctx = shell.ctx
+    t = ctx.t
+    lang = ctx.language
+    if d.adjusted_amount_fen is None:
+        return []
+    got = _known_payable(ctx, d)
+    if got is None and d.status in PAYABLE_ASKED:
+        _ask_payable(shell, d.id)
+    if got is None:
+        if d.status not in PAYABLE_ASKED:
+            return []
+        return [ft.Text(t("money.payable_unknown"), size=13, color=ft.Colors.GREY_700, key="payable-unknown")]
+    out = [w.label_value(t("money.payable"), money.yuan(got["payable_fen"], lang))]
+    if got.get("reduced"):
+        # The server's words: which cap, the pool's total, the ratio (and what the cap has left).
+        explain = got.get("explain_zh") if lang == "zh" else got.get("explain_en")
+        out.append(ft.Text(explain, size=14, color=ft.Colors.ORANGE_900, key="payable-reduced", selectable=True))
+    else:
+        out.append(ft.Text(t("money.payable_within"), size=13, color=ft.Colors.GREY_700, key="payable-within"))
+    source = got.get("source_zh") if lang == "zh" else got.get("source_en")
+    out.append(ft.Text(t("money.caps_source", source=source), size=13, color=ft.Colors.GREY_700))
     return out
+
+
+def _ask_payable(shell, claim_id: str) -> None:
+    """Once per screen: ask the server, then redraw with its answer (offline: the screen says it
+    waits for the server, and a payment above the share is refused when it syncs)."""
+    ctx = shell.ctx
+    flag = f"payable_asked:{claim_id}"
+    if shell.screen_state.get(flag):
+        return
+    shell.screen_state[flag] = True
+
+    def load() -> None:
+        try:
+            ctx.load_payable(claim_id)
+        except NeedsServer:
+            return
+        ctx.notify("payable")
+
+    shell.page.run_thread(load)
 
 
 def _claimed_dialog(shell, d) -> None:
@@ -247,8 +306,8 @@ def authority_panel(shell, claim_id: str, state: money.AuthorityState | None, *,
     out.append(w.label_value(t("authority.amount"), money.yuan(state.amount_fen, lang)))
     out.append(w.label_value(t("authority.tier"), state.tier.label(lang)))
     color = ft.Colors.GREEN_800 if state.cleared else ft.Colors.ORANGE_900
-    out.append(ft.Text((t("authority.cleared") if state.cleared else t("authority.not_cleared")) + "：" + state.reason,
-                       size=15, color=color, key="authority-state"))
+    out.append(ft.Text(t("common.labelled", label=t("authority.cleared" if state.cleared else "authority.not_cleared"),
+                         value=state.reason), size=15, color=color, key="authority-state"))
     if state.tier is authority.Tier.LEAD_ALONE:
         return out
     left = state.hours_left(dt.datetime.now(dt.timezone.utc))
@@ -257,7 +316,7 @@ def authority_panel(shell, claim_id: str, state: money.AuthorityState | None, *,
     meeting = state.consultation
     if state.tier is authority.Tier.FULL_CONSULTATION:
         if meeting:
-            names = "、".join(ctx.insurer_name(c) for c in meeting["attendees"])
+            names = t("common.list_sep").join(ctx.insurer_name(c) for c in meeting["attendees"])
             out.append(ft.Container(ft.Column([
                 ft.Text(t("authority.meeting_held", when=ctx.format_time(meeting["held_at"])), size=15,
                         weight=ft.FontWeight.W_600),
@@ -273,11 +332,11 @@ def authority_panel(shell, claim_id: str, state: money.AuthorityState | None, *,
                                     lambda e: _consultation_dialog(shell, claim_id), icon=ft.Icons.GROUPS))
     for o in state.opinions:
         vote = t("authority.vote." + o["vote"])
-        out.append(ft.Text(f"{ctx.insurer_name(o['insurer_code'])}：{vote}" + (f"（{o['opinion']}）" if o.get("opinion") else ""),
-                           size=14))
+        line = t("common.labelled", label=ctx.insurer_name(o["insurer_code"]), value=vote)
+        out.append(ft.Text(t("common.aside", text=line, aside=o["opinion"]) if o.get("opinion") else line, size=14))
     missing = state.doc.get("missing") or []
     if missing and not state.cleared:
-        out.append(ft.Text(t("authority.waiting_for", names="、".join(ctx.insurer_name(c) for c in missing)), size=14,
+        out.append(ft.Text(t("authority.waiting_for", names=t("common.list_sep").join(ctx.insurer_name(c) for c in missing)), size=14,
                            color=ft.Colors.GREY_700))
     vote = state.vote
     if vote:
@@ -348,7 +407,7 @@ def _consultation_dialog(shell, claim_id: str) -> None:
     now = to_china_time(dt.datetime.now(dt.timezone.utc))
     held = w.field(t("authority.meeting_time"), "meeting-time", now.strftime("%Y-%m-%d %H:%M"))
     present = {r["code"] for r in insurers if not r["is_lead"]}
-    boxes = [ft.Checkbox(label=f"{r['name']}（{r['share_bp'] / 100:g}%）", value=r["code"] in present,
+    boxes = [ft.Checkbox(label=t("common.aside", text=r["name"], aside=f"{r['share_bp'] / 100:g}%"), value=r["code"] in present,
                          key=f"present-{r['code']}", data=r["code"]) for r in insurers if not r["is_lead"]]
     assessor = ft.Checkbox(label=t("authority.engage_assessor"), value=False, key="engage-assessor")
     lawyer = ft.Checkbox(label=t("authority.engage_lawyer"), value=False, key="engage-lawyer")
@@ -393,9 +452,19 @@ def person_dialog(shell, d) -> None:
     payee; with the bank account the payment goes to."""
     ctx = shell.ctx
     t = ctx.t
-    chosen = {"role": "heir", "relation": "spouse"}
+    chosen = {"role": "heir", "relation": "spouse", "id_type": DEFAULT_ID_TYPE}
     name = w.field(t("wizard.victim_name"), "person-name")
-    id_number = w.field(t("wizard.victim_id"), "person-id")
+    id_number = w.field(t("wizard.victim_id"), "person-id", capitalization=ft.TextCapitalization.CHARACTERS)
+
+    def document(e):
+        # The number field takes the chosen document's name; the store checks it by its rule.
+        chosen["id_type"] = e.control.value or DEFAULT_ID_TYPE
+        id_number.label = t(f"id_number.{chosen['id_type']}")
+        id_number.update()
+
+    id_type = w.dropdown(key="person-id-type", label=t("wizard.id_type"), value=DEFAULT_ID_TYPE,
+                          options=[ft.DropdownOption(key=k, text=t(f"id_type.{k}")) for k in entities.ID_TYPES],
+                          on_select=document, text_size=16)
     phone = w.field(t("wizard.victim_phone"), "person-phone", keyboard_type=ft.KeyboardType.PHONE)
     bank = w.field(t("person.bank_name"), "person-bank-name")
     card = w.field(t("person.bank_card"), "person-bank-card", keyboard_type=ft.KeyboardType.NUMBER)
@@ -418,13 +487,14 @@ def person_dialog(shell, d) -> None:
             shell.page.update()
             return
         values = {"role_in_claim": chosen["role"], "name": name.value.strip(), "relation": chosen["relation"],
+                  "id_type": chosen["id_type"],
                   "id_number": (id_number.value or "").strip() or None, "phone": (phone.value or "").strip() or None,
                   "bank_name": (bank.value or "").strip() or None, "bank_card": (card.value or "").strip() or None}
         _save(shell, lambda: ctx.store.persons.add(d.id, **values), "person.saved", form)
 
     w.form_dialog(shell, t("person.add"), [ft.Text(t("person.role"), size=14), roles,
                                      ft.Text(t("wizard.relation"), size=14), relations,
-                                     name, id_number, phone, bank, card], t("common.save"), ok, "person")
+                                     name, id_type, id_number, phone, bank, card], t("common.save"), ok, "person")
 
 
 # ---------------------------------------------------------------------------------- payment
@@ -450,7 +520,9 @@ def payment_dialog(shell, d, then) -> None:
         shell.toast(t("money.no_payee"), error=True)
         return
     chosen = {"payee": d.payee_person_id if d.payee_person_id in {o[0] for o in options} else options[0][0]}
-    start = d.paid_amount_fen if d.paid_amount_fen is not None else d.adjusted_amount_fen
+    known = _known_payable(ctx, d)
+    start = d.paid_amount_fen if d.paid_amount_fen is not None else (
+        known["payable_fen"] if known is not None else d.adjusted_amount_fen)
     amount = w.field(t("money.paid_yuan"), "paid-amount",
                     f"{start // 100}.{start % 100:02d}" if start is not None else "", keyboard_type=ft.KeyboardType.NUMBER)
     today = to_china_time(dt.datetime.now(dt.timezone.utc)).date().isoformat()
@@ -469,6 +541,14 @@ def payment_dialog(shell, d, then) -> None:
         fen = w.fen_of(shell, amount)
         if fen is None:
             return
+        if known is not None:
+            # The server's rule with the server's figures: the same refusal, said before the
+            # payment is recorded rather than after a sync.
+            try:
+                amounts.check_payable(fen, known)
+            except amounts.AmountError as exc:
+                form.fail(exc.message(ctx.language))
+                return
         fields = {"paid_amount_fen": fen, "paid_on": (on.value or "").strip() or None,
                   "payee_person_id": chosen["payee"], "transfer_ref": (ref.value or "").strip() or None}
         if _save(shell, lambda: ctx.store.claims.update(d.id, **fields), form=form):

@@ -68,7 +68,7 @@ def build(shell) -> ft.View:
             ft.Text(t("enrol.intro"), size=16),
             ft.TextField(label=t("enrol.server"), key="enrol-server", value=form["server"],
                          on_change=set_field("server"), keyboard_type=ft.KeyboardType.URL,
-                         text_size=17, hint_text="http://192.168.1.10:8700"),
+                         text_size=17, hint_text="https://192.168.1.10:8700"),
             ft.TextField(label=t("enrol.code"), key="enrol-code", value=form["code"],
                          on_change=set_field("code"), on_submit=submit, text_size=17,
                          autocorrect=False, capitalization=ft.TextCapitalization.CHARACTERS),

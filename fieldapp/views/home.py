@@ -48,17 +48,17 @@ def _filters(shell, lst: ClaimsList) -> ft.Control:
         return handler
 
     all_opt = ft.DropdownOption(key="__all__", text=t("common.all"))
-    status_dd = ft.Dropdown(
+    status_dd = w.dropdown(
         key="filter-status", label=t("home.filter.status"), value=f.status or "__all__",
         options=[all_opt] + [ft.DropdownOption(key=s, text=workflow.state_label(s, ctx.language))
                              for s in workflow.STATES],
         on_select=pick("status"), expand=True, text_size=15)
-    coverage_dd = ft.Dropdown(
+    coverage_dd = w.dropdown(
         key="filter-coverage", label=t("home.filter.coverage"), value=f.coverage or "__all__",
         options=[all_opt] + [ft.DropdownOption(key=o.code, text=o.label)
                              for o in reference.coverage_options(ctx.language)],
         on_select=pick("coverage"), expand=True, text_size=15)
-    town_dd = ft.Dropdown(
+    town_dd = w.dropdown(
         key="filter-township", label=t("home.filter.township"), value=f.township_code or "__all__",
         options=[all_opt] + [ft.DropdownOption(key=o.code, text=o.label) for o in reference.township_options()],
         on_select=pick("township_code"), expand=True, text_size=15)
@@ -70,7 +70,7 @@ def _filters(shell, lst: ClaimsList) -> ft.Control:
         ft.Row([town_dd], spacing=8),
     ]
     if f.township_code:
-        controls[-1].controls.append(ft.Dropdown(
+        controls[-1].controls.append(w.dropdown(
             key="filter-village", label=t("home.filter.village"), value=f.village_code or "__all__",
             options=[all_opt] + [ft.DropdownOption(key=o.code, text=o.label)
                                  for o in reference.village_options(f.township_code)],
@@ -207,8 +207,8 @@ def build(shell, selected_claim: str | None = None, tab: str = "overview") -> ft
     t = ctx.t
     user = ctx.user
     title = f"{user.name} · {t('role.' + user.role)}" if user else t("app.title")
-    actions = [ft.IconButton(ft.Icons.SETTINGS, key="open-settings", tooltip=t("settings.title"),
-                             on_click=lambda e: shell.go("/settings"), icon_color=ft.Colors.WHITE)]
+    actions = [w.icon_button(ft.Icons.SETTINGS, t("settings.title"), "open-settings",
+                             lambda e: shell.go("/settings"), color=ft.Colors.WHITE)]
     if shell.wide:
         from fieldapp.views import claim as claim_view
 

@@ -233,8 +233,9 @@ def _dispatch(shell, office: Office, item: str | None) -> list[ft.Control]:
 
     for r in queue:
         out.append(claim_line(shell, r, [ft.Row([
-            ft.Checkbox(label=t("office.choose"), value=r.id in chosen, key=f"choose-{r.report_no}",
-                        on_change=toggle(r.id)),
+            # The box and its label as one TOUCH-high target (Flutter's web checkbox is 40 px).
+            ft.Container(ft.Checkbox(label=t("office.choose"), value=r.id in chosen, key=f"choose-{r.report_no}",
+                                     on_change=toggle(r.id)), height=w.TOUCH),
             ft.OutlinedButton(t("office.dispatch_one"), key=f"dispatch-{r.report_no}", height=w.TOUCH,
                               on_click=lambda e, cid=r.id: run([cid])),
         ], spacing=8)], key=f"queue-{r.report_no}"))
@@ -281,7 +282,7 @@ def _reviews(shell, office: Office, item: str | None) -> list[ft.Control]:
         rows = groups.get(tier, [])
         if not rows:
             continue
-        out.append(w.section(f"{Tier(tier).label(ctx.language)}（{len(rows)}）"))
+        out.append(w.section(t("common.aside", text=Tier(tier).label(ctx.language), aside=len(rows))))
         for r in rows:
             bg, fg = colors[r.state]
             out.append(card([
@@ -333,11 +334,11 @@ def _shown(value: Any) -> str:
 
 
 def _builders() -> dict[str, Callable]:
-    from fieldapp.views import office_fund, office_pool
+    from fieldapp.views import office_fund, office_pool, office_reports
 
     return {"overview": _overview, "dispatch": _dispatch, "rotation": office_pool.rotation,
             "events": office_pool.events, "reviews": _reviews, "fund": office_fund.fund,
-            "reports": office_fund.reports, "conflicts": _conflicts}
+            "reports": office_reports.reports, "conflicts": _conflicts}
 
 
 # ------------------------------------------------------------------------------------- frame
@@ -379,8 +380,8 @@ def build(shell, section: str = "", item: str | None = None) -> ft.View:
     def refresh(e):
         forget(shell)
         shell.render()
-    actions = [ft.IconButton(ft.Icons.REFRESH, key="office-refresh", tooltip=t("office.refresh"),
-                             on_click=refresh, icon_color=ft.Colors.WHITE)]
+    actions = [w.icon_button(ft.Icons.REFRESH, t("office.refresh"), "office-refresh", refresh,
+                             color=ft.Colors.WHITE)]
     body = _builders()[section](shell, office, item)
     title = f"{t('office.title')} · {t('office.section.' + section)}"
     appbar = w.app_bar(shell, title, back=True, actions=actions)
@@ -388,7 +389,9 @@ def build(shell, section: str = "", item: str | None = None) -> ft.View:
         content = ft.Row([
             ft.Container(_nav(shell, sections, section, True), padding=ft.Padding.only(right=8)),
             ft.VerticalDivider(width=1),
-            ft.Container(ft.Column(body, scroll=ft.ScrollMode.AUTO, spacing=10,
+            # The leading gap keeps an outlined field's floating label (drawn above its box) inside
+            # the scrolling column, which clips at its top edge.
+            ft.Container(ft.Column([ft.Container(height=2), *body], scroll=ft.ScrollMode.AUTO, spacing=10,
                                    horizontal_alignment=ft.CrossAxisAlignment.STRETCH),
                          expand=True, padding=ft.Padding.symmetric(horizontal=12)),
         ], expand=True, vertical_alignment=ft.CrossAxisAlignment.START)
@@ -396,3 +399,26 @@ def build(shell, section: str = "", item: str | None = None) -> ft.View:
     return ft.View(route=f"/office/{section}", appbar=appbar, scroll=ft.ScrollMode.AUTO,
                    padding=ft.Padding.all(12), spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
                    controls=[_nav(shell, sections, section, False), ft.Divider(height=1), *body])
+
+
+def offer_download(shell, fetch):
+    """A click handler: ``fetch()`` -> (file name, bytes) from the server, offered to save. A
+    refusal (offline, or the server's) is said in a toast."""
+    t = shell.ctx.t
+
+    def handler(e):
+        try:
+            name, data = fetch()
+        except Exception as exc:  # NeedsServer: said in the toast; nothing else reaches here
+            shell.toast(exc.message(shell.ctx.language) if hasattr(exc, "message") else str(exc), error=True)
+            return
+
+        async def save():
+            try:
+                await shell.file_picker.save_file(file_name=name, src_bytes=data)
+            except Exception as exc:  # no save dialog on this platform
+                shell.toast(t("docs.template_failed", error=str(exc)), error=True)
+                return
+            shell.toast(t("office.report_saved", name=name))
+        shell.page.run_task(save)
+    return handler

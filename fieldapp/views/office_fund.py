@@ -1,15 +1,19 @@
-"""The work fund (工作经费) and the reports in the office console.
+"""The work fund (工作经费) in the office console.
 
 Fund: the quarter's disclosure (what every co-insurer sees: opening, income by insurer, spending by
 purpose, each insurer's part), its entries, the year-end settlement and what the lead
-recovers from the co-insurers. Office users book premiums and spending; a wrong entry is corrected
-by a counter-entry with a reason, never edited. Reports: the quarterly review and the annual report
-as PDF and XLSX to save or share, with their figures drawn here as charts."""
+recovers from the co-insurers. The lead's adjusters book premiums and spending (a wrong entry is
+corrected by a counter-entry with a reason, never edited) and propose the year's budget; the
+coordinator supervises: it reads the fund and confirms the budget. The pool's members comment on a
+quarter's disclosure. The reports screen (office_reports) shares the period pickers and the bar
+chart defined here."""
 from __future__ import annotations
 
 import datetime as dt
 
 import flet as ft
+
+from claimcore.localtime import format_china_time
 
 from fieldapp.state.office import OFFICE, SPENDING_CATEGORIES, Office, today_in_china
 from fieldapp.views import widgets as w
@@ -38,25 +42,25 @@ def _pickers(shell, with_quarter: bool = True, kinds: bool = False) -> ft.Contro
     this_year = today_in_china().year
     controls: list[ft.Control] = []
     if kinds:
-        controls.append(ft.Dropdown(key="report-kind", label=t("office.report_kind"), value=kind, width=200,
+        controls.append(w.dropdown(key="report-kind", label=t("office.report_kind"), value=kind, width=200,
                                     options=[ft.DropdownOption(key="quarterly", text=t("office.report.quarterly")),
                                              ft.DropdownOption(key="annual", text=t("office.report.annual"))],
                                     on_select=pick("office_report_kind", str)))
-    controls.append(ft.Dropdown(key="office-year", label=t("office.year"), value=str(year), width=140,
+    controls.append(w.dropdown(key="office-year", label=t("office.year"), value=str(year), width=140,
                                 options=[ft.DropdownOption(key=str(y), text=str(y))
                                          for y in range(this_year - 3, this_year + 1)],
                                 on_select=pick("office_year")))
     if with_quarter and not (kinds and kind == "annual"):
-        controls.append(ft.Dropdown(key="office-quarter", label=t("office.quarter"), value=str(quarter), width=140,
+        controls.append(w.dropdown(key="office-quarter", label=t("office.quarter"), value=str(quarter), width=140,
                                     options=[ft.DropdownOption(key=str(q), text=t("office.quarter_n", n=q))
                                              for q in (1, 2, 3, 4)],
                                     on_select=pick("office_quarter")))
     return ft.Row(controls, wrap=True, spacing=8, run_spacing=8)
 
 
-def bar_chart(pairs: list[tuple[str, float]], key: str, unit: str = "") -> ft.Control:
+def bar_chart(pairs: list[tuple[str, float]], key: str, unit: str = "", *, sep: str) -> ft.Control:
     """A bar per (label, value): drawn by flet-charts, labelled under each bar and in a legend
-    line (a chart must also read without the picture)."""
+    line (a chart must also read without the picture) whose entries `sep` parts in the user's language."""
     import flet_charts as fch
 
     top = max([v for _, v in pairs] + [1])
@@ -72,7 +76,7 @@ def bar_chart(pairs: list[tuple[str, float]], key: str, unit: str = "") -> ft.Co
             for i, (label, _) in enumerate(pairs)]),
         horizontal_grid_lines=fch.ChartGridLines(color=ft.Colors.GREY_200, width=1),
     )
-    legend = ft.Text("；".join(f"{label} {v:g}{unit}" for label, v in pairs), size=13, color=ft.Colors.GREY_800)
+    legend = ft.Text(sep.join(f"{label} {v:g}{unit}" for label, v in pairs), size=13, color=ft.Colors.GREY_800)
     return ft.Column([ft.Container(chart, padding=ft.Padding.only(top=8, right=12)), legend], spacing=4)
 
 
@@ -84,13 +88,17 @@ def fund(shell, office: Office, item: str | None) -> list[ft.Control]:
     year, quarter, _ = _period(shell)
     out: list[ft.Control] = [_pickers(shell)]
     office_user = ctx.role in OFFICE
-    keys = ("fund_entries", f"disclosure:{year}-{quarter}", f"settlement:{year}", "recoveries")
-    if office_user:
+    books = office.books_fund()
+    keys = ("fund_entries", f"disclosure:{year}-{quarter}", f"settlement:{year}", "recoveries", f"budget:{year}")
+    if books:
         out.append(ft.Row([
             w.big_button(t("office.book_premium"), "book-premium", lambda e: _premium_dialog(shell, office, keys),
                          icon=ft.Icons.ADD_CARD),
             w.big_button(t("office.book_spending"), "book-spending", lambda e: _spending_dialog(shell, office, keys),
                          icon=ft.Icons.RECEIPT_LONG, filled=False)], spacing=8))
+    elif office_user:
+        out.append(ft.Text(t("office.fund_read_only"), size=14, color=ft.Colors.GREY_700))
+    out += _budget(shell, office, year, keys)
     snap = load(shell, f"disclosure:{year}-{quarter}", lambda: office.disclosure(year, quarter))
     out += [w.section(t("office.disclosure", year=year, quarter=quarter)), stamp(shell, snap, f"disclosure:{year}-{quarter}")]
     if snap:
@@ -102,18 +110,23 @@ def fund(shell, office: Office, item: str | None) -> list[ft.Control]:
             figure(t("office.closing"), money(shell, d["closing_fen"]), key="fund-closing"),
         ], wrap=True, spacing=8, run_spacing=8))
         by_cat = d.get("spending_by_category") or {}
-        out.append(table([t("office.purpose"), t("office.amount")],
-                         [[t(f"office.category.{c}"), money(shell, by_cat.get(c, 0))] for c in SPENDING_CATEGORIES],
-                         "fund-by-purpose", (1,)))
+        # Against the year's confirmed budget: spent to the quarter's end, what remains.
+        plan = ((d.get("budget") or {}).get("by_category")) or {}
+        out.append(table([t("office.purpose"), t("office.quarter_spending"), t("office.budget"),
+                          t("office.budget_spent"), t("office.budget_remaining")],
+                         [[t(f"office.category.{c}"), money(shell, by_cat.get(c, 0)),
+                           *_budget_cells(shell, plan.get(c) or {})] for c in SPENDING_CATEGORIES],
+                         "fund-by-purpose", (1, 2, 3, 4)))
         if any(by_cat.values()):
             out.append(bar_chart([(t(f"office.category.{c}"), (by_cat.get(c) or 0) / 100) for c in SPENDING_CATEGORIES],
-                                 "chart-fund", t("office.yuan_unit")))
+                                 "chart-fund", t("office.yuan_unit"), sep=t("common.clause_sep")))
         parts = d.get("insurer_parts") or {}
         out.append(table(
             [t("office.insurer"), t("office.contributed"), t("office.share_of_spending"), t("office.position")],
             [[ctx.insurer_name(code), money(shell, p.get("contributed_fen")), money(shell, p.get("spending_part_fen")),
               money(shell, p.get("year_position_fen"))] for code, p in sorted(parts.items())],
             "fund-by-insurer", (1, 2, 3)))
+        out += _comments(shell, office, d.get("comments") or [], year, quarter, keys)
     entries = load(shell, "fund_entries", office.fund_entries)
     out += [w.section(t("office.entries")), stamp(shell, entries, "fund_entries")]
     start = dt.date(year, 3 * (quarter - 1) + 1, 1)
@@ -136,7 +149,7 @@ def fund(shell, office: Office, item: str | None) -> list[ft.Control]:
             w.chip(t("office.queued"), ft.Colors.ORANGE_50, ft.Colors.ORANGE_900),
         ], key=f"queued-{e['id'][:8]}"))
     for e in rows:
-        out.append(_entry_card(shell, office, e, office_user, keys))
+        out.append(_entry_card(shell, office, e, books, keys))
     settle = load(shell, f"settlement:{year}", lambda: office.settlement(year))
     out += [w.section(t("office.settlement", year=year)), stamp(shell, settle, f"settlement:{year}")]
     if settle:
@@ -149,6 +162,131 @@ def fund(shell, office: Office, item: str | None) -> list[ft.Control]:
     if rec:
         out += _recoveries(shell, office, rec.data, office_user)
     return out
+
+
+def _budget_cells(shell, line: dict) -> list[str]:
+    """Budget, spent, remaining of one category (a dash where no budget is confirmed)."""
+    def fen(v):
+        return "—" if v is None else money(shell, v)
+    return [fen(line.get("budget_fen")), fen(line.get("spent_fen", 0)), fen(line.get("remaining_fen"))]
+
+
+def _when(at: str | None) -> str:
+    """A server time (UTC) as Dazu's wall clock, like every other time on screen."""
+    return format_china_time(at)
+
+
+def _budget(shell, office: Office, year: int, keys) -> list[ft.Control]:
+    """The year's agreed budget: the version in force (who confirmed it, when), a change waiting
+    for the coordinator, and the act each role has here (the lead proposes, the coordinator
+    confirms the version it reads)."""
+    t = shell.ctx.t
+    snap = load(shell, f"budget:{year}", lambda: office.budget(year))
+    out: list[ft.Control] = [w.section(t("office.budget_section", year=year)), stamp(shell, snap, f"budget:{year}")]
+    if snap is None:
+        return out
+    b = snap.data
+    confirmed, proposed = b.get("confirmed"), b.get("proposed")
+    if confirmed:
+        out.append(ft.Text(t("office.budget_confirmed", version=confirmed["version"],
+                             name=confirmed.get("confirmed_by_name") or "—", at=_when(confirmed.get("confirmed_at"))),
+                           size=14, key="budget-in-force"))
+    else:
+        out.append(w.chip(t("office.budget_none"), ft.Colors.AMBER_100, ft.Colors.BROWN_800))
+    if proposed:
+        out.append(w.chip(t("office.budget_pending", version=proposed["version"],
+                            name=proposed.get("proposed_by_name") or "—", at=_when(proposed.get("proposed_at"))),
+                          ft.Colors.ORANGE_50, ft.Colors.ORANGE_900))
+        if proposed.get("note"):
+            out.append(ft.Text(proposed["note"], size=14, color=ft.Colors.GREY_800))
+    lines = b.get("by_category") or {}
+    headers = [t("office.purpose"), t("office.budget"), t("office.budget_spent"), t("office.budget_remaining")]
+    rows = [[t(f"office.category.{c}"), *_budget_cells(shell, lines.get(c) or {})] for c in SPENDING_CATEGORIES]
+    if proposed:
+        headers.append(t("office.budget_proposed"))
+        for row, c in zip(rows, SPENDING_CATEGORIES):
+            row.append(money(shell, proposed["amounts"].get(c, 0)))
+    out.append(table(headers, rows, "fund-budget", tuple(range(1, len(headers)))))
+    if office.books_fund():
+        out.append(ft.Row([w.big_button(t("office.budget_change" if confirmed or proposed else "office.budget_propose"),
+                                        "budget-propose", lambda e: _budget_dialog(shell, office, year, b, keys),
+                                        icon=ft.Icons.EDIT_NOTE, filled=False)]))
+    if office.confirms_budget() and proposed:
+        out.append(ft.Row([w.big_button(t("office.budget_confirm"), "budget-confirm",
+                                        lambda e: _confirm_budget_dialog(shell, office, year, proposed, keys),
+                                        icon=ft.Icons.VERIFIED)]))
+    return out
+
+
+def _budget_dialog(shell, office: Office, year: int, b: dict, keys) -> None:
+    t = shell.ctx.t
+    start = (b.get("proposed") or b.get("confirmed") or {}).get("amounts") or {}
+    fields = {c: w.field(t(f"office.category.{c}") + t("office.yuan_suffix"), f"budget-{c}",
+                         f"{start[c] / 100:.2f}" if c in start else "", keyboard_type=ft.KeyboardType.NUMBER)
+              for c in SPENDING_CATEGORIES}
+    note = w.field(t("office.budget_note"), "budget-note", (b.get("proposed") or {}).get("note") or "")
+
+    def ok(form):
+        amounts = {}
+        for c, f in fields.items():
+            fen = w.fen_of(shell, f, required=False)
+            if fen is None and (f.value or "").strip():
+                return
+            amounts[c] = fen or 0
+        act(shell, lambda: office.propose_budget(year, amounts, note.value or ""), "office.budget_proposed_ok",
+            *keys, form=form)
+    w.form_dialog(shell, t("office.budget_section", year=year),
+                  [ft.Text(t("office.budget_hint"), size=13, color=ft.Colors.GREY_700), *fields.values(), note],
+                  t("common.save"), ok, "budget")
+
+
+def _confirm_budget_dialog(shell, office: Office, year: int, proposed: dict, keys) -> None:
+    t = shell.ctx.t
+    lines = [ft.Text(t("common.labelled", label=t("office.category." + c),
+                       value=money(shell, proposed["amounts"].get(c, 0))), size=15)
+             for c in SPENDING_CATEGORIES]
+
+    def ok(form):
+        act(shell, lambda: office.confirm_budget(year, proposed["version"]), "office.budget_confirmed_ok",
+            *keys, form=form)
+    w.form_dialog(shell, t("office.budget_confirm_title", year=year, version=proposed["version"]),
+                  [ft.Text(t("office.budget_confirm_hint"), size=13, color=ft.Colors.GREY_700), *lines,
+                   *([ft.Text(proposed["note"], size=14, color=ft.Colors.GREY_800)] if proposed.get("note") else [])],
+                  t("office.budget_confirm"), ok, "budget-confirm")
+
+
+def _comments(shell, office: Office, comments: list[dict], year: int, quarter: int, keys) -> list[ft.Control]:
+    """The co-insurers' comments on the quarter (建议权), with insurer, author and time."""
+    ctx = shell.ctx
+    t = ctx.t
+    out: list[ft.Control] = [w.section(t("office.comments"))]
+    if not comments:
+        out.append(ft.Text(t("office.comments_none"), size=15, color=ft.Colors.GREY_700))
+    for c in comments:
+        out.append(card([
+            ft.Text(f"{ctx.insurer_name(c['insurer_code'])} · {c.get('author_name') or ''} · {_when(c.get('created_at'))}",
+                    size=13, color=ft.Colors.GREY_700),
+            ft.Text(c["text"], size=15),
+        ], key=f"comment-{c['id'][:8]}"))
+    if office.comments_on_fund():
+        out.append(ft.Row([w.big_button(t("office.comment_add"), "comment-add",
+                                        lambda e: _comment_dialog(shell, office, year, quarter, keys),
+                                        icon=ft.Icons.RATE_REVIEW, filled=False)]))
+    return out
+
+
+def _comment_dialog(shell, office: Office, year: int, quarter: int, keys) -> None:
+    t = shell.ctx.t
+    text = w.field(t("office.comment_text"), "comment-text", multiline=True)
+
+    def ok(form):
+        if not (text.value or "").strip():
+            form.fail(t("office.comment_needed"))
+            return
+        act(shell, lambda: office.comment_on_disclosure(year, quarter, text.value.strip()), "office.comment_saved",
+            *keys, form=form)
+    w.form_dialog(shell, t("office.comment_title", year=year, quarter=quarter), [text], t("common.save"), ok,
+                  "comment")
 
 
 def _recoveries(shell, office: Office, data: dict, office_user: bool) -> list[ft.Control]:
@@ -233,7 +371,7 @@ def _settle_text(shell, fen: int) -> str:
     return money(shell, 0)
 
 
-def _entry_card(shell, office: Office, e: dict, office_user: bool, keys) -> ft.Control:
+def _entry_card(shell, office: Office, e: dict, books: bool, keys) -> ft.Control:
     ctx = shell.ctx
     t = ctx.t
     what = t(f"office.category.{e['category']}") if e.get("category") else t(f"office.entry_kind.{e['kind']}")
@@ -253,7 +391,7 @@ def _entry_card(shell, office: Office, e: dict, office_user: bool, keys) -> ft.C
                              color=ft.Colors.ORANGE_900))
     if e.get("corrected_by"):
         lines.append(w.chip(t("office.corrected"), ft.Colors.ORANGE_50, ft.Colors.ORANGE_900))
-    elif office_user and not e.get("corrects") and e["kind"] != "contribution":
+    elif books and not e.get("corrects") and e["kind"] != "contribution":
         lines.append(ft.Row([ft.TextButton(t("office.correct"), key=f"correct-{e['id'][:8]}", height=w.TOUCH,
                                            on_click=lambda ev: _correct_dialog(shell, office, e, keys))],
                             alignment=ft.MainAxisAlignment.END))
@@ -340,72 +478,3 @@ def _correct_dialog(shell, office: Office, e: dict, keys) -> None:
                   [ft.Text(t("office.correct_hint"), size=13, color=ft.Colors.GREY_700), reason, amount],
                   t("office.correct"), ok, "correct")
 
-
-# ----------------------------------------------------------------------------------- reports
-
-def reports(shell, office: Office, item: str | None) -> list[ft.Control]:
-    ctx = shell.ctx
-    t = ctx.t
-    year, quarter, kind = _period(shell)
-    q = quarter if kind == "quarterly" else None
-    key = f"report:{kind}-{year}-{q or 0}"
-    out: list[ft.Control] = [_pickers(shell, kinds=True)]
-
-    def download(fmt):
-        def handler(e):
-            try:
-                name, data = office.report_file(kind, year, q, fmt)
-            except Exception as exc:  # NeedsServer: said in the toast; nothing else reaches here
-                shell.toast(exc.message(ctx.language) if hasattr(exc, "message") else str(exc), error=True)
-                return
-
-            async def save():
-                try:
-                    await shell.file_picker.save_file(file_name=name, src_bytes=data)
-                except Exception as exc:  # no save dialog on this platform
-                    shell.toast(t("docs.template_failed", error=str(exc)), error=True)
-                    return
-                shell.toast(t("office.report_saved", name=name))
-            shell.page.run_task(save)
-        return handler
-    out.append(ft.Row([
-        w.big_button(t("office.download_pdf"), "report-pdf", download("pdf"), icon=ft.Icons.PICTURE_AS_PDF),
-        w.big_button(t("office.download_xlsx"), "report-xlsx", download("xlsx"), icon=ft.Icons.TABLE_VIEW,
-                     filled=False)], spacing=8))
-    snap = load(shell, key, lambda: office.report(kind, year, q))
-    out.append(stamp(shell, snap, key))
-    if snap is None:
-        return out
-    r = snap.data
-    out.append(ft.Text(r.get("title") or "", size=18, weight=ft.FontWeight.W_600, key="report-title"))
-    if r.get("demo"):
-        out.append(w.chip(t("office.demo_data"), ft.Colors.AMBER_100, ft.Colors.BROWN_800))
-    claims = r.get("claims") or {}
-    amounts = r.get("amounts") or {}
-    out.append(ft.Row([
-        figure(t("office.total_claims"), str(claims.get("total", 0)), key="report-total"),
-        figure(t("office.claimed"), money(shell, amounts.get("claimed_fen"))),
-        figure(t("office.paid"), money(shell, amounts.get("paid_fen"))),
-    ], wrap=True, spacing=8, run_spacing=8))
-    by_town = claims.get("by_township") or []
-    if by_town:
-        out += [w.section(t("office.by_township")),
-                bar_chart([(g["name"], g["count"]) for g in by_town[:12]], "chart-township", t("office.claims_unit"))]
-    by_cov = claims.get("by_coverage") or []
-    if by_cov:
-        out += [w.section(t("office.by_coverage")),
-                table([t("home.filter.coverage"), t("office.count"), t("office.claimed"), t("office.paid")],
-                      [[g["name"], g["count"], money(shell, g["claimed_fen"]), money(shell, g["paid_fen"])]
-                       for g in by_cov], "report-by-coverage", (1, 2, 3))]
-    durations = r.get("durations_days") or {}
-    if durations:
-        out += [w.section(t("office.durations")),
-                table([t("office.measure"), t("office.measured"), t("office.mean_days"), t("office.max_days")],
-                      [[d.get("label"), d.get("measured"), d.get("mean") if d.get("mean") is not None else "—",
-                        d.get("max") if d.get("max") is not None else "—"] for d in durations.values()],
-                      "report-durations", (1, 2, 3))]
-    rot = (r.get("rotation") or {}).get("insurers") or []
-    if rot:
-        out += [w.section(t("office.participation")),
-                bar_chart([(i["name"], i["total"]) for i in rot], "chart-participation", t("office.surveys_unit"))]
-    return out

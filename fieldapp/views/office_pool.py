@@ -14,6 +14,7 @@ from fieldapp.views import widgets as w
 from fieldapp.views.office import act, card, claim_line, coverage, figure, load, stamp, status, table
 
 _WHEN = "%Y-%m-%d %H:%M"
+NATURAL_DISASTER = "natural_disaster"  # the only coverage whose events have the civil-affairs step
 
 
 def parse_when(text: str) -> dt.datetime:
@@ -53,7 +54,8 @@ def rotation(shell, office: Office, item: str | None) -> list[ft.Control]:
                       ft.Colors.GREEN_50 if met else ft.Colors.ORANGE_50,
                       ft.Colors.GREEN_900 if met else ft.Colors.ORANGE_900))
     if rot.get("participants"):
-        out.append(ft.Text(t("office.participants", names="、".join(ctx.insurer_name(c) for c in rot["participants"])),
+        out.append(ft.Text(t("office.participants",
+                             names=t("common.list_sep").join(ctx.insurer_name(c) for c in rot["participants"])),
                            size=14))
     office_user = ctx.role in OFFICE
     rows = []
@@ -89,7 +91,7 @@ def rotation(shell, office: Office, item: str | None) -> list[ft.Control]:
         if h.get("claim_id"):
             line += f" · {numbers.get(h['claim_id'], h['claim_id'][:8])}"
         why = reasons.get(h.get("assignment_id")) if h.get("kind") == "declined" else None
-        out.append(ft.Text(line + (f"（{why}）" if why else ""), size=14))
+        out.append(ft.Text(t("common.aside", text=line, aside=why) if why else line, size=14))
     return out
 
 
@@ -129,7 +131,7 @@ def events(shell, office: Office, item: str | None) -> list[ft.Control]:
         listing.append(card([
             ft.Text(ev["name"], size=16, weight=ft.FontWeight.W_600),
             ft.Text(f"{coverage(shell, ev['coverage'])} · "
-                    f"{'、'.join(ctx.township_name(c) for c in ev['township_codes'])}", size=14),
+                    f"{t('common.list_sep').join(ctx.township_name(c) for c in ev['township_codes'])}", size=14),
             ft.Text(t("office.event_line", when=ctx.format_time(ev["started_at"]), n=ev["claims"]), size=14),
         ], key=f"event-{ev['name']}", on_click=lambda e, i=ev["id"]: shell.go(f"/office/events/{i}"),
             color=ft.Colors.BLUE_50 if ev["id"] == item else ft.Colors.WHITE))
@@ -177,6 +179,11 @@ def _event_detail(shell, office: Office, event_id: str) -> list[ft.Control]:
             act(shell, lambda: office.add_to_event(event_id, row.id), "office.event_added", *keys)
         out.append(ft.Row([ft.Container(box, expand=True),
                            ft.OutlinedButton(t("office.add"), key="event-add", height=w.TOUCH, on_click=add)]))
+        if ev.get("coverage") == NATURAL_DISASTER:
+            # Natural disasters go through the civil affairs bureau first (annex 1).
+            from fieldapp.views import office_civil
+
+            out += office_civil.part(shell, office, event_id)
     local = {r.id: r for r in office.store.claims.office_rows()}
     out.append(w.section(t("office.event_claim_list")))
     for cid in ev.get("claim_ids") or []:

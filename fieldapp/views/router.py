@@ -29,6 +29,8 @@ def build_views(shell, route: str) -> list[ft.View]:
         screen = screen_module("claim").build(shell, parts[1], tab)
     elif head == "photo" and len(parts) >= 2:
         screen = screen_module("photo").build(shell, parts[1])
+    elif head == "camera" and len(parts) >= 2:
+        screen = screen_module("camera").build(shell, parts[1])
     elif head == "assignment" and len(parts) >= 2:
         screen = screen_module("assignments").build(shell, parts[1])
     elif head == "review" and len(parts) >= 2:

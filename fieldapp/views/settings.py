@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import flet as ft
 
-from fieldapp.i18n import LANGUAGE_NAMES, LANGUAGES
+from fieldapp.i18n import LANGUAGES, language_name
 from fieldapp.state.context import SignOutRefused
 from fieldapp.views import widgets as w
 
@@ -35,14 +35,15 @@ def build(shell) -> ft.View:
         shell.confirm(t("settings.signout"), t("settings.signout_confirm"), really)
 
     controls = [
-        ft.Dropdown(key="settings-language", label=t("settings.language"), value=ctx.language,
-                    options=[ft.DropdownOption(key=code, text=LANGUAGE_NAMES[code]) for code in LANGUAGES],
-                    on_select=set_lang, text_size=17),
+        # In a row: the named node is the dropdown's own size (w.dropdown).
+        ft.Row([w.dropdown(key="settings-language", label=t("settings.language"), value=ctx.language,
+                    options=[ft.DropdownOption(key=code, text=language_name(code)) for code in LANGUAGES],
+                    on_select=set_lang, text_size=17)]),
         w.section(t("settings.device")),
         w.label_value(t("enrol.user_name"), creds.user.name if creds else None),
         w.label_value(t("enrol.user_role"), t(f"role.{creds.user.role}") if creds else None),
         w.label_value(t("enrol.user_scope"), ctx.township_name(creds.user.township_code)
-                      if creds and creds.user.township_code else (creds.user.insurer_code if creds else None)),
+                      if creds and creds.user.township_code else (ctx.insurer_name(creds.user.insurer_code) if creds else None)),
         w.label_value(t("settings.server"), creds.server_url if creds else ctx.settings.server_url),
         w.label_value(t("settings.device_id"), creds.device_id if creds else None),
         w.label_value(t("settings.data_dir"), str(ctx.data_dir)),

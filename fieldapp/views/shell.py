@@ -1,6 +1,6 @@
 """The app frame: font and theme, routing, services (file picker, GPS), refresh on state changes.
 
-Routes: /enrol, / (home), /new (report wizard), /claim/<id>[/<tab>], /photo/<id>,
+Routes: /enrol, / (home), /new (report wizard), /claim/<id>[/<tab>], /photo/<id>, /camera/<claim id>,
 /assignment/<id>, /review/<claim id>, /office/<section>[/<item>], /sync, /settings. The view stack is always [home, current] so the system back
 gesture and the app bar's back arrow return home. Screens are functions `build(shell) -> ft.View`
 in the sibling modules; they read state from `shell.ctx` and call its actions, nothing else.
@@ -15,7 +15,8 @@ from typing import Any, Callable
 import flet as ft
 
 from fieldapp.state.context import AppContext
-from fieldapp.views.widgets import FONT_FAMILY
+from fieldapp.state.session_slot import ELSEWHERE, TAKEN_OVER, SessionSlot
+from fieldapp.views.widgets import FONT_FAMILY, touch_theme
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +24,17 @@ log = logging.getLogger(__name__)
 # times larger. Field phones favour the smaller download; set DAZU_FONT=GBK to switch.
 FONT_FILES = {"GB2312": "fonts/NotoSansSC-GB2312.otf", "GBK": "fonts/NotoSansSC-GBK.otf"}
 WIDE_LAYOUT_MIN_WIDTH = 900
+# The locale Flutter's built-in texts follow, by the app's language (fieldapp.i18n.LANGUAGES).
+UI_LOCALES = {"zh": ft.Locale("zh", "CN"), "en": ft.Locale("en", "US")}
 
 
 class AppShell:
-    def __init__(self, page: ft.Page, ctx: AppContext):
+    def __init__(self, page: ft.Page, ctx: AppContext, slot: SessionSlot | None = None):
         self.page = page
         self.ctx = ctx
+        # One phone, one session: the app process's slot (web mode: each browser tab is a
+        # session of the same data folder); None where only one session can exist.
+        self.slot = slot
         self.screen_state: dict[str, Any] = {}  # per-screen UI state that survives re-renders
         self._render_lock = threading.RLock()
         self._unsubscribe: Callable[[], None] | None = None
@@ -51,8 +57,8 @@ class AppShell:
         page = self.page
         font = FONT_FILES.get(os.environ.get("DAZU_FONT", "GB2312"), FONT_FILES["GB2312"])
         page.fonts = {FONT_FAMILY: font}
-        page.theme = ft.Theme(font_family=FONT_FAMILY, color_scheme_seed=ft.Colors.BLUE_800,
-                              visual_density=ft.VisualDensity.STANDARD)
+        page.theme = touch_theme(font_family=FONT_FAMILY, color_scheme_seed=ft.Colors.BLUE_800,
+                                 visual_density=ft.VisualDensity.STANDARD)
         page.theme_mode = ft.ThemeMode.LIGHT
         page.title = self.ctx.t("app.title")
         page.services.append(self.file_picker)
@@ -67,10 +73,13 @@ class AppShell:
         page.on_view_pop = self._on_view_pop
         page.on_resize = self._on_resize
         self._subscribe()
+        self._join_slot()
         # A browser reload (or a dropped connection) comes back to this same session: listen
-        # again and redraw, or the screen would stop following the sync.
-        page.on_disconnect = lambda e: self._unsubscribe_all()
-        page.on_connect = lambda e: (self._subscribe(), self.render())
+        # again and redraw, or the screen would stop following the sync. A tab closed or gone
+        # frees the slot, so the next tab (or this one reloaded) opens without taking over.
+        page.on_disconnect = lambda e: (self._unsubscribe_all(), self._leave_slot())
+        page.on_connect = lambda e: (self._subscribe(), self._join_slot(), self.render())
+        page.on_close = lambda e: (self._unsubscribe_all(), self._leave_slot())
         route = page.route or "/"
         if not self.ctx.enrolled:
             route = "/enrol"
@@ -86,6 +95,87 @@ class AppShell:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+
+    # -- one session per phone ----------------------------------------------------------------
+    def _join_slot(self) -> None:
+        if self.slot is not None:
+            self.slot.join(self, self._on_slot_change, self._connected)
+
+    def _leave_slot(self) -> None:
+        if self.slot is not None:
+            self.slot.leave(self)
+
+    def _connected(self) -> bool:
+        """Whether this session's tab is still there. Flet tells a session it was disconnected
+        only when its connection ends cleanly; a tab closed while a frame was being sent to it
+        ends the connection with an error and no on_disconnect, and the session would keep the
+        app from every other tab for Flet's whole session timeout (an hour). So the socket's own
+        state is read too (the web server's; a private name of the pinned flet-web, read with
+        care: unknown means connected)."""
+        try:
+            connection = self.page.session.connection
+        except RuntimeError:  # the session is destroyed
+            return False
+        except AttributeError:  # not a Flet session (a test page): it says when it leaves
+            return True
+        if connection is None:
+            return False
+        socket = getattr(connection, "_FletApp__websocket", None)
+        state = getattr(socket, "client_state", None)
+        return getattr(state, "name", "CONNECTED") != "DISCONNECTED"
+
+    @property
+    def is_the_app(self) -> bool:
+        """True unless another session of this app process is the app now."""
+        return self.slot is None or self.slot.holds(self)
+
+    def take_over(self) -> None:
+        """This session becomes the app (the other one stops and says it was taken over)."""
+        if self.slot is not None:
+            self.slot.take_over(self)
+        self.render()
+
+    def _on_slot_change(self) -> None:
+        """Another session took over, or the one that was the app ended. Taken over, this session
+        drops its screen state (a report wizard, a photo intake, open dialogs) so that it writes
+        nothing more and leaves no draft of its own; when it takes over again it starts afresh
+        from the store, as the other session would."""
+        if not self.is_the_app:
+            self.screen_state.clear()
+            self.form_dialog_open = False
+            self.sync_bar = None
+        try:
+            self.page.run_task(self._close_dialogs_and_render)
+        except Exception:  # session already closed
+            log.debug("redraw after the slot changed failed", exc_info=True)
+
+    async def _close_dialogs_and_render(self) -> None:
+        if not self.is_the_app:
+            for _ in range(5):  # a dialog left open would sit over the notice
+                try:
+                    if self.page.pop_dialog() is None:
+                        break
+                except Exception:
+                    break
+        self.render()
+
+    def _session_notice(self, route: str) -> ft.View:
+        """What a session that is not the app shows: why, and a button to use the app here."""
+        from fieldapp.views import widgets as w
+
+        t = self.ctx.t
+        standing = self.slot.standing(self) if self.slot is not None else None
+        key = standing or ELSEWHERE
+        button = "session.take_back" if standing == TAKEN_OVER else "session.take_over"
+        return ft.View(route=route, controls=[ft.SafeArea(ft.Column([
+            ft.Icon(ft.Icons.PHONELINK_LOCK, size=48, color=ft.Colors.BLUE_800),
+            ft.Text(t(f"session.{key}_title"), size=22, weight=ft.FontWeight.W_600,
+                    text_align=ft.TextAlign.CENTER, key="session-notice"),
+            ft.Text(t(f"session.{key}_body"), size=16, text_align=ft.TextAlign.CENTER),
+            w.big_button(t(button), "session-take-over", lambda e: self.take_over(), icon=ft.Icons.LOGIN),
+        ], spacing=16, horizontal_alignment=ft.CrossAxisAlignment.CENTER,
+            alignment=ft.MainAxisAlignment.CENTER, expand=True), expand=True)],
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH, padding=ft.Padding.all(24))
 
     # -- navigation ----------------------------------------------------------------------------
     def go(self, route: str) -> None:
@@ -121,6 +211,15 @@ class AppShell:
         return width >= WIDE_LAYOUT_MIN_WIDTH
 
     # -- rendering -----------------------------------------------------------------------------
+    def _follow_language(self) -> None:
+        """Flutter's own words (a text field's "18 characters remaining", a dialog's "Dismiss")
+        in the UI's language: a screen reader in the Chinese UI must not read them in English."""
+        locale = UI_LOCALES.get(self.ctx.language, UI_LOCALES["zh"])
+        current = self.page.locale_configuration
+        if current is None or current.current_locale != locale:
+            self.page.locale_configuration = ft.LocaleConfiguration(
+                supported_locales=list(UI_LOCALES.values()), current_locale=locale)
+
     def render(self) -> None:
         from fieldapp.views import router
 
@@ -130,17 +229,27 @@ class AppShell:
                 route = "/enrol"
                 self.page.route = route
             self.page.title = self.ctx.t("app.title")
+            self._follow_language()
+            if not self.is_the_app:
+                self.sync_bar = None
+                self.page.views.clear()
+                self.page.views.append(self._session_notice(route))
+                self.page.update()
+                return
+            # The cursor is read BEFORE the screen reads the store: a pull landing while the
+            # screen is built then still counts as new and redraws it (read after, the screen
+            # showed the data from before the pull and no later pull notice redrew it).
+            if self.ctx.store is not None:
+                try:
+                    self._drawn_cursor = self.ctx.store.sync_state.get().cursor
+                except Exception:  # store closing
+                    pass
             try:
                 views = router.build_views(self, route)
             except Exception as exc:  # a broken screen must not leave a blank page in the field
                 log.exception("screen %s failed", route)
                 views = [router.error_view(self, route, exc)]
             self._drawn_wide = self.wide
-            if self.ctx.store is not None:
-                try:
-                    self._drawn_cursor = self.ctx.store.sync_state.get().cursor
-                except Exception:  # store closing
-                    pass
             self.page.views.clear()
             self.page.views.extend(views)
             self.page.update()
@@ -151,18 +260,16 @@ class AppShell:
     FORM_ROUTES = ("/new", "/enrol", "/settings", "/assignment/")
 
     def _pulled_new_data(self) -> bool:
-        """True once per pull that applied changes (the pull cursor moved since the last draw)."""
+        """True while a pull applied changes the screen has not drawn (the pull cursor moved since
+        the last draw). Only a draw records the cursor: a notice skipped because a form is open
+        leaves the news for the next one."""
         store = self.ctx.store
         if store is None:
             return False
         try:
-            cursor = store.sync_state.get().cursor
+            return store.sync_state.get().cursor != self._drawn_cursor
         except Exception:  # store closing
             return False
-        if cursor == self._drawn_cursor:
-            return False
-        self._drawn_cursor = cursor
-        return True
 
     def _on_state_change(self, what: str) -> None:
         """State changed, maybe on another thread. Sync progress redraws the sync bar only; a pull

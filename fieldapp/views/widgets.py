@@ -11,13 +11,38 @@ from fieldapp.state.money import to_fen
 
 FONT_FAMILY = "NotoSansSC"
 TOUCH = 52  # minimum height of anything tappable, in logical pixels (thumb-sized, gloves too)
+# Padding that makes a one-line button of the theme's 14 px label (20 px line) TOUCH high. Flutter
+# on the web (and desktop) shrink-wraps buttons to 40 px, as it would for a mouse: field phones
+# open the app in a browser too, and are held in gloves.
+_BUTTON_PADDING = ft.Padding.symmetric(horizontal=16, vertical=(TOUCH - 20) // 2)
+
+
+def touch_theme(**kw) -> ft.Theme:
+    """The app's theme: every kind of button and chip at least TOUCH high unless it says otherwise."""
+    style = ft.ButtonStyle(padding=_BUTTON_PADDING)
+    return ft.Theme(
+        button_theme=ft.ButtonTheme(style=style),
+        filled_button_theme=ft.FilledButtonTheme(style=style),
+        outlined_button_theme=ft.OutlinedButtonTheme(style=style),
+        text_button_theme=ft.TextButtonTheme(style=style),
+        chip_theme=ft.ChipTheme(padding=ft.Padding.symmetric(horizontal=8, vertical=13)),
+        **kw)
+
+
+def icon_button(icon: ft.IconData, label: str, key: str, on_click: Callable[[Any], None], *,
+                color: str | None = None) -> ft.IconButton:
+    """An icon-only button, TOUCH square, named on the button itself: a tooltip alone names a
+    wrapper around it, and a screen reader reaching the button says only "button"."""
+    return ft.IconButton(icon=ft.Icon(icon, semantics_label=label, color=color), key=key, tooltip=label,
+                         on_click=on_click, icon_color=color,
+                         size_constraints=ft.BoxConstraints(min_width=TOUCH, min_height=TOUCH))
 
 
 def app_bar(shell, title: str, back: bool = False, actions: list[ft.Control] | None = None) -> ft.AppBar:
     return ft.AppBar(
         title=ft.Text(title, size=20, weight=ft.FontWeight.W_600, max_lines=2),
-        leading=ft.IconButton(ft.Icons.ARROW_BACK, key="back", tooltip=shell.ctx.t("common.back"),
-                              on_click=lambda e: shell.back()) if back else None,
+        leading=icon_button(ft.Icons.ARROW_BACK, shell.ctx.t("common.back"), "back",
+                            lambda e: shell.back()) if back else None,
         automatically_imply_leading=False,
         bgcolor=ft.Colors.BLUE_800,
         color=ft.Colors.WHITE,
@@ -233,3 +258,10 @@ def fen_of(shell, field: ft.TextField, *, required: bool = True) -> int | None:
         field.error = exc.message(ctx.language) if hasattr(exc, "message") else ctx.t("money.bad_amount")
         shell.page.update()
         return None
+
+
+def dropdown(*, label: str, **kwargs: Any) -> ft.Dropdown:
+    """A dropdown a screen reader can name: Flutter's dropdown leaves its label out of the
+    semantics, so the label is also its tooltip. In a stretched column put it in a row, so the
+    named node is the dropdown's own size (stretched, a tap on it lands beside the dropdown)."""
+    return ft.Dropdown(label=label, tooltip=label, **kwargs)

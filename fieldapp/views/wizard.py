@@ -6,7 +6,9 @@ import flet as ft
 
 from fieldapp.state import reference
 from fieldapp.state.capture import PhotoCapture, flag_label
-from fieldapp.state.wizard import RELATIONS, STEPS, NewReportWizard
+from claimcore import document_rules
+from claimcore.entities import ID_TYPES
+from fieldapp.state.wizard import ID_NUMBER_MAX, RELATIONS, STEPS, NewReportWizard
 from fieldapp.views import widgets as w
 
 
@@ -177,7 +179,7 @@ def _place_step(shell, wiz) -> list[ft.Control]:
                 padding=ft.Padding.symmetric(horizontal=12, vertical=8),
                 bgcolor=ft.Colors.BLUE_800 if s.village_code == o.code else ft.Colors.GREY_100,
                 side=ft.BorderSide(1, ft.Colors.GREY_400), elevation=0),
-            height=w.TOUCH - 8,
+            height=w.TOUCH,
             on_click=village(o.code),
         )
         for o in reference.village_options(s.township_code)
@@ -188,9 +190,9 @@ def _place_step(shell, wiz) -> list[ft.Control]:
     # Text fields first, the (long) village list last: the keyboard covers the lower half of a
     # phone screen, and a field typed into should not sit below a list that moves.
     return [
-        ft.Dropdown(key="wizard-township", label=t("wizard.township"), value=s.township_code,
+        ft.Row([w.dropdown(key="wizard-township", label=t("wizard.township"), value=s.township_code,
                     options=[ft.DropdownOption(key=o.code, text=o.label) for o in reference.township_options()],
-                    on_select=on_township, error_text=_err(ctx, wiz, "township"), text_size=17),
+                    on_select=on_township, error_text=_err(ctx, wiz, "township"), text_size=17)]),
         ft.TextField(key="wizard-description", label=t("wizard.description"), value=s.description,
                      error=_err(ctx, wiz, "description"),
                      multiline=True, min_lines=2, max_lines=5,
@@ -279,26 +281,40 @@ def _people_step(shell, wiz) -> list[ft.Control]:
             wiz.remove_victim(i)
             shell.render()
 
+        id_field = ft.TextField(key=f"victim{i}-id", label=t(f"id_number.{v.id_type}"), value=v.id_number,
+                                on_change=typed("id_number"), on_blur=left("id_number"),
+                                max_length=ID_NUMBER_MAX[v.id_type],
+                                error=_err(ctx, wiz, f"victim{i}.id_number"), text_size=17,
+                                capitalization=ft.TextCapitalization.CHARACTERS, autocorrect=False)
+
+        def document(e, i=i, id_field=id_field):
+            # In place: the number field takes the document's name, length and rule.
+            kind = e.control.value or "resident_id"
+            err = wiz.set_victim(i, "id_type", kind)
+            id_field.label = t(f"id_number.{kind}")
+            id_field.max_length = ID_NUMBER_MAX[kind]
+            id_field.error = t(err) if err else None
+            id_field.update()
+
         controls.append(ft.Card(ft.Container(ft.Column([
             ft.Row([ft.Text(t("wizard.victim_n", n=i + 1), size=16, weight=ft.FontWeight.W_600, expand=True),
-                    ft.IconButton(ft.Icons.DELETE_OUTLINE, key=f"victim{i}-remove",
-                                  tooltip=t("wizard.remove_victim"), on_click=remove)
+                    w.icon_button(ft.Icons.DELETE_OUTLINE, t("wizard.remove_victim"), f"victim{i}-remove", remove)
                     if len(s.victims) > 1 else ft.Container()]),
             ft.TextField(key=f"victim{i}-name", label=t("wizard.victim_name"), value=v.name,
                          on_change=typed("name"), on_blur=left("name"), on_submit=left("name"),
                          error=_err(ctx, wiz, f"victim{i}.name"), text_size=17),
-            ft.TextField(key=f"victim{i}-id", label=t("wizard.victim_id"), value=v.id_number,
-                         on_change=typed("id_number"), on_blur=left("id_number"), max_length=18,
-                         error=_err(ctx, wiz, f"victim{i}.id_number"), text_size=17,
-                         capitalization=ft.TextCapitalization.CHARACTERS, autocorrect=False),
+            ft.Row([w.dropdown(key=f"victim{i}-id-type", label=t("wizard.id_type"), value=v.id_type,
+                        options=[ft.DropdownOption(key=k, text=t(f"id_type.{k}")) for k in ID_TYPES],
+                        on_select=document, text_size=16)]),
+            id_field,
             ft.TextField(key=f"victim{i}-phone", label=t("wizard.victim_phone"), value=v.phone,
                          on_change=typed("phone"), on_blur=left("phone"), on_submit=left("phone"),
                          keyboard_type=ft.KeyboardType.PHONE,
                          error=_err(ctx, wiz, f"victim{i}.phone"), text_size=17),
-            ft.Dropdown(key=f"victim{i}-relation", label=t("wizard.relation"), value=v.relation,
+            ft.Row([w.dropdown(key=f"victim{i}-relation", label=t("wizard.relation"), value=v.relation,
                         options=[ft.DropdownOption(key=r, text=t(f"relation.{r}")) for r in RELATIONS],
                         on_select=lambda e, i=i: wiz.set_victim(i, "relation", e.control.value or "self"),
-                        text_size=16),
+                        text_size=16)]),
         ], spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH), padding=ft.Padding.all(12))))
 
     def add(e):
@@ -317,29 +333,60 @@ def capture_state(shell, claim_id: str) -> PhotoCapture:
     cap = shell.screen_state.get(("capture", claim_id))
     if cap is None:
         cap = PhotoCapture(ctx.store, ctx.photo_files, claim_id, ctx.user.id, ctx.language,
-                           on_change=lambda: shell._on_state_change("photo"))
+                           on_change=lambda: _capture_changed(shell, claim_id))
         shell.screen_state[("capture", claim_id)] = cap
     cap.lang = ctx.language
     return cap
 
 
-def photo_controls(shell, claim_id: str) -> list[ft.Control]:
-    """The add-photos button, intake progress and refusals, and the thumbnails of one claim."""
-    ctx = shell.ctx
-    t = ctx.t
+def _capture_changed(shell, claim_id: str) -> None:
+    """Intake progress: the camera screen redraws its strip in place (a redraw of the whole screen
+    would restart the camera); any other screen is redrawn."""
+    if (shell.page.route or "").startswith("/camera/"):
+        from fieldapp.views import camera
+
+        camera.refresh(shell, claim_id)
+        return
+    shell._on_state_change("photo")
+
+
+def pick_photos_action(shell, claim_id: str, key: str | None = None, on_items=None):
+    """The file picker's action: the chosen photos, with the fix at the pick, into intake.
+    `on_items` gets the items that follow them (the camera screen lists them with its shots)."""
     cap = capture_state(shell, claim_id)
 
     def on_files(files):
         async def run():
-            fix = await shell.current_fix()  # the fix at the shutter (file picker: at the pick)
-            cap.add([(f.name, f.bytes or b"") for f in files], fix)
-            shell.render()
+            fix = await shell.current_fix()  # the file picker has no shutter: the fix at the pick
+            items = cap.add_tracked([(f.name, f.bytes or b"") for f in files], fix)
+            if on_items is not None:
+                on_items(items)
+            else:
+                shell.render()
         shell.page.run_task(run)
 
-    controls: list[ft.Control] = [
-        w.big_button(t("photos.add"), "add-photos", None, icon=ft.Icons.ADD_A_PHOTO,
-                     action=shell.pick_action(on_files)),
-    ]
+    return shell.pick_action(on_files, key=key)
+
+
+def photo_controls(shell, claim_id: str, return_route: str) -> list[ft.Control]:
+    """The camera and picker buttons, intake progress and refusals, and the thumbnails of one
+    claim. The camera comes back to `return_route`."""
+    from fieldapp.views.camera import camera_supported, open_camera
+
+    ctx = shell.ctx
+    t = ctx.t
+    cap = capture_state(shell, claim_id)
+    pick = w.big_button(t("photos.pick"), "add-photos", None, icon=ft.Icons.PHOTO_LIBRARY,
+                        filled=not camera_supported(shell.page), expand=True,
+                        action=pick_photos_action(shell, claim_id))
+    # Where the platform has a camera it comes first; the picker stays beside it (photos taken
+    # earlier, or a camera that is refused). A desktop build has the picker only.
+    buttons = [pick]
+    if camera_supported(shell.page):
+        buttons.insert(0, w.big_button(t("photos.camera"), "open-camera",
+                                       lambda e: open_camera(shell, claim_id, return_route),
+                                       icon=ft.Icons.PHOTO_CAMERA, expand=True))
+    controls: list[ft.Control] = [ft.Row(buttons, spacing=12)]
     batch = cap.batch
     if batch is not None:
         if not batch.done:
@@ -355,6 +402,11 @@ def photo_controls(shell, claim_id: str) -> list[ft.Control]:
                 key=f"refused-{item.name}"))
     photos = ctx.store.photos.list_for_claim(claim_id)
     controls.append(ft.Text(t("photos.count", count=len(photos)), size=15, key="photos-count"))
+    statuses = {d.code: d.status for d in ctx.store.claims.get(claim_id).documents}
+    if document_rules.report_photos_need_note(statuses.get(document_rules.SITE_PHOTOS), len(photos)):
+        # The checklist's 现场照片 is the insurer's survey: these photos do not satisfy it.
+        controls.append(ft.Text(t("photos.site_photos_note"), size=13, color=ft.Colors.GREY_800,
+                                key="photos-site-note"))
     grid = []
     for p in photos:
         thumb = ctx.photo_files.path(p.sha256, "thumb")
@@ -368,13 +420,14 @@ def photo_controls(shell, claim_id: str) -> list[ft.Control]:
             ]),
             key=f"photo-{p.sha256[:12]}", on_click=lambda e, pid=p.sha256: shell.go(f"/photo/{pid}"),
             width=120, height=120,
+            # The tappable tile is what a screen reader lands on; the image's own label stays inside.
+            tooltip=t("photos.thumb", time=ctx.format_time(p.taken_at)),
         ))
     controls.append(ft.Row(grid, wrap=True, spacing=8, run_spacing=8))
     if any(p.flags for p in photos):
         flags = sorted({f for p in photos for f in p.flags})
-        controls.append(ft.Text(t("photos.flags_note") + "、".join(flag_label(f, ctx.language) for f in flags)
-                                if ctx.language == "zh" else
-                                t("photos.flags_note") + ", ".join(flag_label(f, ctx.language) for f in flags),
+        controls.append(ft.Text(t("photos.flags_note") + t("common.list_sep").join(flag_label(f, ctx.language)
+                                                                                   for f in flags),
                                 size=13, color=ft.Colors.ORANGE_900))
     return controls
 
@@ -391,12 +444,13 @@ def _photos_step(shell, wiz) -> list[ft.Control]:
             shell.render()
             return
         shell.screen_state.pop("wizard", None)
-        shell.toast(t("wizard.done"))
+        # Said as it is: online, the report is on its way now; offline, it waits for the network.
+        shell.toast(t("wizard.done_online" if ctx.sync_status().online else "wizard.done"))
         shell.go(f"/claim/{claim_id}/documents")
 
     cap = capture_state(shell, wiz.claim_id)
     busy = cap.batch is not None and not cap.batch.done
-    return [ft.Text(t("wizard.photos_intro"), size=15)] + photo_controls(shell, wiz.claim_id) + [
+    return [ft.Text(t("wizard.photos_intro"), size=15)] + photo_controls(shell, wiz.claim_id, "/new") + [
         ft.Row([
             w.big_button(t("common.previous"), "wizard-prev", lambda e: (wiz.previous(), shell.render()),
                          filled=False, expand=True),

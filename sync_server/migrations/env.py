@@ -1,20 +1,23 @@
 """Alembic environment: the URL comes from the caller (sync_server.migrate) or DATABASE_URL."""
 from __future__ import annotations
 
-import importlib
-
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from sync_server.models import Base
-from sync_server.settings import Settings
-
-# Tables of the co-insurance rules live in their own module; import it when present so that
-# autogenerate sees the whole schema.
-try:
-    importlib.import_module("sync_server.coinsurance_models")
-except ModuleNotFoundError:
-    pass
+# Every feature's tables, so that autogenerate sees the whole schema.
+from sync_server.audit import models as _audit  # noqa: F401
+from sync_server.authority import models as _authority  # noqa: F401
+from sync_server.blobs import models as _blobs  # noqa: F401
+from sync_server.claims import models as _claims  # noqa: F401
+from sync_server.core.models import Base
+from sync_server.core.settings import Settings
+from sync_server.devices import models as _devices  # noqa: F401
+from sync_server.events import models as _events  # noqa: F401
+from sync_server.fund import models as _fund  # noqa: F401
+from sync_server.insurers import models as _insurers  # noqa: F401
+from sync_server.reports import models as _reports  # noqa: F401
+from sync_server.rotation import models as _rotation  # noqa: F401
+from sync_server.sync import models as _sync  # noqa: F401
 
 config = context.config
 target_metadata = Base.metadata

@@ -14,3 +14,8 @@ def test_sync_resume_quick(tmp_path):
     assert "error" not in result
     assert result["complete"] and result["cuts"] >= 1
     assert result["bytes_sent"] >= result["photo_bytes"]
+    restart = result["restart"]
+    assert {"cuts", "resent_bytes_per_cut", "goal_bytes", "goal_met"} <= set(restart)
+    # The server really died and came back: one start more than kills at least.
+    assert restart["complete"] and restart["cuts"] >= 1 and restart["server_starts"] >= restart["cuts"] + 1
+    assert restart["bytes_sent"] >= result["photo_bytes"] and restart["goal_bytes"] == 1024 * 1024

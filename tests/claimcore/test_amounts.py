@@ -1,5 +1,5 @@
-"""Money on a claim: limits from the catalogue's configurable defaults, the adjustment, the payee
-rule and the payment, the deadlines."""
+"""Money on a claim: limits from the cooperation agreement's year, the adjustment, the payee rule
+and the payment, the deadlines."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,14 +17,15 @@ def _limits(loss_types=("death", "house"), victims=1):
     return amounts.limits_for("natural_disaster", loss_types, victims)
 
 
-def test_limits_are_the_catalogues_defaults_per_victim():
+def test_limits_are_the_agreements_per_victim():
     one, two = _limits(), _limits(victims=2)
     assert one.person == 100_000 * YUAN and two.person == 200_000 * YUAN  # medical inside the death limit
     assert one.medical == 10_000 * YUAN
     assert one.house is None and one.total is None  # no figure in the sources: only the absurd bound
     assert one.absurd == 30_000_000 * YUAN  # the per-event cap
     assert _limits(("death",)).total == 100_000 * YUAN
-    assert "默认值" in amounts.DEFAULTS_NOTE[0]
+    zh, en = one.source()
+    assert "合作协议" in zh and "暂按渝府办发〔2017〕121号" in zh and "cooperation agreement" in en
 
 
 def test_items_are_checked_per_category():
@@ -35,7 +36,7 @@ def test_items_are_checked_per_category():
         amounts.check_items([{"category": "death", "amount_fen": 100_000 * YUAN},
                              {"category": "death", "amount_fen": 1}], lim)
     assert over.value.code == "over_limit" and over.value.field == "loss_items"
-    assert "默认值" in over.value.message("zh") and "100,000.00" in over.value.message("zh")
+    assert "暂按渝府办发〔2017〕121号" in over.value.message("zh") and "100,000.00" in over.value.message("zh")
     with pytest.raises(amounts.AmountError) as medical:
         amounts.check_items([{"category": "medical", "amount_fen": 10_000 * YUAN + 1}], _limits(("medical",)))
     assert medical.value.code == "over_limit"

@@ -9,8 +9,15 @@ import pytest
 
 from claimcore import catalogue as catmod
 from claimcore.assets import assets_dir
-from claimcore.catalogue import (TEMPLATE_CODES, CatalogueError, UnknownCatalogueVersion, UnknownCoverage,
-                                 available_versions, load_catalogue, parse_catalogue)
+from claimcore.catalogue import (
+    TEMPLATE_CODES,
+    CatalogueError,
+    UnknownCatalogueVersion,
+    UnknownCoverage,
+    available_versions,
+    load_catalogue,
+    parse_catalogue,
+)
 
 COVERAGE_CODES = ["natural_disaster", "crowd_stampede", "terrorism", "falling_object", "mental_patient",
                   "municipal_facility", "fire_explosion", "infectious_disease", "violent_crime",
@@ -34,7 +41,7 @@ def cat():
 # ---------------------------------------------------------------------------------------------
 
 def test_current_version_has_the_twelve_coverages_in_domain_order(cat):
-    assert cat.version == "2024.1"
+    assert cat.version == "2024.2"
     assert list(cat.coverages) == COVERAGE_CODES
     assert {c.code for c in cat.coverages.values() if c.is_rider} == {"resettlement", "drowning"}
 
@@ -218,7 +225,8 @@ def test_labels_give_each_language_and_refuse_others(cat):
 
 def test_load_is_cached(cat):
     assert load_catalogue() is cat
-    assert load_catalogue("2024.1") is cat
+    assert load_catalogue("2024.2") is cat
+    assert load_catalogue("2024.1") is load_catalogue("2024.1") is not cat  # the earlier release still loads
 
 
 # ---------------------------------------------------------------------------------------------
@@ -363,10 +371,10 @@ def tmp_assets(tmp_path, monkeypatch):
 
 
 def test_old_versions_stay_loadable_beside_the_current_one(tmp_assets):
-    assert available_versions() == ["2023.1", "2024.1"]
+    assert available_versions() == ["2023.1", "2024.1", "2024.2"]
     current = load_catalogue()
     old = load_catalogue("2023.1")
-    assert (current.version, old.version) == ("2024.1", "2023.1")
+    assert (current.version, old.version) == ("2024.2", "2023.1")
     assert [r.document for r in old.coverage("falling_object").cause_evidence] == ["police_determination"]
     assert "police_case_receipt" in [r.document for r in current.coverage("falling_object").cause_evidence]
 
@@ -388,11 +396,11 @@ def test_file_whose_content_disagrees_with_its_name_is_refused(tmp_assets):
 def test_broken_file_names_the_file_and_entry(tmp_assets):
     raw = current_raw()
     _break_unknown_doc(raw)
-    path = tmp_assets / "catalogue" / "catalogue-2024.1.json"
+    path = tmp_assets / "catalogue" / "catalogue-2024.2.json"
     path.write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(CatalogueError) as e:
         load_catalogue()
-    assert "catalogue-2024.1.json" in str(e.value) and "no_such_paper" in str(e.value)
+    assert "catalogue-2024.2.json" in str(e.value) and "no_such_paper" in str(e.value)
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(CatalogueError, match="not valid JSON"):
         load_catalogue()

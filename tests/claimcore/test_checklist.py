@@ -6,8 +6,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from claimcore.catalogue import TEMPLATE_CODES, UnknownCoverage, load_catalogue
-from claimcore.checklist import (STATUSES, ChecklistError, UnknownLossType, UnknownStatus,
-                                 consolidated_notice_text, evaluate, required_documents)
+from claimcore.checklist import (
+    STATUSES,
+    ChecklistError,
+    UnknownLossType,
+    UnknownStatus,
+    consolidated_notice_text,
+    evaluate,
+    required_documents,
+)
 
 CAT = load_catalogue()
 DEATH_PROOF = ("death_medical_certificate", "household_deregistration", "cremation_certificate")

@@ -27,7 +27,7 @@ def test_coverages_json_lists_twelve_in_chinese_by_default():
     p = run("coverages", "--json")
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
-    assert doc["catalogue_version"] == "2024.1" and doc["lang"] == "zh" and doc["count"] == 12
+    assert doc["catalogue_version"] == "2024.2" and doc["lang"] == "zh" and doc["count"] == 12
     assert len(doc["coverages"]) == 12
     first = doc["coverages"][0]
     assert first["code"] == "natural_disaster" and first["name"] == "自然灾害救助保险"
@@ -113,7 +113,7 @@ def test_rider_with_its_main_coverage():
 def test_broken_catalogue_exits_1_naming_the_entry(tmp_path):
     root = tmp_path / "assets"
     shutil.copytree(assets_dir() / "catalogue", root / "catalogue", ignore=shutil.ignore_patterns("templates"))
-    path = root / "catalogue" / "catalogue-2024.1.json"
+    path = root / "catalogue" / "catalogue-2024.2.json"
     raw = json.loads(path.read_text(encoding="utf-8"))
     raw["alternative_groups"][0]["min_required"] = 5
     path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")

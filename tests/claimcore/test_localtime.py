@@ -27,3 +27,15 @@ def test_the_machine_zone_does_not_matter():
         out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "TZ": zone},
                              capture_output=True, text=True, check=True).stdout.strip()
         assert out == "2026-06-02 16:15", zone
+
+
+def test_china_date_is_the_day_in_dazu_for_text_aware_naive_and_dates():
+    import datetime as dt
+
+    from claimcore.localtime import china_date
+
+    assert china_date("2025-12-31T16:30:00Z") == dt.date(2026, 1, 1)  # 00:30 in Dazu
+    assert china_date("2025-12-31T23:30:00+08:00") == dt.date(2025, 12, 31)
+    assert china_date(dt.datetime(2025, 12, 31, 23, 30)) == dt.date(2025, 12, 31)  # naive: Dazu's clock
+    assert china_date(dt.date(2025, 5, 1)) == dt.date(2025, 5, 1)
+    assert china_date("yesterday") is None and china_date("") is None and china_date(None) is None

@@ -160,7 +160,7 @@ def test_loss_items_are_listed_with_their_total():
     claim = {**load_worked_claim(), "loss_items": copy.deepcopy(ITEMS)}
     text = all_text(render("loss_inventory", claim))
     for expected in ("购置日期", "损失程度", "房屋及室内财产", "医疗费用", "18.5", "2019-05-01", "2025-10-08",
-                     "全损", "部分损坏", "浸泡霉变", "申请人（签字并按手印）"):
+                     "全损", "部分损坏", "浸泡霉变", "申请人：李犇（配偶）签字并按手印"):
         assert expected in text, expected
     for i in ITEMS:
         assert squash(i["description"]) in text
@@ -190,7 +190,7 @@ def test_a_long_inventory_runs_over_pages_with_headings_and_one_total_at_the_end
     total = sum(i["amount_fen"] for i in items)
     assert joined.count("合计") == 2  # the total row and the total in words
     assert f"合计{format_fen(total)}" in pages[-1] or f"合计{format_fen(total)}" in pages[-2]
-    signed = [p for p in pages if "申请人（签字并按手印）" in p]
+    signed = [p for p in pages if "签字并按手印" in p]
     assert len(signed) == 1 and "保险公司查勘人员" in signed[0]  # the signatures stay together
 
 
@@ -198,14 +198,14 @@ def test_a_long_inventory_runs_over_pages_with_headings_and_one_total_at_the_end
 def test_an_empty_inventory_has_every_column_to_fill_by_hand(claim):
     text = all_text(render("loss_inventory", claim))
     for expected in ("类别", "损失项目", "数量", "单价（元）", "购置日期", "损失程度", "金额（元）", "合计",
-                     "申请人（签字并按手印）"):
+                     "签字并按手印"):
         assert expected in text, expected
     assert "0.00" not in text and "零元整" not in text
 
 
 def test_the_inventory_in_english_has_the_new_columns():
     text = all_text(render("loss_inventory", {**load_worked_claim(), "loss_items": ITEMS}, lang="en"))
-    for expected in ("Purchasedate", "Extentofdamage", "signatureandfingerprint", "Houseandcontents"):
+    for expected in ("Purchasedate", "Extentofdamage", "Signatureandfingerprint", "Houseandcontents"):
         assert expected in text, expected
 
 

@@ -85,7 +85,7 @@ def test_claim_application_is_filled_in(rendered):
     text = all_text(rendered["claim_application"])
     victim, claimant, payee, agent = CLAIM["persons"]
     for expected in (
-        "自然灾害救助保险", "龙水镇", "五金社区居民委员会", CLAIM["address"], CLAIM["policy_no"],
+        "自然灾害救助保险", "龙水镇", "五金社区", CLAIM["address"], CLAIM["policy_no"],
         "2026年7月14日03时10分", "医疗费用、房屋及室内财产",
         victim["id_number"], claimant["id_number"], agent["id_number"], victim["phone"],
         "配偶", "龙水镇联络员", AGENT,
@@ -104,8 +104,9 @@ def test_claim_application_is_filled_in(rendered):
     assert format_fen(CLAIM["other_compensation_fen"]) in text
     assert "城乡居民基本医疗保险报销" in text
     assert "个人信息处理同意" in text and "敏感个人信息" in text  # PIPL consent
-    assert "申请人（签字并按手印）" in text
-    for office in ("村（居）民委员会意见", "镇人民政府（街道办事处）意见", "区金融发展事务中心意见", "人保财险大足支公司意见"):
+    assert "申请人：李犇（配偶）签字并按手印" in text
+    for office in ("村（居）民委员会意见", "镇人民政府（街道办事处）意见", "区金融发展事务中心意见",
+                   "中国人民财产保险股份有限公司大足支公司意见"):
         assert office in text
     assert text.count("盖章") >= 4
 
@@ -132,7 +133,7 @@ def test_disaster_certificate_is_filled_with_the_household(rendered):
     text = all_text(rendered["disaster_certificate"])
     household = CLAIM["household"]
     for expected in (
-        household["head_id_number"], "大足区龙水镇五金社区居民委员会五金街后巷17号", "4人", household["disaster_type"],
+        household["head_id_number"], "大足区龙水镇五金社区五金街后巷17号", "4人", household["disaster_type"],
         "死亡0人受伤1人失踪0人", "一楼厨房", "倒塌", "严重损坏", "一般损坏", "墙体多条裂缝，门窗变形",
         format_fen(household["contents_loss_fen"]), "■是□否", squash(household["relocated_to"]),
         squash(household["verifier"]), "2026年7月14日", "村（居）民委员会意见", "镇人民政府（街道办事处）意见",

@@ -9,8 +9,8 @@ from pypdf import PdfReader
 
 from claimcore.catalogue import TEMPLATE_CODES, load_catalogue
 from fieldapp.documents import TEMPLATES
-from pdflayer.page import NO_LINE_END, NO_LINE_START, FormPDF, PageFurniture
 from fieldapp.documents.texts import LANGS, TemplateTextError, Texts, load_texts, templates_dir
+from pdflayer.page import NO_LINE_END, NO_LINE_START, FormPDF, PageFurniture
 from tests.documents.conftest import load_worked_claim, squash
 
 

@@ -42,7 +42,7 @@ def _outbox(app) -> int:
 
 
 def _rejections(app) -> list:
-    from fieldapp.sync.client import S_REJECTIONS
+    from fieldapp.sync.push import S_REJECTIONS
 
     with _store(app) as store:
         return list(store.settings.get(S_REJECTIONS, []) or [])
@@ -136,7 +136,7 @@ def report(liaison: Screen, account: str, losses: tuple[str, ...], victim: str, 
         liaison.type_into("身份证号", id_number)
     liaison.tap(liaison.button("下一步"), then="拍摄现场照片")
     with liaison.page.expect_file_chooser() as chooser:
-        liaison.tap(liaison.button("拍照 / 选择照片"))
+        liaison.tap(liaison.button("从相册选择"))
     chooser.value.set_files([str(p) for p in photos])
     liaison.see(f"已有 {len(photos)} 张照片", timeout=90_000)
     liaison.tap(liaison.button("提交报案"))
@@ -202,8 +202,8 @@ def test_a_death_claim_is_paid_to_the_heir_and_a_small_one_by_the_lead_alone(ser
         liaison.tap(liaison.button("保存", exact=True))
         liaison.see("人员已保存")
         liaison.find(HEIR["name"])
-        # the claimed amount, with the claim's limits shown as the defaults they are
-        liaison.find("限额为默认值")
+        # the claimed amount, with the claim's limits and where they come from
+        liaison.find("暂按渝府办发")
         press(liaison, "填写申请金额", then="申请金额（元）")
         fill(liaison, "申请金额（元）", "350000")
         liaison.tap(liaison.button("保存", exact=True))
@@ -219,9 +219,7 @@ def test_a_death_claim_is_paid_to_the_heir_and_a_small_one_by_the_lead_alone(ser
         next_up = httpx.get(f"{server.url}/api/v1/rotation", headers=_token(apps["adjuster"]),
                             timeout=10).json()["next"]
         record["rotation_next"] = next_up
-        adjuster.page.reload()
-        adjuster.page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=90_000)
-        adjuster.page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
+        adjuster.reload(then=VICTIM["name"])
         open_claim(adjuster, VICTIM["name"])
         move(adjuster, "已立案", "registered")
         move(adjuster, "已派查勘", "dispatched")
@@ -400,7 +398,7 @@ def test_a_death_claim_is_paid_to_the_heir_and_a_small_one_by_the_lead_alone(ser
         owed = recoveries["by_insurer"]["cpic"]["owed_fen"]
         assert owed > 0
         office.tap(office.button("办公台"), then="案件总览")
-        office.tap(office.button("工作经费", exact=True), then="登记保费")
+        office.tap(office.button("工作经费", exact=True), then="经费预算")  # the coordinator books no fund entries
         office.find("代付赔款摊回")
         row = sorted(recoveries["by_insurer"]).index("cpic")
         office.find(f"{owed / 100:,.2f} 元")

@@ -4,8 +4,9 @@ The coordinator works in an office browser (1280×800): declares a flood event f
 the liaison reports two flood claims in one of them and a fire there (outside the event) on its
 phone (412×915); the office sees the flood claims grouped under the event as they arrive and the
 fire not, dispatches the event centrally; the two co-insurers' surveyors answer on their phones and
-the rotation board shows it; the coordinator puts an insurer on leave and back, books a premium
-and a cost and reads the quarter's disclosure; downloads the quarterly report as PDF and XLSX
+the rotation board shows it; the coordinator puts an insurer on leave and back; the lead's
+adjuster proposes a changed fund budget, the coordinator confirms it, the adjuster books a premium
+and a cost and the coordinator reads the quarter's disclosure; downloads the quarterly report as PDF and XLSX
 (opened here with pdftoppm and openpyxl). The adjuster opens the same console on a phone.
 Every figure checked on screen is compared with the server's own answer. Screenshots of every
 screen go to test-output/screenshots/office-*.png.
@@ -197,27 +198,48 @@ def test_the_office_runs_an_event_the_rotation_and_the_fund_from_the_app(server,
         office.see(f"{len(board['participants'])} 家 / 至少 {board['floor']['required']} 家")
         office.shot("rotation-after")
 
-        # -- the work fund: a premium and a cost, then the quarter's disclosure -------------------
-        nav(office, "工作经费", then="登记保费")
-        office.tap(office.button("登记保费"), then="保费（不含税，元）")
-        office.tap(office.page.get_by_role("radio", name=names["cpic"]))
-        office.type_into("保费（不含税，元）", "1000000")
-        office.shot("premium-dialog")
-        office.tap(office.button("保存", exact=True))
-        office.see("保费已登记")
-        office.tap(office.button("登记支出"), then="支出日期")
-        office.tap(office.page.get_by_role("radio", name="宣传"))
-        office.type_into("金额（元）", "3000")
-        office.type_into("说明", "巨灾保险宣传折页印制")
-        office.tap(office.button("保存", exact=True))
-        office.see("支出已保存")
-        drained(apps["coordinator"])  # through the outbox: booked once under its id
+        # -- the work fund: the lead (the adjuster's phone) proposes a changed budget, the
+        #    coordinator confirms it; the lead books a premium and a cost; the quarter's disclosure
+        adjuster.tap(adjuster.button("办公台"), then="案件总览")
+        adjuster.shot("phone-overview")
+        nav(adjuster, "工作经费", then="登记保费")
+        adjuster.tap(adjuster.button("调整预算"), then="按用途填写本年度预算")
+        adjuster.type_into("宣传（元）", "80000")
+        adjuster.shot("budget-dialog")
+        adjuster.tap(adjuster.button("保存", exact=True))
+        adjuster.see("预算已提交")
+        nav(office, "工作经费", then="经费预算")
+        office.see("待确认：第2版")  # the demo seed's version 1 is in force meanwhile
+        office.shot("budget-pending")
+        office.tap(office.button("确认预算"), then="确认后，工作经费只能在以下预算范围内列支")
+        office.tap(office.page.get_by_role("button", name="确认预算", exact=True).last)
+        office.see("预算已确认")
+        office.see("现行预算：第2版")
+        budget = _get(server, apps["coordinator"], f"/api/v1/fund/budget?year={now.year}")
+        assert budget["confirmed"]["version"] == 2 and budget["confirmed"]["amounts"]["publicity"] == 8_000_000
+        assert budget["proposed"] is None
+        refresh(adjuster)
+        adjuster.tap(adjuster.button("登记保费"), then="保费（不含税，元）")
+        adjuster.tap(adjuster.page.get_by_role("radio", name=names["cpic"]))
+        adjuster.type_into("保费（不含税，元）", "1000000")
+        adjuster.shot("premium-dialog")
+        adjuster.tap(adjuster.button("保存", exact=True))
+        adjuster.see("保费已登记")
+        adjuster.tap(adjuster.button("登记支出"), then="支出日期")
+        adjuster.tap(adjuster.page.get_by_role("radio", name="宣传"))
+        adjuster.type_into("金额（元）", "3000")
+        adjuster.type_into("说明", "巨灾保险宣传折页印制")
+        adjuster.tap(adjuster.button("保存", exact=True))
+        adjuster.see("支出已保存")
+        drained(apps["adjuster"])  # through the outbox: booked once under its id
         quarter = (now.month - 1) // 3 + 1
         until("the spending booked", lambda: _get(
             server, apps["coordinator"], f"/api/v1/fund/disclosure?year={now.year}&quarter={quarter}")["spending_fen"])
         disclosure = _get(server, apps["coordinator"], f"/api/v1/fund/disclosure?year={now.year}&quarter={quarter}")
         assert disclosure["spending_fen"] == 300_000 and disclosure["income_fen"] >= 2_000_000
-        office.see(_yuan(disclosure["spending_fen"]), timeout=60_000)  # redrawn when the push is through
+        assert disclosure["budget"]["by_category"]["publicity"]["remaining_fen"] == 8_000_000 - 300_000
+        refresh(office)  # the coordinator reads what the lead booked
+        office.see(_yuan(disclosure["spending_fen"]), timeout=60_000)
         office.see(_yuan(disclosure["income_fen"]))
         office.see(_yuan(disclosure["closing_fen"]))
         office.shot("fund")
@@ -250,9 +272,7 @@ def test_the_office_runs_an_event_the_rotation_and_the_fund_from_the_app(server,
             nav(office, section, then=mark)
             office.shot(f"section-{section}")
 
-        # -- the adjuster opens the same console on a phone --------------------------------------
-        adjuster.tap(adjuster.button("办公台"), then="案件总览")
-        adjuster.shot("phone-overview")
+        # -- the adjuster's phone: the rest of the same console ------------------------------------
         nav(adjuster, "轮值看板", then="本月轮值顺序")
         adjuster.shot("phone-rotation")
         nav(adjuster, "工作经费", then="登记保费")

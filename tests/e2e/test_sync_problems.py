@@ -36,7 +36,7 @@ def _claim_from_an_older_app(data_dir: Path, user: dict) -> str:
 
 
 def _problems(data_dir: Path) -> list:
-    from fieldapp.sync.client import S_REJECTIONS
+    from fieldapp.sync.push import S_REJECTIONS
 
     with _store(data_dir) as store:
         return list(store.settings.get(S_REJECTIONS, []) or [])

@@ -33,7 +33,7 @@ def _outbox_count(data_dir: Path) -> int:
 
 def _rejections(data_dir: Path) -> list:
     from fieldapp.store import open_store
-    from fieldapp.sync.client import S_REJECTIONS
+    from fieldapp.sync.push import S_REJECTIONS
 
     with open_store(data_dir) as store:
         return list(store.settings.get(S_REJECTIONS, []) or [])
@@ -55,7 +55,7 @@ def _scan_on(data_dir: Path, claim_id: str) -> dict:
     from fieldapp.store import open_store
     from fieldapp.store.schema import Scan
 
-    with open_store(data_dir) as store, store._read() as session:  # noqa: SLF001 - the test reads the row
+    with open_store(data_dir) as store, store.db.read() as session:  # the test reads the row
         rows = session.scalars(select(Scan).where(Scan.claim_id == claim_id)).all()
         assert len(rows) == 1
         return {"id": rows[0].id, "doc_code": rows[0].doc_code}
@@ -131,7 +131,7 @@ def test_liaison_reports_offline_and_syncs(server, workdir, browser):
         phone.shot("wizard-people")
         phone.tap(phone.button("下一步"), then="拍摄现场照片")
         with phone.page.expect_file_chooser() as chooser:
-            phone.tap(phone.button("拍照 / 选择照片"))
+            phone.tap(phone.button("从相册选择"))
         chooser.value.set_files([str(p) for p in PHOTOS])
         phone.see("已有 3 张照片", timeout=90_000)
         phone.shot("wizard-photos")

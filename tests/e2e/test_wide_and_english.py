@@ -39,9 +39,8 @@ def test_office_browser_side_by_side_then_english(server, workdir, browser):
         # -- English: the switch in settings ---------------------------------------------------
         wide.appbar_action("设置")
         wide.see("退出登记")
-        # The language dropdown: Flutter exposes it as an unnamed button (the one after the back
-        # arrow); its menu items carry the names.
-        wide.tap(wide.page.get_by_role("button").nth(1))
+        # The language dropdown, named by its label (its tooltip); its menu items carry the names.
+        wide.tap(wide.button("语言", exact=True))
         wide.tap(wide.page.get_by_role("menuitem", name="English").or_(wide.button("English")).first,
                  then="Settings")
         wide.shot("settings-english")

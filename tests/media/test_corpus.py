@@ -108,7 +108,8 @@ def test_sample_is_ingested_with_its_evidence(name, results):
         # Not one byte outside the Exif segment changed: same scan data, same other segments.
         a, b = walk(original), walk(r.jpeg_bytes)
         assert original[a.sos_offset :] == r.jpeg_bytes[b.sos_offset :]
-        others = lambda data, lay: [data[s.start : s.end] for s in lay.segments if s not in lay.exif_segments(data)]
+        def others(data, lay):
+            return [data[s.start : s.end] for s in lay.segments if s not in lay.exif_segments(data)]
         assert others(original, a) == others(r.jpeg_bytes, b)
         assert len(b.exif_segments(r.jpeg_bytes)) == 1
         # ...so the decoded pixels are identical.

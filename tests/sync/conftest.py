@@ -22,12 +22,12 @@ from fieldapp.media import PhotoFiles
 from fieldapp.store import open_store
 from fieldapp.sync import SyncClient
 from sync_server.app import create_app
-from sync_server.settings import Settings
+from sync_server.core.settings import Settings
 from sync_server.testing import Harness
 
 TOWNSHIP_A = "500111001"  # 龙岗街道
 TOWNSHIP_B = "500111002"  # 棠香街道
-BASE = "http://testserver"
+BASE = "http://127.0.0.1"  # loopback: the phone speaks plain HTTP to nothing else (fieldapp.sync.tls)
 
 
 def valid_id_number(rng: random.Random | None = None) -> str:
@@ -238,8 +238,8 @@ def phones(request, tmp_path):
 
 
 def server_claim(server: Server, claim_id: str) -> dict | None:
-    from sync_server.models import Claim
-    from sync_server.sync_apply import claim_fields
+    from sync_server.core.models import Claim
+    from sync_server.sync.apply import claim_fields
 
     with server.harness.db.read() as s:
         c = s.get(Claim, claim_id)
@@ -249,7 +249,7 @@ def server_claim(server: Server, claim_id: str) -> dict | None:
 def server_records(server: Server, entity: str | None = None) -> list[dict]:
     from sqlalchemy import select
 
-    from sync_server.models import Record
+    from sync_server.core.models import Record
 
     with server.harness.db.read() as s:
         q = select(Record)
@@ -262,7 +262,7 @@ def server_records(server: Server, entity: str | None = None) -> list[dict]:
 def server_counts(server: Server) -> dict[str, int]:
     from sqlalchemy import func, select
 
-    from sync_server.models import Claim, Record
+    from sync_server.core.models import Claim, Record
 
     with server.harness.db.read() as s:
         out = {"claim": s.scalar(select(func.count()).select_from(Claim))}
@@ -274,7 +274,7 @@ def server_counts(server: Server) -> dict[str, int]:
 def server_conflicts(server: Server) -> list[dict]:
     from sqlalchemy import select
 
-    from sync_server.models import Conflict
+    from sync_server.sync.models import Conflict
 
     with server.harness.db.read() as s:
         return [{"entity_id": c.entity_id, "field": c.field, "kept": c.kept_value, "other": c.other_value,
@@ -283,7 +283,7 @@ def server_conflicts(server: Server) -> list[dict]:
 
 
 def blob_exists(server: Server, sha: str) -> bool:
-    from sync_server.blobs import BlobStore
+    from sync_server.blobs.store import BlobStore
 
     return BlobStore(server.settings.blob_dir).exists(sha)
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from fieldapp.sync import TokenRevoked
-from sync_server import accounts
+from sync_server.devices import service as accounts
 
 from .conftest import TOWNSHIP_A, TOWNSHIP_B, server_records, valid_id_number
 
@@ -141,5 +141,5 @@ def test_revoked_and_unknown_tokens_get_the_same_401(world, server):
         a.client.sync_once()
     assert a.client.status().needs_reenroll and a.store.outbox.count() > 0
     with server.harness.db.read() as s:
-        from sync_server.models import Claim
+        from sync_server.core.models import Claim
         assert all(c.description != "撤销后新增" for c in s.scalars(select(Claim)))

@@ -16,8 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from claimcore import entities, wire
-from fieldapp.store import StoreValidationError
-from fieldapp.store.store import CLAIM_EDITABLE, document_id
+from fieldapp.store import CLAIM_EDITABLE, StoreValidationError, document_id
 from fieldapp.store.outbox import record_mutation
 
 from .conftest import TOWNSHIP_A, server_claim, server_records, valid_id_number
@@ -97,8 +96,8 @@ def _problem(phone, entity: str, record_id: str) -> dict | None:
 
 def _force(phone, entity: str, record_id: str, fields: dict, base_version) -> None:
     """Queue a write the store refused, as an older app version would have queued it."""
-    with phone.store._write() as session:  # noqa: SLF001 - simulating another app version
-        record_mutation(session, phone.store._cipher, entity, record_id, fields, base_version=base_version)
+    with phone.store.db.write() as session:  # simulating another app version
+        record_mutation(session, phone.store.db.cipher, entity, record_id, fields, base_version=base_version)
 
 
 CLAIM_FIELDS = ["address", "description", "claimed_amount_fen", "adjusted_amount_fen", "paid_amount_fen", "lat", "lon",
@@ -258,9 +257,9 @@ def test_a_claim_field_the_liaison_may_not_write_is_refused_on_both_sides(loopba
 
 def test_every_wire_entity_is_handled_by_the_server_and_no_other(loopback):
     """claimcore.wire, the contract and the server name the same entities."""
-    from sync_server import hooks, policy
     from sync_server.app import create_app
+    from sync_server.sync import policy
 
-    create_app(loopback.settings)  # registers every feature's push handlers
-    handled = {"claim", *policy.RECORD_ENTITIES, *hooks.entity_handlers}
+    app = create_app(loopback.settings)  # the app hands the push every feature's entities
+    handled = {"claim", *policy.RECORD_ENTITIES, *app.state.push_rules.handlers}
     assert set(wire.ENTITIES) == handled == set(entities.ENTITIES)

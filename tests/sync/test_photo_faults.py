@@ -56,7 +56,7 @@ class CuttingTransport(httpx.BaseTransport):
 
 
 def _server_bytes(loopback, sha: str) -> bytes:
-    from sync_server.blobs import BlobStore
+    from sync_server.blobs.store import BlobStore
 
     return BlobStore(loopback.settings.blob_dir).final_path(sha).read_bytes()
 

@@ -12,8 +12,8 @@ import sqlite3
 from sqlalchemy import select
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from sync_server.changelog import change_visibility_clause
-from sync_server.models import Change, User
+from sync_server.core.changelog import change_visibility_clause
+from sync_server.core.models import Change, User
 
 from .conftest import TOWNSHIP_A
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from fieldapp.sync import Offline, TokenRevoked
-from sync_server import accounts
-from sync_server.models import PushReceipt
+from sync_server.devices import service as accounts
+from sync_server.sync.models import PushReceipt
 
 from .conftest import TOWNSHIP_A, server_counts, valid_id_number
 

@@ -110,12 +110,16 @@ def test_a_scan_reaches_the_server_byte_identical_and_sign_out_then_succeeds(loo
         assert r.headers["content-type"] == "image/jpeg"
         assert r.headers["x-scan-sha256"] == _sha(ID_CARD)
         assert "no-store" in r.headers["cache-control"]
-    # stored atomically as a private file (0600) under the server's data folder, indexed in the table
+    # stored atomically as a private file (0600) under the server's data folder, sealed under the
+    # server key (it opens to the very bytes), indexed in the table
     stored = list((loopback.settings.data_dir / "scans").rglob(f"{scan_id}-*"))
-    assert len(stored) == 1 and stored[0].read_bytes() == ID_CARD
+    assert len(stored) == 1 and ID_CARD not in stored[0].read_bytes()
+    from sync_server.core.sealing import Sealer
+
+    assert Sealer.from_settings(loopback.settings).open_bytes(stored[0].read_bytes(), f"scan:{scan_id}") == ID_CARD
     assert stat.S_IMODE(stored[0].stat().st_mode) == 0o600
     assert not list((loopback.settings.data_dir / "scans" / "tmp").iterdir())
-    from sync_server.models import Scan
+    from sync_server.claims.models import Scan
 
     with loopback.harness.db.read() as s:
         row = s.get(Scan, scan_id)
@@ -163,7 +167,7 @@ def test_a_refused_scan_stays_on_the_phone_as_a_visible_problem(loopback, phones
     # the server refuses it for good (415), which must not be retried for ever nor lost.
     from fieldapp.store.schema import Scan as PhoneScan
 
-    with phone.store._write() as s:
+    with phone.store.db.write() as s:
         s.get(PhoneScan, scan_id).content_type = "image/png"
 
     phone.client.sync_once()
@@ -224,7 +228,7 @@ def test_scope_surveyors_and_other_townships_get_the_same_404_as_unknown_ids(loo
     for who in (adjuster, coordinator):
         sid = str(uuid.uuid4())
         assert _put(loopback, who, claim_id, sid, PDF, ctype="application/pdf").status_code == 201
-    from sync_server.models import Scan
+    from sync_server.claims.models import Scan
 
     with harness.db.read() as s:
         assert s.query(Scan).count() == 3

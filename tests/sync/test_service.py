@@ -60,7 +60,7 @@ def test_sync_now_and_revocation_stop(server, phones):
     try:
         st = service.sync_now(wait=True)
         assert st.last_sync_at and st.pending_changes == 0
-        from sync_server import accounts
+        from sync_server.devices import service as accounts
         with server.harness.db.write() as s:
             accounts.revoke_device(s, phone.store.sync_state.get().device_id)
         phone.new_claim()

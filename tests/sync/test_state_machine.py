@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from fieldapp.sync import Offline
-from sync_server.settings import Settings
+from sync_server.core.settings import Settings
 
 from .conftest import TOWNSHIP_A, Phone, Server, server_claim, server_conflicts, server_counts
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sync_server.app import create_app
-from sync_server.settings import Settings
+from sync_server.core.settings import Settings
 from sync_server.testing import Enrolled, Harness
 
 LONGSHUI = "500111100"  # 龙水镇

@@ -6,8 +6,9 @@ import json
 
 from sqlalchemy import func, select
 
-from sync_server import accounts
-from sync_server.models import Change, Claim, Device
+from sync_server.core.models import Change, Claim
+from sync_server.devices import service as accounts
+from sync_server.devices.models import Device
 
 from .conftest import BAODING, claim_fields, new_id
 
@@ -91,6 +92,12 @@ def test_resumable_upload_and_scoped_download(actors, harness):
     cid = new_id()
     actors.liaison_b.push_one("claim", cid, claim_fields(BAODING))
     assert actors.liaison_b.push_one("photo", new_id(), {"claim_id": cid, "sha256": sha})["status"] == "applied"
+    # Naming the hash is not enough: the reference counts once liaison B's device has sent the
+    # bytes itself (the server holds them already; its copy is verified, then one is kept).
+    assert c.get(f"/api/v1/blobs/{sha}", headers=adj.headers).status_code == 404
+    lb = actors.liaison_b
+    assert lb.client.post("/api/v1/blobs/missing", headers=lb.headers, json={"sha256": [sha]}).json() == {"missing": [sha]}
+    assert _upload(lb.client, lb.headers, data, sha, 0, len(data)).status_code == 204
     got = c.get(f"/api/v1/blobs/{sha}", headers=adj.headers)
     assert got.status_code == 200 and got.content == data and got.headers["content-type"] == "image/jpeg"
     assert actors.liaison_b.client.get(f"/api/v1/blobs/{sha}", headers=actors.liaison_b.headers).content == data

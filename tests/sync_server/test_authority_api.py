@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 
-from sync_server import hooks
-from sync_server.coinsurance_models import AuthorityReview, InsurerTerms
-from sync_server.models import Claim
+from sync_server.authority import service as authority_service
+from sync_server.authority.models import AuthorityReview
+from sync_server.core.models import Claim
+from sync_server.insurers.models import InsurerTerms
 
 from .test_rotation_api import add_claims, world  # noqa: F401  (fixture)
 
@@ -155,7 +156,12 @@ def test_scope_and_bad_input(world):
 
 
 def test_the_workflow_guard_is_this_module(world):
-    guard = hooks.authority_guard()
+    rules = world.client.app.state.push_rules
+    assert rules.authority_cleared is authority_service.authority_cleared
+
+    def guard(session, claim):  # noqa: ANN001, ANN202
+        return rules.authority_cleared(session, rules.settings, claim, rules.now())
+
     a = claim_with_amount(world, 150_000 * YUAN)
     b = claim_with_amount(world, 50_000 * YUAN)
     with world.harness.db.write() as s:

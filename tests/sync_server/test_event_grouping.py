@@ -4,6 +4,8 @@ started event wins; the office adds and removes claims by hand, and a claim take
 grouped back; the grouping reaches phones as a new claim version; event dispatch finds the claims."""
 from __future__ import annotations
 
+from sync_server.events import service as events_service
+
 from .conftest import Phone, claim_fields, new_id
 from .test_rotation_api import BAODING, LONGSHUI, world  # noqa: F401  (fixture)
 
@@ -41,9 +43,9 @@ def pulled(phone, claim_id) -> dict:
 
 def old_claim(w, reported_at) -> str:
     """A claim from before incident times were required (as the sync core stores one)."""
-    from sync_server.changelog import record_change
-    from sync_server.models import Claim
-    from sync_server.sync_apply import claim_snapshot
+    from sync_server.core.changelog import record_change
+    from sync_server.core.models import Claim
+    from sync_server.sync.apply import claim_snapshot
 
     cid = new_id()
     with w.harness.db.write() as s:
@@ -56,7 +58,7 @@ def old_claim(w, reported_at) -> str:
 
 
 def event_of(w, claim_id) -> str | None:
-    from sync_server.models import Claim
+    from sync_server.core.models import Claim
 
     with w.harness.db.read() as s:
         return s.get(Claim, claim_id).event_id
@@ -206,16 +208,15 @@ def test_a_claim_pushed_while_an_event_is_declared_still_joins_it(world):
     sees the event, so no claim falls between the two."""
     import threading
 
-    from sync_server import coinsurance as co
-    from sync_server.models import User
+    from sync_server.core.models import User
 
     liaison = Phone(world.client, world.p.liaison)
     cid = new_id()
     results = []
     push = threading.Thread(target=lambda: results.append(liaison.push_one("claim", cid, claim_fields())))
     with world.harness.db.write() as s:
-        ev = co.declare_event(s, s.get(User, world.p.coordinator.user["id"]), "暴雨", "natural_disaster",
-                              [LONGSHUI], co.parse_moment(STARTED))
+        ev = events_service.declare_event(s, s.get(User, world.p.coordinator.user["id"]), "暴雨", "natural_disaster",
+                              [LONGSHUI], events_service.parse_moment(STARTED))
         push.start()
         push.join(timeout=1.5)
         assert push.is_alive()  # waiting for the declaration to commit

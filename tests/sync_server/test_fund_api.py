@@ -2,13 +2,59 @@
 its own survey costs, with a receipt), the quarterly disclosure, year-end settlement, recoveries."""
 from __future__ import annotations
 
+import hashlib
+
+from claimcore import entities
+
 from .test_rotation_api import add_claims, world  # noqa: F401  (fixture)
 
-RECEIPT = "0123456789abcdef" * 4
+# A receipt photo: a cost names it by hash, and only a device that sent these bytes (or sees a
+# record holding them) may name it.
+RECEIPT_PHOTO = b"\xff\xd8\xff\xe0" + "车辆使用费发票".encode() * 64 + b"\xff\xd9"
+RECEIPT = hashlib.sha256(RECEIPT_PHOTO).hexdigest()
 
 
 def post(w, path, who, body):
     return w.client.post(path, headers=who.headers, json=body)
+
+
+def upload(w, who, data: bytes = RECEIPT_PHOTO) -> str:
+    """``who``'s device sends ``data`` in full (the server keeps one copy of any bytes)."""
+    sha = hashlib.sha256(data).hexdigest()
+    r = w.client.patch(f"/api/v1/blobs/{sha}", content=data, headers={
+        **who.headers, "Upload-Offset": "0", "Upload-Length": str(len(data)),
+        "Content-Type": "application/offset+octet-stream"})
+    assert r.status_code == 204, r.text
+    return sha
+
+
+# Spending is held to the year's confirmed budget: the tests that spend agree an ample one first.
+AMPLE_BUDGET = {c: 100_000_000 for c in entities.SPENDING_CATEGORIES}
+
+
+def agree_budget(w, year: int = 2026, amounts: dict | None = None, note: str = "") -> dict:
+    """The lead's adjuster proposes the year's budget, the coordinator confirms that version."""
+    r = w.client.put("/api/v1/fund/budget", params={"year": year}, headers=w.p.adjuster.headers,
+                     json={"amounts": AMPLE_BUDGET if amounts is None else amounts, "note": note})
+    assert r.status_code == 200, r.text
+    version = (r.json()["proposed"] or r.json()["confirmed"])["version"]
+    r = w.client.post(f"/api/v1/fund/budget/{year}/confirm", headers=w.p.coordinator.headers,
+                      json={"version": version})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def accepted_survey(w, surveyor=None) -> dict:
+    """A claim dispatched to the next co-insurer in turn (co1 in a fresh pool), accepted by its
+    surveyor (``surveyor``, default world.p.s1): the survey costs may be booked on."""
+    surveyor = surveyor or w.p.s1
+    (cid,) = add_claims(w.harness, 1)
+    r = w.client.post(f"/api/v1/claims/{cid}/dispatch", headers=w.p.adjuster.headers)
+    assert r.status_code == 200, r.text
+    a = next(x for x in r.json()["assignments"] if x["insurer_code"] == surveyor.user["insurer_code"])
+    r = w.client.post(f"/api/v1/assignments/{a['id']}/accept", headers=surveyor.headers)
+    assert r.status_code == 200, r.text
+    return a
 
 
 def test_premiums_spending_disclosure_settlement(world):
@@ -23,12 +69,17 @@ def test_premiums_spending_disclosure_settlement(world):
     post(world, "/api/v1/fund/premiums", adj,
          {"policy_year": 2026, "insurer_code": "co4", "premium_ex_tax_fen": 14_999_942, "received_on": "2026-01-20"})
     # 800,000.66→800,001; 300,000.50→300,001; 300,000; 300,000; 299,998.84→299,999 = 2,000,001
+    agree_budget(world)
+    upload(world, adj)
     r = post(world, "/api/v1/fund/entries", adj, {"on": "2026-02-01", "amount_fen": 100_000,
                                                   "category": "publicity", "note": "宣传册", "receipt_sha256": RECEIPT})
     assert r.status_code == 201
+    survey = accepted_survey(world)
+    upload(world, world.p.s1)
     r = post(world, "/api/v1/fund/entries", world.p.s1, {"on": "2026-03-05", "amount_fen": 8_050,
                                                          "category": "survey", "note": "车辆使用费",
-                                                         "receipt_sha256": RECEIPT, "insurer_code": "co2"})
+                                                         "receipt_sha256": RECEIPT, "insurer_code": "co2",
+                                                         "assignment_id": survey["id"]})
     assert r.status_code == 201 and r.json()["insurer_code"] == "co1"  # its own insurer, whatever it says
     refused = [
         post(world, "/api/v1/fund/entries", world.p.s1, {"on": "2026-03-05", "amount_fen": 10,
@@ -67,7 +118,7 @@ def test_recoveries_of_claims_the_lead_paid(world):
 
 
 def test_incomplete_shares_are_a_clear_refusal_not_a_crash(world):
-    from sync_server.coinsurance_models import InsurerTerms
+    from sync_server.insurers.models import InsurerTerms
 
     with world.harness.db.write() as s:
         s.get(InsurerTerms, "co4").share_bp = 1000  # the pool now adds up to 9,500 bp
@@ -99,9 +150,15 @@ def test_survey_cost_logged_offline_reaches_the_fund_once(world):
         assert r.status_code == 200, r.text
         return r.json()["results"][0]
 
+    r = post(world, "/api/v1/fund/premiums", world.p.adjuster,
+             {"policy_year": 2026, "insurer_code": "co1", "premium_ex_tax_fen": 15_000_000, "received_on": "2026-01-20"})
+    assert r.status_code == 201, r.text
+    agree_budget(world)
+    survey = accepted_survey(world)
+    upload(world, s1)
     cost = str(_uuid.uuid4())
     fields = {"on": "2026-03-05", "amount_fen": 8_050, "category": "survey", "note": "车辆使用费",
-              "receipt_sha256": RECEIPT}
+              "receipt_sha256": RECEIPT, "assignment_id": survey["id"]}
     assert push(1, cost, fields)["status"] == "applied"
     assert push(2, cost, fields)["status"] == "applied"  # the same cost again from another batch
     no_receipt = push(3, str(_uuid.uuid4()), {**fields, "receipt_sha256": None})

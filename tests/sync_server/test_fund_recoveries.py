@@ -8,7 +8,7 @@ import io
 import re
 import threading
 
-from sync_server.models import Claim
+from sync_server.core.models import Claim
 
 from .test_rotation_api import add_claims, world  # noqa: F401  (fixture)
 
@@ -237,7 +237,7 @@ def test_positions_arithmetic_is_pure_and_dated():
 
     import pytest
 
-    from sync_server import fund as f
+    from sync_server.fund import rules as f
 
     day = dt.date(2026, 7, 1)
     d = f.RecoveryEntry(f.DEMANDED, "co1", 500, day, "d")
@@ -261,7 +261,7 @@ def test_positions_arithmetic_is_pure_and_dated():
 
 def test_openapi_declares_every_refusal_of_the_recovery_routes(tmp_path):
     from sync_server.app import create_app
-    from sync_server.settings import Settings
+    from sync_server.core.settings import Settings
 
     paths = create_app(Settings(data_dir=tmp_path)).openapi()["paths"]
 
@@ -291,8 +291,8 @@ def test_pdf_keeps_each_bar_with_its_figure_and_the_table_on_one_page():
 
     from pypdf import PdfReader
 
-    from sync_server import fund as f
-    from sync_server import reports
+    from sync_server.fund import rules as f
+    from sync_server.reports import rules as reports
 
     from .test_reports import CLAIMS, HISTORY
 

@@ -16,8 +16,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from sync_server.models import Claim, PushReceipt, Record
-from sync_server.settings import Settings
+from sync_server.core.models import Claim, Record
+from sync_server.core.settings import Settings
+from sync_server.sync.models import PushReceipt
 from sync_server.testing import Harness, ServerProcess
 
 from .conftest import LONGSHUI, claim_fields, new_id

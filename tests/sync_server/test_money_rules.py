@@ -3,7 +3,7 @@ absurd bound on amounts and loss items, the adjustment's reason, and the payee r
 (never the deceased of a death claim). The same claimcore.amounts checks the phone runs."""
 from __future__ import annotations
 
-from sync_server.models import Claim
+from sync_server.core.models import Claim
 
 from .conftest import claim_fields, new_id
 

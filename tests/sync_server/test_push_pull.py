@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from sync_server.models import Change, Claim, Record
+from sync_server.core.models import Change, Claim, Record
 
 from .conftest import BAODING, LONGSHUI, claim_fields, new_id
 

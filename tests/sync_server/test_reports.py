@@ -10,8 +10,8 @@ from datetime import date
 
 import pytest
 
-from sync_server import fund as f
-from sync_server import reports
+from sync_server.fund import rules as f
+from sync_server.reports import rules as reports
 
 CN = dt.timezone(dt.timedelta(hours=8))
 INSURERS = {"picc": "人保财险大足支公司", "cpic": "太平洋财险大足支公司", "pingan": "平安财险大足支公司"}
@@ -73,15 +73,15 @@ def test_xlsx_has_the_sheets_and_totals():
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(reports.to_xlsx(make_report())))
-    assert wb.sheetnames == list(reports.SHEETS)
+    assert wb.sheetnames == [*reports.SHEETS, "回顾会议"]
     ws = wb["按险种"]
     last = [c.value for c in ws[ws.max_row]]
     assert last[0] == "合计" and last[2:] == [3, 2_620_000, 1_950_000]
     rot = wb["查勘轮值"]
     assert [c.value for c in rot[rot.max_row]][-1] == 3
     fund = wb["工作经费"]
-    row = [c.value for c in fund[2]]
-    assert row[0] == "2026Q3" and row[2] == 900_000 and row[-1] == 887_655
+    row = [c.value for c in fund[2]]  # in yuan, as the headers say
+    assert row[0] == "2026Q3" and row[2] == 9_000.00 and row[-1] == 8_876.55
 
 
 def test_pdf_has_chinese_text_and_renders(tmp_path):

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from sync_server import rotation as r
+from sync_server.rotation import rules as r
 
 T0 = datetime(2026, 7, 1, 9, 0, tzinfo=r.CHINA_TIME)
 

@@ -9,12 +9,12 @@ from types import SimpleNamespace
 import pytest
 from fastapi.testclient import TestClient
 
-from sync_server import rotation as rot
 from sync_server.app import create_app
-from sync_server.changelog import record_change
-from sync_server.sync_apply import claim_snapshot
-from sync_server.coinsurance_models import InsurerLeave, InsurerTerms
-from sync_server.models import Claim
+from sync_server.core.changelog import record_change
+from sync_server.core.models import Claim
+from sync_server.insurers.models import InsurerLeave, InsurerTerms
+from sync_server.rotation import rules as rot
+from sync_server.sync.apply import claim_snapshot
 
 LONGSHUI = "500111100"
 BAODING = "500111102"
@@ -248,8 +248,6 @@ def test_the_log_replays_to_the_state_the_server_shows(world):
 def test_a_phone_answers_offline_through_push(world):
     from .conftest import Phone
 
-    # pushes are dated by the server's real clock: run this one at the real time
-    world.clock.now = dt.datetime.now(dt.timezone.utc)
     a, b = add_claims(world.harness, 2)
     first = dispatch(world, a)[1]
     phone = Phone(world.client, world.p.s1)

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from sync_server.coinsurance_models import AssignmentLog
-from sync_server.models import Assignment
-from sync_server.settings import Settings
+from sync_server.core.models import Assignment
+from sync_server.core.settings import Settings
+from sync_server.rotation.models import AssignmentLog
 from sync_server.testing import Harness, run_server
 
 from .test_rotation_api import add_claims, setup_pool

@@ -1,5 +1,5 @@
 """Property tests of the rotation over random sequences of dispatches, answers, time-outs, leaves,
-events and month ends (issue 5's acceptance):
+events and month ends (the rotation's acceptance):
 
 * ordinary turns used never differ by more than 1 among co-insurers that were never on leave;
 * the month floor holds whenever it was reachable: checked against an independent brute-force
@@ -12,9 +12,10 @@ from __future__ import annotations
 import functools
 from datetime import datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from sync_server import rotation as r
+from sync_server.rotation import rules as r
 
 START = datetime(2026, 1, 3, 9, 0, tzinfo=r.CHINA_TIME)
 N_INSURERS = 5

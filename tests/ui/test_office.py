@@ -13,7 +13,10 @@ from fieldapp.state.context import AppContext, NeedsServer
 from fieldapp.state.office import Office, overdue, review_state
 from fieldapp.store import OfficeClaimRow
 from tests.sync.conftest import Phone, Server, valid_id_number
-from tests.ui.test_surveyor_sync import world  # noqa: F401  (fixture: the server, a pool of four, phones)
+from tests.ui.test_surveyor_sync import (  # noqa: F401  (fixture: the server, a pool of four, phones)
+    fund_the_pool,
+    world,
+)
 
 LONGSHUI, BAODING, LONGGANG = "500111100", "500111102", "500111001"
 YEAR = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).year
@@ -131,23 +134,24 @@ def test_offline_the_last_answers_are_shown_and_acts_are_refused(world):
 
 def test_spending_goes_through_the_outbox_and_is_booked_once_even_when_a_reply_is_lost(world):
     srv, phone = world
-    coordinator = phone("office", "coordinator")
-    office = Office(OfficeCtx(coordinator))
-    coordinator.transport.offline = True
+    fund_the_pool(srv)
+    lead = phone("office", "adjuster")  # the lead insurer books the fund
+    office = Office(OfficeCtx(lead))
+    lead.transport.offline = True
     entry_id = office.book_spending(dt.date.today(), 12_345, "communication", "协调会场地")
     assert [e["id"] for e in office.queued_spending()] == [entry_id]
-    coordinator.transport.offline = False
-    coordinator.transport.lose_after = 0  # the push commits on the server, its reply is lost
+    lead.transport.offline = False
+    lead.transport.lose_after = 0  # the push commits on the server, its reply is lost
     for _ in range(5):  # the requests before the push (if any) go through; the push's reply is lost
-        coordinator.transport.lose_after = 0
+        lead.transport.lose_after = 0
         try:
-            coordinator.client.sync_once()
+            lead.client.sync_once()
         except Exception:  # noqa: BLE001 - the lost reply, as the real network loses it
             pass
         if _get(srv, "/api/v1/fund/entries")["entries"]:
             break
     assert office.queued_spending(), "booked on the server, still waiting here: its reply was lost"
-    coordinator.sync_until_quiet()
+    lead.sync_until_quiet()
     booked = [e for e in _get(srv, "/api/v1/fund/entries")["entries"] if e["kind"] == "spending"]
     assert [(e["id"], e["amount_fen"], e["category"], e["note"]) for e in booked] == [
         (entry_id, 12_345, "communication", "协调会场地")]
@@ -209,24 +213,46 @@ def test_events_group_their_claims_and_dispatch_them(world):
 
 def test_the_fund_books_corrects_and_discloses_as_the_server_does(world):
     srv, phone = world
-    coordinator = phone("office", "coordinator")
-    office = Office(OfficeCtx(coordinator))
+    lead_phone, coordinator_phone = phone("office", "adjuster"), phone("desk", "coordinator")
+    office, desk = Office(OfficeCtx(lead_phone)), Office(OfficeCtx(coordinator_phone))
+    assert office.books_fund() and not desk.books_fund() and desk.confirms_budget()
     today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()
+    # the coordinator supervises: it books nothing
+    with pytest.raises(NeedsServer) as refused:
+        desk.book_premium(YEAR, "co1", 10_000_000, today)
+    assert refused.value.code == "refused" and "lead insurer books" in refused.value.detail
+    # the lead proposes the year's budget, the coordinator confirms the version it reads
+    proposed = office.propose_budget(YEAR, {"publicity": 40_000, "communication": 10_000}, "联席会议商定")
+    assert proposed["proposed"]["version"] == 1 and proposed["confirmed"] is None
+    pending = desk.budget(YEAR).data["proposed"]
+    assert pending == _get(srv, f"/api/v1/fund/budget?year={YEAR}")["proposed"]
+    assert desk.confirm_budget(YEAR, pending["version"])["confirmed"]["version"] == 1
     office.book_premium(YEAR, "co1", 10_000_000, today)
     spent = {"id": office.book_spending(today, 30_000, "publicity", "宣传册")}
-    coordinator.sync_until_quiet()
+    lead_phone.sync_until_quiet()
     disclosure = office.disclosure(YEAR, QUARTER).data
     assert disclosure == _get(srv, f"/api/v1/fund/disclosure?year={YEAR}&quarter={QUARTER}")
     assert disclosure["spending_fen"] == 30_000 and disclosure["income_fen"] == 200_000
 
+    # over the confirmed budget: refused, in the user's language
+    with pytest.raises(NeedsServer) as refused:
+        office.correct_entry(spent["id"], "金额录错", 40_001)
+    assert refused.value.detail == "超出该类经费本年度已确认的预算"
     office.correct_entry(spent["id"], "金额录错", 25_000)
     entries = office.fund_entries().data["entries"]
     assert {e["amount_fen"] for e in entries if e["kind"] == "spending"} == {30_000, -30_000, 25_000}
     original = next(e for e in entries if e["id"] == spent["id"])
     assert original["amount_fen"] == 30_000 and original["corrected_by"]  # never edited
+    # a co-insurer comments on the quarter's disclosure; everyone reads it there
+    surveyor = Office(OfficeCtx(phone("co1-phone", "surveyor", insurer_code="co1")))
+    assert surveyor.comments_on_fund() and not desk.comments_on_fund()
+    surveyor.comment_on_disclosure(YEAR, QUARTER, "建议增加方言宣传")
     disclosure = office.disclosure(YEAR, QUARTER).data
     assert disclosure["spending_fen"] == 25_000
     assert disclosure == _get(srv, f"/api/v1/fund/disclosure?year={YEAR}&quarter={QUARTER}")
+    assert [(c["insurer_code"], c["text"]) for c in disclosure["comments"]] == [("co1", "建议增加方言宣传")]
+    assert disclosure["budget"]["by_category"]["publicity"] == {"budget_fen": 40_000, "spent_fen": 25_000,
+                                                                "remaining_fen": 15_000}
     assert office.settlement(YEAR).data == _get(srv, f"/api/v1/fund/settlement?year={YEAR}")
     name, pdf = office.report_file("quarterly", YEAR, QUARTER, "pdf")
     assert name == f"dazu-quarterly-{YEAR}-q{QUARTER}.pdf" and pdf.startswith(b"%PDF")

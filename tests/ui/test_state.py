@@ -25,15 +25,6 @@ FIX = {"lat": 29.599, "lon": 105.756, "accuracy_m": 12.0}
 CORPUS = Path(__file__).resolve().parents[2] / "tests" / "e2e" / "photos"
 
 
-@pytest.fixture
-def ctx(tmp_path):
-    c = AppContext(tmp_path / "phone")
-    c.data_dir.mkdir(parents=True, exist_ok=True)
-    c.start()
-    yield c
-    c.stop()
-
-
 def _wizard(ctx) -> NewReportWizard:
     return NewReportWizard(ctx.store, "u-liaison", "liaison", LONGSHUI)
 
@@ -237,19 +228,54 @@ def test_language_choice_persists(tmp_path):
 def test_enrolment_qr_payloads_and_images():
     import qrcode
 
-    entry = parse_qr_payload("dazu://enroll?server=http%3A%2F%2F10.0.0.5%3A8700&code=AB12-CD34")
-    assert entry == EnrolInput("http://10.0.0.5:8700", "AB12-CD34")
-    assert parse_qr_payload(" ab12 ", default_server="host:8700") == EnrolInput("http://host:8700", "ab12")
+    entry = parse_qr_payload("dazu://enroll?server=https%3A%2F%2F10.0.0.5%3A8700&code=AB12-CD34")
+    assert entry == EnrolInput("https://10.0.0.5:8700", "AB12-CD34")
+    # Typed without a scheme: HTTPS, except to this machine itself.
+    assert parse_qr_payload(" ab12 ", default_server="host:8700") == EnrolInput("https://host:8700", "ab12")
+    assert parse_qr_payload("ab12", default_server="127.0.0.1:8700") == EnrolInput("http://127.0.0.1:8700", "ab12")
+    pin = "AB:" * 31 + "AB"
+    assert parse_qr_payload(f"dazu://enroll?server=https%3A%2F%2Fh%3A1&code=C&pin={pin}").pin == "ab" * 32
     with pytest.raises(EnrolError) as err:
-        parse_qr_payload("", default_server="http://x")
+        parse_qr_payload("dazu://enroll?server=https%3A%2F%2Fh%3A1&code=C&pin=abc")
+    assert err.value.key == "enrol.error.pin_invalid"
+    with pytest.raises(EnrolError) as err:
+        parse_qr_payload("", default_server="https://x")
     assert err.value.key == "enrol.error.code_missing"
     import io
 
     buf = io.BytesIO()
-    qrcode.make("dazu://enroll?server=http%3A%2F%2F1.2.3.4%3A8700&code=QR-CODE-1").save(buf, format="PNG")
+    qrcode.make("dazu://enroll?server=https%3A%2F%2F1.2.3.4%3A8700&code=QR-CODE-1").save(buf, format="PNG")
     assert parse_qr_payload(read_qr_image(buf.getvalue())).code == "QR-CODE-1"
     with pytest.raises(EnrolError):
         read_qr_image(b"not an image")
+
+
+def test_plain_http_goes_only_to_this_machine_unless_developing(monkeypatch):
+    """Victims' personal data never crosses a network in clear text: http:// to another machine
+    is refused at enrolment, and a phone enrolled that way before stops syncing."""
+    from fieldapp.sync import SyncClient
+    from fieldapp.sync.errors import InsecureServer
+    from fieldapp.sync.tls import DEV_ALLOW_HTTP_ENV
+
+    monkeypatch.delenv(DEV_ALLOW_HTTP_ENV, raising=False)
+    for url in ("http://10.0.0.5:8700", "http://sync.example.cn", "http://[fe80::1]:8700"):
+        with pytest.raises(EnrolError) as err:
+            parse_qr_payload(f"dazu://enroll?server={url}&code=C")
+        assert err.value.key == "enrol.error.http_refused"
+    for url in ("http://127.0.0.1:8700", "http://localhost:8700", "http://[::1]:8700", "https://10.0.0.5"):
+        assert parse_qr_payload(f"dazu://enroll?server={url}&code=C").server_url == url
+
+    class NoNetwork(httpx.BaseTransport):
+        def handle_request(self, request):  # noqa: ANN001, ANN201
+            raise AssertionError(f"nothing may be sent to {request.url}")
+
+    with httpx.Client(transport=NoNetwork()) as http_client:
+        client = SyncClient(None, None, http_client, base_url="http://10.0.0.5:8700")
+        with pytest.raises(InsecureServer):
+            client._send("POST", "/api/v1/enroll", auth=False, json={})
+
+    monkeypatch.setenv(DEV_ALLOW_HTTP_ENV, "1")
+    assert parse_qr_payload("dazu://enroll?server=http://10.0.0.5:8700&code=C").server_url == "http://10.0.0.5:8700"
 
 
 class _Portal(http.server.BaseHTTPRequestHandler):
@@ -315,14 +341,23 @@ def test_assignment_answers_and_costs(ctx):
     assert len(ctx.store.notes.list_for_claim(claim_id)) == notes_before
     assert len(ctx.store.photos.list_for_claim(claim_id)) == photos_before
     assert ctx.store.outbox.count() == outbox_before
+    assert st.saved_costs(aid) == []
     entry = st.add_cost(aid, "vehicle", "120.50", "往返", receipt=receipt, fix=FIX)
     assert entry.amount_fen == 12050 and isinstance(entry.amount_fen, int)
+    # The cost form lists what is already saved: this one, and a second above a thousand yuan;
+    # another person's cost on the same claim is theirs, not this surveyor's.
+    ctx.store.notes.add(claim_id, f"[cost] meals 35.00 receipt:{'b' * 64}", author="u-someone-else")
+    second = st.add_cost(aid, "other", "1234", "", receipt=("r2.jpg", (CORPUS / "jpg_mobile__jolla.jpg").read_bytes()),
+                         fix=FIX)
+    saved = st.saved_costs(aid)
+    assert [(c.kind, c.amount_fen, c.note, c.receipt_sha256) for c in saved] == [
+        ("vehicle", 12050, "往返", entry.receipt_sha256), ("other", 123400, "", second.receipt_sha256)]
     assert ctx.store.photos.get_by_sha(entry.receipt_sha256).claim_id == claim_id  # uploads like a photo
     st.done(aid)
     assert ctx.store.assignments.get(aid).status == "done"
     bodies = [n.text for n in ctx.store.notes.list_for_claim(claim_id)]
-    assert len(bodies) == notes_before + 1
-    assert bodies[-1] == f"[cost] vehicle 120.50 往返 receipt:{entry.receipt_sha256}"
+    assert len(bodies) == notes_before + 3
+    assert f"[cost] vehicle 120.50 往返 receipt:{entry.receipt_sha256}" in bodies
     assert any(b.startswith("[arrived] 29.599000,105.756000") for b in bodies)
 
 
@@ -374,3 +409,31 @@ def test_typed_incident_time_is_kept_without_leaving_the_field(ctx):
     assert w.next(), w.errors
     assert ctx.store.claims.get(w.claim_id).incident_at.startswith("2025-07-01")
     assert w.time_text is None
+
+
+def test_enrol_says_wait_when_the_server_slows_down_code_guessing(tmp_path, sqlite_url):
+    """After too many wrong codes from one network the server answers 429: the phone says to wait
+    (the right code is still valid), not that the code was wrong or the server broken."""
+    from starlette.testclient import TestClient
+
+    from sync_server.app import create_app
+    from sync_server.core.settings import Settings
+    from sync_server.testing import Harness
+
+    settings = Settings(data_dir=tmp_path / "server", database_url=sqlite_url, enroll_fail_limit=2)
+    harness = Harness(settings)
+    try:
+        code = harness.enrollment_code(harness.add_user("liaison", "联络员", "500111001")["id"])
+        with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+            keys = []
+            for wrong in ("WRNG-0001", "WRNG-0002", "WRNG-0003"):
+                with pytest.raises(EnrolError) as err:
+                    enroll(client, EnrolInput("http://127.0.0.1", wrong), "phone")
+                keys.append(err.value.key)
+            assert keys == ["enrol.error.code_rejected"] * 2 + ["enrol.error.too_many_attempts"]
+            with pytest.raises(EnrolError) as err:
+                enroll(client, EnrolInput("http://127.0.0.1", code), "phone")
+            assert err.value.key == "enrol.error.too_many_attempts" and int(err.value.detail) > 0
+        assert AppContext(tmp_path).t("enrol.error.too_many_attempts").startswith("登记码错误次数过多")
+    finally:
+        harness.close()

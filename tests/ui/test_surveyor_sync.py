@@ -10,10 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from fieldapp.state.assignments import Assignments
-from fieldapp.sync.client import S_REJECTIONS
-from sync_server.coinsurance_models import AssignmentDetails, FundEntryRow, InsurerTerms
-from sync_server.models import Assignment, Record
-from sync_server.settings import Settings
+from fieldapp.sync.push import S_REJECTIONS
+from sync_server.core import rules as core_rules
+from sync_server.core.models import Assignment, Record
+from sync_server.core.settings import Settings
+from sync_server.fund import service as fund_service
+from sync_server.fund.models import FundEntryRow
+from sync_server.insurers.models import InsurerTerms
+from sync_server.rotation.models import AssignmentDetails
 from tests.sync.conftest import Phone, Server, blob_exists
 
 LONGSHUI = "500111100"
@@ -45,6 +49,31 @@ def world(sqlite_url, tmp_path):
     srv.close()
 
 
+def fund_the_pool(srv: Server) -> None:
+    """The lead's premium and its 2% contribution: the work fund never pays out below zero."""
+    import datetime as dt
+
+
+
+    with srv.harness.db.write() as s:
+        fund_service.set_premium(s, core_rules.rule_settings(), dt.date.today().year, "lead", 10_000_000, dt.date.today(), None)
+    agree_budget(srv, dt.date.today().year)
+
+
+def agree_budget(srv: Server, year: int) -> None:
+    """Spending stays within the year's confirmed budget: the lead proposes an ample one, the
+    coordinator confirms it."""
+    from tests.sync_server.test_fund_api import AMPLE_BUDGET
+
+    r = srv.http.put(f"/api/v1/fund/budget?year={year}", headers=srv.harness.actor("adjuster").headers,
+                     json={"amounts": AMPLE_BUDGET})
+    assert r.status_code == 200, r.text
+    version = (r.json()["proposed"] or r.json()["confirmed"])["version"]
+    r = srv.http.post(f"/api/v1/fund/budget/{year}/confirm", headers=srv.harness.actor("coordinator").headers,
+                      json={"version": version})
+    assert r.status_code == 200, r.text
+
+
 def _dispatched_to(srv: Server, claim_id: str) -> dict:
     adjuster = srv.harness.actor("adjuster")
     r = srv.http.post(f"/api/v1/claims/{claim_id}/dispatch", headers=adjuster.headers)
@@ -67,6 +96,7 @@ def _server_notes(srv: Server, claim_id: str) -> list[str]:
 
 def test_accept_arrive_cost_done_reach_the_server(world):
     srv, phone = world
+    fund_the_pool(srv)
     liaison = phone("liaison", "liaison", township_code=LONGSHUI)
     claim_id = liaison.new_claim(township=LONGSHUI)
     liaison.sync_until_quiet()

@@ -75,7 +75,7 @@ def render(view: ClaimView) -> bytes:
     pdf.field_grid(
         [
             [(t["report_no"], view.get("report_no"), 1), (t["claim_of"], victim.get("name", ""), 1)],
-            [(t["coverage"], view.coverage_name(), 1), (t["role.claimant"], (view.applicant or {}).get("name", ""), 1)],
+            [(t["coverage"], view.coverage_name(), 1), (t["role.claimant"], view.applicant_names(), 1)],
             [(t["loss_types"], view.loss_type_names(), 3)],
             [(t["address"], view.full_address(), 3)],
         ],
@@ -176,11 +176,15 @@ def _render_blank(view: ClaimView, pdf: FormPDF, headings: list[str], widths: tu
     _group_notes(view, pdf, groups)
     pdf.paragraph(t["template_note"], size=9)
 
-    # Cause evidence differs per coverage: one line per coverage, so the same sheet serves all.
+    # Cause evidence differs per coverage: one line per coverage, so the same sheet serves all. A
+    # rider such as 附加安置费用救助保险 proves its cause with its main coverage's papers.
     pdf.section(t["cause_by_coverage"], keep_with_next_mm=40)
     cause_rows = []
     for coverage in cat.coverages.values():
         if coverage.cause_evidence_from_main:
+            mains = t["or"].join(cat.coverage(code).label.get(view.lang) for code in coverage.attaches_to)
+            cause_rows.append((coverage.label.get(view.lang), t("cause_from_main", main=mains),
+                               t["issuer_from_main"]))
             continue
         names = "、".join(
             ("★" if cat.documents[r.document].template else "") + cat.documents[r.document].label.get(view.lang)

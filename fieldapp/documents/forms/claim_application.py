@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from claimcore.money import format_fen as yuan, format_fen_capital as amount_in_words
-from fieldapp.documents.forms.base import ClaimView, group_digits, quantity_text
+from fieldapp.documents.forms.base import BLANK_SIGNERS, SIGNATURE_ROW_MM, ClaimView, group_digits, quantity_text, signature_rows
 
 BLANK_LOSS_ROWS = 6
 SEALS = ("village", "township", "center", "insurer")
+GUARDIAN_LINE_MM = 13
 
 
 def render(view: ClaimView) -> bytes:
@@ -31,17 +32,18 @@ def render(view: ClaimView) -> bytes:
     # 二、受害人及申请人
     pdf.section(t["section.persons"])
     people = []
+    listed = [person for role in ("victim", "claimant", "agent") for person in view.persons(role)]
     if view.blank:
         people = [(t["role.victim"], "", "", "", ""), (t["role.claimant"], "", "", "", ""),
                   (t["role.agent"], "", "", "", "")]
     else:
-        for role in ("victim", "claimant", "agent"):
-            for person in view.persons(role):
-                relation = person.get("relation", "")
-                people.append((t[f"role.{role}"], person["name"], person.get("id_number", ""),
-                               person.get("phone", ""), "" if role == "victim" else relation))
+        for person in listed:
+            role = person["role"]
+            relation = person.get("relation", "")
+            people.append((t[f"role.{role}"], person["name"], view.id_document(person),
+                           person.get("phone", ""), "" if role == "victim" else relation))
     pdf.data_table(
-        [t["person_role"], t["name"], t["id_number"], t["phone"], t["relation"]],
+        [t["person_role"], t["name"], view.id_number_label(listed), t["phone"], t["relation"]],
         people, col_widths=(1.1, 1.5, 2.6, 1.8, 1.5), align="CLCCC", min_row_height=8,
     )
 
@@ -101,7 +103,8 @@ def render(view: ClaimView) -> bytes:
     payee = view.payee or {}
     pdf.field_grid(
         [
-            [(t["payee_name"], payee.get("name", ""), 1), (t["id_number"], payee.get("id_number", ""), 1)],
+            [(t["payee_name"], payee.get("name", ""), 1),
+             (view.id_number_label([payee]), view.id_document(payee), 1)],
             [(t["bank_name"], payee.get("bank_name", ""), 3)],
             [(t["bank_account"], group_digits(payee.get("bank_account", "")), 3)],
         ],
@@ -114,13 +117,20 @@ def render(view: ClaimView) -> bytes:
     pdf.paragraph(t["declaration"])
     pdf.ln(1)
     pdf.paragraph(t["consent"], size=9.5)
-    pdf.signature_line([(t["sign.applicant"], 55), (t["date_label"], 0), (t["date_blank"], 0)], height=14)
+    # Every applicant signs and fingerprints a line of their own: each heir of a deceased victim.
+    applicants = view.applicants
+    if pdf.will_page_break((len(applicants) or BLANK_SIGNERS) * SIGNATURE_ROW_MM + GUARDIAN_LINE_MM):
+        pdf.add_page()  # the applicants' lines and the guardian's stay together
+    if not applicants:
+        pdf.paragraph(t["sign.blank_hint"], size=8.5, grey=True)
+    signature_rows(view, pdf, applicants, role_label=t["role.claimant"], blank_label=t["sign.applicant"],
+                   blank_lines=BLANK_SIGNERS)
     pdf.signature_line([(t["sign.guardian"], 55), (t["date_label"], 0), (t["date_blank"], 0)], height=11)
 
-    # 七、审核意见及盖章
+    # 七、审核意见及盖章: left empty for each office to write its opinion and stamp it.
     pdf.section(t["section.seals"], keep_with_next_mm=100)
     pdf.opinion_boxes(
-        [(t[f"opinion.{office}"], "" if view.blank else t[f"opinion.{office}.text"]) for office in SEALS],
+        [(t[f"opinion.{office}"], "") for office in SEALS],
         seal_label=t["seal"], signature_label=t["handled_by"], date_blank=t["date_blank"],
     )
     return pdf.output_bytes()

@@ -23,9 +23,7 @@ def render(view: ClaimView) -> bytes:
     pdf.ln(2)
 
     household = {} if view.blank else (view.claim.get("household") or {})
-    victim = view.victim or {}
-    head_name = household.get("head_name") or victim.get("name", "")
-    head_id = household.get("head_id_number") or ("" if household.get("head_name") else victim.get("id_number", ""))
+    head_name, head_document = view.household_head()
     size = household.get("size")
     casualties = household.get("casualties")
     if casualties is not None:
@@ -37,7 +35,8 @@ def render(view: ClaimView) -> bytes:
         casualty_text = ""
     pdf.field_grid(
         [
-            [(t["head_name"], head_name, 1), (t["id_number"], head_id, 1)],
+            [(t["head_name"], head_name, 1),
+             (view.id_number_label([head_document]), view.id_document(head_document), 1)],
             [(t["address"], view.full_address(household.get("address")), 3)],
             [(t["disaster_at"], view.moment(household.get("disaster_at") or view.get("incident_at")), 1),
              (t["household_size"], f"{size} {t['person_unit']}" if size else "", 1)],
@@ -71,9 +70,9 @@ def render(view: ClaimView) -> bytes:
         col_widths=(1.6, 1.9, 1.4, 2.1),
     )
     pdf.ln(3)
+    # The committee and the township write their own opinions and stamp them.
     pdf.opinion_boxes(
-        [(t["opinion.village"], "" if view.blank else t["opinion.village.text"]),
-         (t["opinion.township"], "" if view.blank else t["opinion.township.text"])],
+        [(t["opinion.village"], ""), (t["opinion.township"], "")],
         seal_label=t["seal"], signature_label=t["signature_of_head"], date_blank=t["date_blank"], height=55,
     )
     pdf.paragraph(t["footnote"], size=8.5, grey=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from claimcore.money import format_fen as yuan, format_fen_capital as amount_in_words
-from fieldapp.documents.forms.base import ClaimView, quantity_text
+from fieldapp.documents.forms.base import SIGNATURE_ROW_MM, ClaimView, quantity_text, signature_rows
 
 # Hand-written claim JSON without loss_items: only property belongs on the inventory.
 INVENTORY_LOSS_TYPES = ("house",)
@@ -22,7 +22,8 @@ TABLE_PT = 9  # eight columns across A4: one size below the body text keeps amou
 # 序号 | 类别 | 损失项目 | 数量 | 单价 | 购置日期 | 损失程度 | 金额, in mm of the 180 mm text width.
 COL_WIDTHS = (10, 26, 43, 12, 22, 20, 22, 25)
 ALIGN = "CLLRRCLR"
-SIGNATURES_MM = 26  # two signature lines of 12 mm
+VERIFIER_LINE_MM = 14
+ROWS_PER_SIGNER = 2
 
 
 def number_text(value: int | float | None) -> str:
@@ -51,7 +52,8 @@ def inventory_rows(view: ClaimView) -> tuple[list[tuple[str, ...]], list[int]]:
         note = loss.get("note", "")
         item = loss["item"] + ((f"（{note}）" if view.lang == "zh" else f" ({note})") if note else "")
         rows.append((view.loss_type_name(loss["loss_type"]), item, quantity_text(loss),
-                     view.fen(loss.get("unit_price_fen")), "", "", yuan(loss["amount_fen"])))
+                     view.fen(loss.get("unit_price_fen")), loss.get("purchase_date", ""),
+                     loss.get("damage_extent", ""), yuan(loss["amount_fen"])))
     return rows, [loss["amount_fen"] for loss in losses]
 
 
@@ -59,12 +61,11 @@ def render(view: ClaimView) -> bytes:
     t = view.t
     pdf = view.new_pdf()
     pdf.title_block(t["title"])
-    applicant = view.applicant or {}
     household = {} if view.blank else (view.claim.get("household") or {})
-    head = household.get("head_name") or (view.victim or {}).get("name", "")
+    head, _ = view.household_head()
     pdf.field_grid(
         [
-            [(t["household_head"], head, 1), (t["applicant"], applicant.get("name", ""), 1)],
+            [(t["household_head"], head, 1), (t["applicant"], view.applicant_names(), 1)],
             [(t["report_no"], view.get("report_no"), 1), (t["incident_at"], view.moment(view.get("incident_at")), 1)],
             [(t["coverage"], view.coverage_name(), 3)],
             [(t["address"], view.full_address(household.get("address")), 3)],
@@ -77,7 +78,10 @@ def render(view: ClaimView) -> bytes:
 
     lines, amounts = inventory_rows(view)
     rows = [(str(index + 1), *line) for index, line in enumerate(lines)]
-    blank_rows = max(SPARE_ROWS, MIN_ROWS - len(rows))
+    applicants = view.applicants
+    # A signature line takes about two table rows: each heir's line beyond the first costs two
+    # empty rows, so that a family's inventory still fits its page.
+    blank_rows = max(SPARE_ROWS, MIN_ROWS - ROWS_PER_SIGNER * max(0, len(applicants) - 1) - len(rows))
     rows += [(str(len(rows) + i + 1) if not view.blank else "", *("",) * 7) for i in range(blank_rows)]
     total = sum(amounts)
     # Without itemised rows the total is left to be written in, never printed as 0.00.
@@ -92,14 +96,15 @@ def render(view: ClaimView) -> bytes:
     pdf.field_grid([[(t["in_words"], "" if unpriced else amount_in_words(total), 1)]],
                    columns=2, col_widths=(2.2, 7.1))
     pdf.ln(2)
-    if pdf.will_page_break(SIGNATURES_MM):
-        pdf.add_page()  # the three signatures stay together
-    pdf.signature_line([(t["sign.applicant_fingerprint"], 50), (t["date_label"], 0), (t["date_blank"], 0)],
-                       height=12)
+    if pdf.will_page_break(max(1, len(applicants)) * SIGNATURE_ROW_MM + VERIFIER_LINE_MM):
+        pdf.add_page()  # the applicants', the verifier's and the surveyor's signatures stay together
+    # Each applicant (each heir of a deceased victim) signs and fingerprints a line of their own.
+    signature_rows(view, pdf, applicants, role_label=t["applicant"], blank_label=t["sign.applicant_fingerprint"])
     pdf.signature_line([(t["sign.verifier"], 30), (t["sign.surveyor"], 30)], height=12)
     pdf.ln(3)
+    # The committee writes its own opinion and stamps it.
     pdf.opinion_boxes(
-        [(t["opinion.village"], "" if view.blank else t["opinion.village.text"])],
+        [(t["opinion.village"], "")],
         seal_label=t["seal"], signature_label=t["signature_of_head"], date_blank=t["date_blank"],
         columns=1, height=36,
     )

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from fieldapp.documents.claim_json import ATTORNEY_SCOPES, DEFAULT_ATTORNEY_SCOPE
-from fieldapp.documents.forms.base import ClaimView
+from fieldapp.documents.forms.base import BLANK_SIGNERS, ClaimView, signature_rows
 from pdflayer.page import LINE_MM
 
 
@@ -10,9 +10,15 @@ def _person_grid(view: ClaimView, person: dict | None, role_label: str, relation
     t = view.t
     person = person or {}
     return [
-        [(role_label, person.get("name", ""), 1), (t["id_number"], person.get("id_number", ""), 1)],
+        [(role_label, person.get("name", ""), 1), (view.id_number_label([person]), view.id_document(person), 1)],
         [(t["phone"], person.get("phone", ""), 1), (relation_label, person.get("relation", ""), 1)],
     ]
+
+
+def _principals(view: ClaimView) -> list[dict]:
+    """Every applicant grants the power: each heir of a deceased victim, or the victim."""
+    self_relation = "本人" if view.lang == "zh" else "self"
+    return [{**p, "relation": self_relation} if p["role"] == "victim" else p for p in view.applicants]
 
 
 def render(view: ClaimView) -> bytes:
@@ -20,13 +26,16 @@ def render(view: ClaimView) -> bytes:
     pdf = view.new_pdf()
     pdf.title_block(t["title"])
 
-    principal = view.applicant
+    principals = _principals(view)
     agent = view.person("agent")
-    if principal is not None and principal["role"] == "victim":
-        principal = {**principal, "relation": "本人" if view.lang == "zh" else "self"}
     widths = (1.2, 2, 1.3, 2.3)
     pdf.section(t["principal"], keep_with_next_mm=15)
-    pdf.field_grid(_person_grid(view, principal, t["name"], t["principal_relation"]), col_widths=widths)
+    rows = [(str(number), p["name"], view.id_document(p), p.get("phone", ""), p.get("relation", ""))
+            for number, p in enumerate(principals, start=1)]
+    if not rows:  # blank, or no heir entered yet: lines for a family of heirs to fill in
+        rows = [("",) * 5] * BLANK_SIGNERS
+    pdf.data_table([t["col.no"], t["name"], view.id_number_label(principals), t["phone"], t["principal_relation"]], rows,
+                   col_widths=(0.45, 1.6, 2.35, 1.6, 1.6), align="CLCCC", min_row_height=8)
     pdf.section(t["agent"], keep_with_next_mm=15)
     pdf.field_grid(_person_grid(view, agent, t["name"], t["agent_relation"]), col_widths=widths)
     pdf.ln(4)
@@ -53,7 +62,8 @@ def render(view: ClaimView) -> bytes:
     pdf.paragraph(t("term", start=start, end=end))
     pdf.paragraph(t["attachments"])
     pdf.ln(8)
-    pdf.signature_line([(t["sign.principal"], 50), (t["date_label"], 0), (t["date_blank"], 0)], height=14)
+    signature_rows(view, pdf, principals, role_label=t["principal"], blank_label=t["sign.principal"],
+                   blank_lines=BLANK_SIGNERS)
     pdf.signature_line([(t["sign.agent"], 50 + pdf.get_string_width(t["sign.principal"]) - pdf.get_string_width(t["sign.agent"])),
                         (t["date_label"], 0), (t["date_blank"], 0)], height=14)
     return pdf.output_bytes()

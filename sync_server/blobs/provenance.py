@@ -1,0 +1,142 @@
+"""Evidence by provenance: who may name, see and download a blob (a photo, a preview, a receipt).
+
+A blob is named by its SHA-256, and a hash is no secret: it travels in pulled records, in notes
+("[cost] ... receipt:HASH"), in the fund's entry list. So knowing a hash grants nothing:
+
+* A device may **reference** a blob (a photo record's ``sha256``/``preview_sha256``, a cost's
+  receipt) only when it sent those bytes in full itself (``blob_uploads``), or when the blob
+  already belongs to a record its user may see. Otherwise a photo record is still kept (a phone
+  pushes its records before or while it uploads their bytes), but its reference waits in
+  ``pending_blob_refs`` and grants nothing until that device completes an upload of the bytes;
+  a cost is refused with ``receipt_not_uploaded``, exactly as for a receipt not on the server.
+* ``HEAD /blobs/{sha}`` and ``POST /blobs/missing`` answer a blob the device may not reference
+  exactly like a missing one, so the device uploads it (storage still deduplicates).
+* A download needs a reference the caller may see. A receipt's reference is seen by the office
+  and, when the cost is charged to an insurer, by that insurer's surveyors: never by everyone
+  (a receipt with no insurer is the office's only).
+"""
+from __future__ import annotations
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..core.changelog import OFFICE_ROLES, row_visible
+from ..core.models import User, utcnow
+from .models import Blob, BlobRef, BlobUpload, PendingBlobRef
+
+# Entities whose references are the work fund's receipts (not a claim's evidence).
+RECEIPT_ENTITIES = frozenset({"cost"})
+
+
+def ref_visible(session: Session, user: User, ref: BlobRef) -> bool:
+    """May ``user`` see the record behind this reference (and so the blob)?"""
+    if user.role in OFFICE_ROLES:
+        return True
+    if ref.entity in RECEIPT_ENTITIES:
+        # A receipt is the office's and the charged insurer's: a receipt with no insurer is not
+        # public (row_visible would call a row without claim and insurer public).
+        return ref.insurer_code is not None and user.role == "surveyor" and user.insurer_code == ref.insurer_code
+    if ref.claim_id is None and ref.insurer_code is None:
+        return False  # a reference to nothing in particular grants nothing
+    if user.role == "surveyor":
+        from ..claims.survey_access import record_visible_to_surveyor
+
+        # A photo of a victim's paper (an ID card...) is not served to surveyors (survey_access).
+        if not record_visible_to_surveyor(session, ref.entity, ref.entity_id):
+            return False
+    return row_visible(session, user, ref.claim_id, ref.insurer_code)
+
+
+def downloadable(session: Session, user: User, sha256: str) -> bool:
+    refs = session.execute(select(BlobRef).where(BlobRef.sha256 == sha256)).scalars().all()
+    return any(ref_visible(session, user, r) for r in refs)
+
+
+_LOCK_SPACE = 4207  # advisory locks (classid, objid) of blob provenance; other locks use one bigint
+
+
+def _take_turns(session: Session, sha256: str, *, upload: bool) -> None:
+    """A push naming a blob and the upload completing it take turns on PostgreSQL.
+
+    Otherwise both may run at once: the push finds no upload yet and parks its reference, the
+    upload (committing first) finds no parked reference yet, and the photo stays unreadable for
+    good. Pushes share the lock (they never wait for one another, so they cannot deadlock); an
+    upload takes it alone and holds nothing else. SQLite runs one writer at a time anyway."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    objid = int(sha256[:8], 16) - 2**31  # a signed 32-bit key; a shared one only costs a wait
+    lock = "pg_advisory_xact_lock" if upload else "pg_advisory_xact_lock_shared"
+    session.execute(text(f"SELECT {lock}(:space, :objid)"), {"space": _LOCK_SPACE, "objid": objid})
+
+
+def uploaded_by(session: Session, sha256: str, device_id: str) -> bool:
+    return session.get(BlobUpload, (sha256, device_id)) is not None
+
+
+def may_reference(session: Session, user: User, device_id: str, sha256: str) -> bool:
+    """Did this device send these bytes, or does the blob belong to a record the user may see?"""
+    return uploaded_by(session, sha256, device_id) or downloadable(session, user, sha256)
+
+
+def known_hashes(session: Session, user: User, device_id: str, hashes: list[str]) -> set[str]:
+    """The hashes of ``hashes`` this device may reference (a few queries, not one per hash)."""
+    if not hashes:
+        return set()
+    known: set[str] = set()
+    for start in range(0, len(hashes), 500):
+        chunk = hashes[start:start + 500]
+        known.update(session.execute(select(BlobUpload.sha256).where(
+            BlobUpload.sha256.in_(chunk), BlobUpload.device_id == device_id)).scalars())
+        rest = [h for h in chunk if h not in known]
+        if not rest:
+            continue
+        refs = session.execute(select(BlobRef).where(BlobRef.sha256.in_(rest))).scalars().all()
+        for r in refs:
+            if r.sha256 not in known and ref_visible(session, user, r):
+                known.add(r.sha256)
+    return known
+
+
+def reference(session: Session, user: User, device_id: str, sha256: str, entity: str, entity_id: str, *,
+              claim_id: str | None = None, insurer_code: str | None = None) -> bool:
+    """Declare that a record names a blob. Returns True when the reference counts now (it grants
+    downloads); False when it waits for this device to upload the bytes."""
+    from ..sync.apply import add_blob_ref
+
+    _take_turns(session, sha256, upload=False)
+    if may_reference(session, user, device_id, sha256):
+        add_blob_ref(session, sha256, entity, entity_id, claim_id=claim_id, insurer_code=insurer_code)
+        return True
+    exists = session.execute(select(PendingBlobRef.id).where(
+        PendingBlobRef.sha256 == sha256, PendingBlobRef.entity == entity, PendingBlobRef.entity_id == entity_id)
+    ).first()
+    if exists is None:
+        session.add(PendingBlobRef(sha256=sha256, device_id=device_id, entity=entity, entity_id=entity_id,
+                                   claim_id=claim_id, insurer_code=insurer_code))
+    return False
+
+
+def record_upload(session: Session, sha256: str, size: int, device_id: str, user_id: str) -> None:
+    """A device sent a blob's bytes in full and they hashed to its name: remember it, and let the
+    records this device pushed before the bytes arrived reference the blob now."""
+    from ..sync.apply import add_blob_ref
+
+    _take_turns(session, sha256, upload=True)
+    for row in (Blob(sha256=sha256, size=size),
+                BlobUpload(sha256=sha256, device_id=device_id, user_id=user_id, created_at=utcnow())):
+        if session.get(type(row), session.identity_key(instance=row)[1]) is not None:
+            continue
+        try:
+            with session.begin_nested():  # another device completing the same bytes at this moment
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            pass
+    waiting = session.execute(select(PendingBlobRef).where(
+        PendingBlobRef.sha256 == sha256, PendingBlobRef.device_id == device_id)).scalars().all()
+    for p in waiting:
+        add_blob_ref(session, p.sha256, p.entity, p.entity_id, claim_id=p.claim_id, insurer_code=p.insurer_code)
+    if waiting:
+        session.flush()
+        session.execute(delete(PendingBlobRef).where(PendingBlobRef.id.in_([p.id for p in waiting])))

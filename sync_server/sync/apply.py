@@ -1,0 +1,779 @@
+"""Applying a pushed batch of mutations: validation, scope, field merge, conflicts, receipts.
+
+``push(db, device_id, mutations)`` runs the whole batch in ONE write transaction:
+1. The device row is locked (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite ``BEGIN IMMEDIATE``),
+   so concurrent replays of a batch from the same device run one after the other; the second one
+   sees the first one's ``acked_seq`` and answers ``duplicate`` without applying anything again.
+   Then the event-grouping lock, shared (a pushed claim may join an event: coinsurance.lock_grouping).
+2. Each mutation runs in its own savepoint: a rejected one leaves no trace but its receipt.
+3. Every processed seq gets a receipt (its result); ``devices.acked_seq`` moves to the highest seq.
+4. COMMIT: the data, the receipts, the device's acked seq and the pull feed's rows together.
+
+Conflicts: each stored field remembers the version and device of its last change. A mutation
+based on ``base_version`` that changes a field which another device changed after that version is
+still applied (the later arrival wins) and a ``conflicts`` row keeps the value it replaced. Device
+clocks are never compared: only server versions and arrival order count.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from claimcore import entities
+
+from ..authority import service as authority_service
+from ..blobs import provenance
+from ..blobs.models import BlobRef
+from ..claims import survey_access
+from ..core import changelog, domain, sealing
+from ..core import rules as core_rules
+from ..core.changelog import ASSIGNMENT_STATUSES_WITHOUT_ACCESS, claim_visible, record_change
+from ..core.db import Database
+from ..core.domain import DomainError
+from ..core.models import Assignment, Claim, Record, User, utcnow
+from ..core.rules import RuleSettings, to_utc
+from ..devices.models import Device
+from ..events import caps as events_caps
+from ..events import service as events_service
+from ..rotation import service as rotation_service
+from . import policy
+from .models import Conflict, PushReceipt
+
+log = logging.getLogger("sync_server.push")
+
+ENTITIES = ("claim", *policy.RECORD_ENTITIES)
+
+
+class Rejected(Exception):
+    """A mutation the server refuses; nothing of it is applied."""
+
+    def __init__(self, code: str, message: str, *, field: str | None = None):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class DeviceRevoked(Exception):
+    pass
+
+
+# A feature's own entity pushed by a phone (an assignment's answer, a survey cost, an opinion):
+# handler(session, user, device, mutation, rules) -> (status, version); raises Rejected to refuse.
+EntityHandler = Callable[[Session, User, Device, "Mutation", "PushRules"], tuple[str, int | None]]
+
+
+@dataclass(frozen=True)
+class PushRules:
+    """What a push applies beyond the record contract, handed in by the app (sync_server.app):
+    the co-insurance rules' settings and the server's clock (the same the office's routes use, so
+    a phone's push and an office's request decide alike), the entities other features handle, and
+    the claim-authority guard on adjusted -> approved."""
+
+    settings: RuleSettings
+    clock: Callable[[], dt.datetime]
+    handlers: Mapping[str, EntityHandler]
+    authority_cleared: Callable[[Session, RuleSettings, Claim, dt.datetime], bool]
+
+    def now(self) -> dt.datetime:
+        return to_utc(self.clock())
+
+
+@dataclass
+class Mutation:
+    seq: int
+    entity: Any
+    id: Any
+    op: Any
+    fields: dict[str, Any] = field(default_factory=dict)
+    base_version: int | None = None
+
+
+@dataclass
+class Result:
+    seq: int
+    status: str
+    version: int | None = None
+    error: str | None = None
+    original_status: str | None = None
+    field: str | None = None  # the field a refusal is about, when it is about one
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "status": self.status, "version": self.version, "error": self.error,
+                "original_status": self.original_status, "field": self.field}
+
+
+# "CODE: entity.field: message" (policy.ContractRefusal): a replayed receipt names its field too.
+_FIELD_IN_ERROR = re.compile(r"^[a-z_]+: [a-z_]+\.([a-z_][a-z0-9_]*): ")
+
+
+def _field_of(error: str | None) -> str | None:
+    match = _FIELD_IN_ERROR.match(error or "")
+    return match.group(1) if match else None
+
+
+def push(db: Database, device_id: str, mutations: list[Mutation], rules: PushRules) -> tuple[int, list[Result]]:
+    with db.write() as session:
+        device = session.execute(
+            select(Device).where(Device.id == device_id).with_for_update()
+        ).scalar_one_or_none()
+        if device is None or device.revoked_at is not None:
+            # Revoked while the request waited for the lock: refuse the whole batch.
+            raise DeviceRevoked()
+        user = session.get(User, device.user_id)
+        if user is None or not user.active:
+            raise DeviceRevoked()
+        # Before any claim row is locked: a batch may group claims under events (coinsurance.lock_grouping).
+        events_service.lock_grouping(session, shared=True)
+        results: list[Result] = []
+        for m in mutations:
+            if m.seq <= device.acked_seq:
+                receipt = session.get(PushReceipt, (device.id, m.seq))
+                results.append(
+                    Result(
+                        m.seq,
+                        "duplicate",
+                        receipt.version if receipt else None,
+                        receipt.error if receipt else None,
+                        receipt.status if receipt else None,
+                        _field_of(receipt.error) if receipt else None,
+                    )
+                )
+                continue
+            before = changelog.pending_snapshot(session)
+            try:
+                with session.begin_nested():
+                    status, version = apply_mutation(session, user, device, m, rules)
+                result = Result(m.seq, status, version)
+            except (Rejected, DomainError) as exc:
+                changelog.restore_pending(session, before)
+                result = Result(m.seq, "rejected", _current_version(session, m), f"{exc.code}: {exc.message}",
+                                field=getattr(exc, "field", None))
+                # Refusals are logged with codes and ids only, never values (they may be personal).
+                log.info(
+                    "push refused device=%s user=%s role=%s seq=%s entity=%s code=%s",
+                    device.id, user.id, user.role, m.seq, _safe(m.entity), exc.code,
+                )
+            session.add(
+                PushReceipt(
+                    device_id=device.id,
+                    seq=m.seq,
+                    entity=str(m.entity)[:32],
+                    entity_id=str(m.id)[:64],
+                    status=result.status,
+                    version=result.version,
+                    error=result.error,
+                )
+            )
+            device.acked_seq = m.seq
+            results.append(result)
+        device.last_push_at = utcnow()
+        return device.acked_seq, results
+
+
+def _safe(value: Any) -> str:
+    text = str(value)
+    return text if text.isidentifier() and len(text) <= 32 else "?"
+
+
+def _current_version(session: Session, m: Mutation) -> int | None:
+    if not policy.is_uuid(m.id):
+        return None
+    if m.entity == "claim":
+        claim = session.get(Claim, m.id)
+        return claim.version if claim else None
+    if m.entity in policy.RECORD_ENTITIES:
+        rec = session.get(Record, m.id)
+        return rec.version if rec is not None and rec.entity == m.entity else None
+    return None
+
+
+def apply_mutation(session: Session, user: User, device: Device, m: Mutation,
+                   rules: PushRules) -> tuple[str, int | None]:
+    # The shared wire format (claimcore.wire) first: the same shape rules the phone's outbox uses.
+    from claimcore import wire
+
+    try:
+        norm = wire.validate_mutation(
+            {"seq": m.seq, "entity": m.entity, "id": m.id, "op": m.op, "fields": m.fields,
+             "base_version": m.base_version}
+        )
+    except wire.WireError as exc:
+        where = exc.where.split(".", 1)
+        raise Rejected(exc.code, str(exc), field=where[1] if where[0] == "fields" and len(where) == 2 else None) from None
+    m = Mutation(norm["seq"], norm["entity"], norm["id"], norm["op"], dict(norm["fields"]), norm["base_version"])
+    handler = rules.handlers.get(m.entity)
+    if handler is not None:
+        # The contract's field rules first; the handler adds the co-insurance rules.
+        contract = entities.ENTITIES[m.entity]
+        checked = {k: v for k, v in m.fields.items() if not (k == "claim_id" and contract.claim_scoped)}
+        if m.op == "upsert":
+            _check_fields(m.entity, checked, user.role, creating=contract.append_only)
+        return handler(session, user, device, m, rules)
+    if not policy.is_uuid(m.id):
+        raise Rejected("invalid_id", "id must be a UUID made on the device")
+    if m.entity == "claim":
+        return _apply_claim(session, user, device, m, rules)
+    if m.entity in policy.RECORD_ENTITIES:
+        return _apply_record(session, user, device, m)
+    raise Rejected("unknown_entity", f"unknown entity {m.entity!r}; known: {', '.join(ENTITIES)}")
+
+
+# ----------------------------------------------------------------------------------- helpers
+
+def _check_fields(entity: str, fields: dict, role: str, *, creating: bool, current: dict | None = None) -> dict:
+    return policy.check_fields(entity, fields, role, creating=creating, current=current)
+
+
+def _merge(
+    session: Session,
+    *,
+    entity: str,
+    entity_id: str,
+    claim_id: str | None,
+    current: dict[str, Any],
+    field_versions: dict[str, Any],
+    changes: dict[str, Any],
+    base_version: int | None,
+    new_version: int,
+    device_id: str,
+) -> tuple[dict[str, Any], dict[str, Any], bool]:
+    """Field-level merge. Returns (fields that change, new field_versions, any conflict)."""
+    base = base_version or 0
+    applied: dict[str, Any] = {}
+    versions = dict(field_versions)
+    conflict = False
+    for name, value in changes.items():
+        old = current.get(name)
+        if old == value:
+            continue
+        last = field_versions.get(name)
+        if last is not None and last[0] > base and last[1] != device_id:
+            # The same field was changed on another device after this edit's base: the later
+            # arrival (this one) wins and the replaced value is kept for review.
+            conflict = True
+            session.add(
+                Conflict(
+                    entity=entity,
+                    entity_id=entity_id,
+                    claim_id=claim_id,
+                    field=name,
+                    kept_value=value,
+                    other_value=old,
+                    kept_device_id=device_id,
+                    other_device_id=last[1],
+                    kept_version=new_version,
+                )
+            )
+        applied[name] = value
+        versions[name] = [new_version, device_id]
+    return applied, versions, conflict
+
+
+def claim_fields(claim: Claim) -> dict[str, Any]:
+    out = {name: getattr(claim, name) for name in policy.CLAIM_COLUMNS}
+    out.update(claim.data or {})
+    return out
+
+
+def claim_snapshot(claim: Claim) -> dict[str, Any]:
+    snap = claim_fields(claim)
+    snap["created_by"] = claim.created_by
+    snap["updated_at"] = changelog.now_iso(claim.updated_at)
+    return snap
+
+
+def record_snapshot(rec: Record) -> dict[str, Any]:
+    snap = dict(rec.fields or {})
+    snap["claim_id"] = rec.claim_id
+    snap["created_by"] = rec.created_by
+    snap["updated_at"] = changelog.now_iso(rec.updated_at)
+    return snap
+
+
+def _load_claim_for_update(session: Session, claim_id: str) -> Claim | None:
+    return session.execute(
+        select(Claim).where(Claim.id == claim_id).with_for_update()
+    ).scalar_one_or_none()
+
+
+def _survey_participant(session: Session, user: User, claim_id: str) -> bool:
+    if user.role != "surveyor":
+        return False
+    row = session.execute(
+        select(Assignment.id).where(
+            Assignment.claim_id == claim_id,
+            Assignment.insurer_code == user.insurer_code,
+            Assignment.status.not_in(ASSIGNMENT_STATUSES_WITHOUT_ACCESS),
+        )
+    ).first()
+    return row is not None
+
+
+def checklist_complete(session: Session, claim: Claim, loss_types: list[str] | None = None) -> bool:
+    """claimcore's checklist over the claim's document records (the submit guard)."""
+    from claimcore import catalogue as cat_mod
+    from claimcore import checklist
+
+    loss_types = loss_types if loss_types is not None else (claim.data or {}).get("loss_types") or []
+    if not loss_types:
+        return False
+    docs = session.execute(
+        select(Record).where(Record.claim_id == claim.id, Record.entity == "document", Record.deleted.is_(False))
+    ).scalars()
+    statuses: dict[str, str] = {}
+    for doc in docs:
+        code = (doc.fields or {}).get("code")
+        status = (doc.fields or {}).get("status")
+        if code and status:
+            statuses[code] = status
+    persons = session.execute(
+        select(Record).where(Record.claim_id == claim.id, Record.entity == "person", Record.deleted.is_(False))
+    ).scalars()
+    by_agent = any((p.fields or {}).get("role_in_claim") == "agent" for p in persons)
+    data = claim.data or {}
+    try:
+        catalogue = cat_mod.load_catalogue(claim.catalogue_version or None)
+        items = checklist.required_documents(
+            catalogue, claim.coverage, loss_types, by_agent=by_agent,
+            conditions=data.get("conditions") or (), attached_to=data.get("attached_to"),
+        )
+        return checklist.evaluate(items, statuses).complete
+    except (ValueError, KeyError):
+        return False
+
+
+# ------------------------------------------------------------------------------------- claims
+
+def _apply_claim(session: Session, user: User, device: Device, m: Mutation,
+                 rules: PushRules) -> tuple[str, int | None]:
+    if m.op == "delete":
+        raise Rejected("delete_not_allowed", "claims are never deleted; withdraw them instead")
+    claim = _load_claim_for_update(session, m.id)
+    # A claim the user may not see is answered exactly as an unknown id would be: the same checks,
+    # in the same order, with the same messages (so its existence cannot be probed), up to the
+    # point where an unknown id would be created.
+    hidden = claim is not None and not claim_visible(session, user, claim.id)
+    if hidden:
+        claim = None
+    fields = _check_fields("claim", m.fields, user.role, creating=claim is None)
+    now = utcnow()
+
+    if "township_code" in fields and user.role == "liaison" and fields["township_code"] != user.township_code:
+        raise Rejected("township_not_permitted", "a liaison reports claims of its own township only")
+
+    if claim is None:
+        try:
+            from claimcore import workflow
+
+            workflow.check_report(user.role)
+        except Exception as exc:  # WorkflowError
+            raise Rejected("not_a_reporting_role", f"role {user.role} may not report a claim ({exc})") from None
+        if fields.get("status", "reported") != "reported":
+            raise Rejected("illegal_transition", "a new claim starts as reported")
+        if fields.get("village_code") is not None:
+            domain.check_village(fields["village_code"], fields["township_code"])
+        if hidden:
+            # Only a phone that already knows this UUID (made on another device) gets here.
+            raise Rejected("id_in_use", f"claim id {m.id} is already taken; make a new id")
+        columns = {k: v for k, v in fields.items() if k in policy.CLAIM_COLUMNS}
+        data = {k: v for k, v in fields.items() if k not in policy.CLAIM_COLUMNS}
+        columns.setdefault("status", "reported")
+        columns.setdefault("catalogue_version", domain.catalogue_version())
+        claim = Claim(
+            id=m.id,
+            version=1,
+            data=data,
+            field_versions={k: [1, device.id] for k in fields},
+            created_by=user.id,
+            created_at=now,
+            updated_at=now,
+            **columns,
+        )
+        session.add(claim)
+        session.flush()
+        record_change(session, "claim", claim.id, claim_snapshot(claim), version=1, claim_id=claim.id)
+        _claim_written(session, user, claim, fields, None)
+        return "applied", 1
+
+    current = claim_fields(claim)
+    township = fields.get("township_code", claim.township_code)
+    if fields.get("village_code") is not None or ("township_code" in fields and claim.village_code):
+        village = fields.get("village_code", claim.village_code)
+        if village is not None:
+            domain.check_village(village, township)
+    _check_money(session, claim, {**current, **fields}, fields)
+    new_status = fields.get("status")
+    moving = new_status is not None and new_status != claim.status
+    if moving:
+        loss_types = fields.get("loss_types", current.get("loss_types"))
+        _check_transition(session, rules, user, claim, new_status, fields.get("status_reason"), loss_types,
+                          {**current, **fields})
+    new_version = claim.version + 1
+    applied, versions, conflict = _merge(
+        session,
+        entity="claim",
+        entity_id=claim.id,
+        claim_id=claim.id,
+        current=current,
+        field_versions=claim.field_versions or {},
+        changes=fields,
+        base_version=m.base_version,
+        new_version=new_version,
+        device_id=device.id,
+    )
+    if not applied:
+        return "applied", claim.version
+    data = dict(claim.data or {})
+    for name, value in applied.items():
+        if name in policy.CLAIM_COLUMNS:
+            setattr(claim, name, value)
+        else:
+            data[name] = value
+    township_changed = "township_code" in applied
+    claim.data = data
+    claim.field_versions = versions
+    claim.version = new_version
+    claim.updated_at = now
+    session.flush()
+    record_change(session, "claim", claim.id, claim_snapshot(claim), version=new_version, claim_id=claim.id)
+    if township_changed:
+        # Another township's liaison now sees this claim: its records must reach them too.
+        changelog.reemit_claim(session, claim.id)
+    _claim_written(session, user, claim, applied, current.get("event_id"))
+    if moving and applied.get("status") == new_status:
+        _after_transition(session, rules, user, claim, new_status)
+    return ("conflict" if conflict else "applied"), new_version
+
+
+def _claim_written(session: Session, user: User, claim: Claim, applied: dict[str, Any],
+                   event_before: str | None) -> None:
+    """What a pushed claim write (a new claim or a change) sets going in the co-insurance rules:
+    an office's ``event_id`` is a choice by hand; a claim without an event whose coverage,
+    township or incident time is new joins the event it matches."""
+    if "event_id" in applied:
+        events_service.event_set_by_hand(session, claim, event_before, applied["event_id"], user)
+    if events_service.GROUPING_FIELDS & set(applied):
+        events_service.group_claim(session, claim)
+
+
+def _after_transition(session: Session, rules: PushRules, user: User, claim: Claim, target: str) -> None:
+    """What a status the phone pushed sets going on the server (the same as the office's routes):
+    a dispatched survey goes through the rotation; an adjusted amount is put to the co-insurers."""
+    from claimcore import authority
+
+    now = rules.now()
+    if target == "survey_dispatched":
+        try:
+            rotation_service.dispatch_claim(session, rules.settings, claim.id, user, now, move=False)
+        except core_rules.RuleError as exc:
+            if exc.code != "already_dispatched":
+                raise Rejected(exc.code, exc.message) from None
+    try:
+        if target == "adjusted" and claim.adjusted_amount_fen is not None and authority.tier_for_amount(
+                claim.adjusted_amount_fen) is not authority.Tier.LEAD_ALONE:
+            authority_service.authority_view(session, rules.settings, claim.id, now)  # the co-insurers are told
+        authority_service.claim_moved(session, rules.settings, claim, now)
+    except core_rules.RuleError as exc:
+        raise Rejected(exc.code, exc.message) from None
+
+
+def _persons(session: Session, claim_id: str) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Record).where(Record.claim_id == claim_id, Record.entity == "person", Record.deleted.is_(False))
+    ).scalars()
+    return [{"id": r.id, "role_in_claim": (r.fields or {}).get("role_in_claim"),
+             "has_bank_account": bool((r.fields or {}).get("bank_card"))} for r in rows]
+
+
+def _check_money(session: Session, claim: Claim, values: dict[str, Any], changed: dict[str, Any],
+                 target: str | None = None) -> None:
+    """claimcore.amounts on a write (``changed``) or a move to ``target`` (the phone runs the
+    same checks). ``values``: the claim's fields after the write."""
+    from claimcore import amounts
+    from claimcore.catalogue import load_catalogue
+
+    if target is None and not amounts.MONEY_FIELDS & set(changed):
+        return
+    persons = _persons(session, claim.id)
+    limits = amounts.limits_for(values.get("coverage") or claim.coverage, values.get("loss_types") or [],
+                                amounts.victims_of(persons), load_catalogue(claim.catalogue_version or None),
+                                incident_at=values.get("incident_at") or claim.incident_at)
+    payable = None
+    if target == "paid":
+        # A payment is also within the claim's share of its event's and its year's caps.
+        events_caps.lock_payments(session)
+        payable = events_caps.payable(session, claim, values)
+    try:
+        if target is None:
+            amounts.check_write(changed, limits)
+        else:
+            amounts.check_state(target, values, persons, limits, payable)
+    except amounts.AmountError as exc:
+        raise Rejected(exc.code, f"{exc.message('en')} / {exc.message('zh')}", field=exc.field) from None
+
+
+def server_change(session: Session, claim: Claim, columns: dict[str, Any]) -> None:
+    """A claim change the server makes itself (a status move, grouping under an event): a new
+    version, the fields marked as the server's (a phone editing them from an older version meets
+    a conflict like any other), published in the pull feed like a pushed change."""
+    claim.version += 1
+    versions = dict(claim.field_versions or {})
+    for name, value in columns.items():
+        setattr(claim, name, value)
+        versions[name] = [claim.version, "server"]
+    claim.field_versions = versions
+    claim.updated_at = utcnow()
+    session.flush()
+    record_change(session, "claim", claim.id, claim_snapshot(claim), version=claim.version, claim_id=claim.id)
+
+
+def move_claim(session: Session, claim: Claim, target: str, user: User, *, reason: str | None = None) -> None:
+    """A status change the server makes itself (dispatch, a survey completed), on the same edges
+    as a phone's, with a timeline entry under the user's name, published like a pushed one."""
+    from claimcore import workflow
+
+    if not workflow.path_ok([claim.status, target]):
+        return
+    source = claim.status
+    server_change(session, claim, {"status": target})
+    now = claim.updated_at
+    fields = {"from_status": source, "to_status": target, "role": user.role, "at": changelog.now_iso(now),
+              "reason": reason}
+    rec = Record(id=str(uuid.uuid4()), entity="transition", claim_id=claim.id, version=1, deleted=False,
+                 sha256=None, fields=fields, field_versions={k: [1, "server"] for k in fields},
+                 created_by=user.id, created_at=now, updated_at=now)
+    session.add(rec)
+    session.flush()
+    record_change(session, "transition", rec.id, dict(record_snapshot(rec), created_by_name=user.name),
+                  version=1, claim_id=claim.id)
+
+
+def _check_transition(session: Session, rules: PushRules, user: User, claim: Claim, target: str, reason: Any,
+                      loss_types,  # noqa: ANN001
+                      values: dict[str, Any]) -> None:
+    from claimcore import workflow
+
+    edge = workflow.find_transition(claim.status, target)
+    guards: dict[str, Any] = {"reason": reason}
+    if edge is not None:
+        if edge.needs_checklist:
+            guards["checklist_complete"] = checklist_complete(session, claim, loss_types)
+        if edge.needs_authority:
+            guards["authority_cleared"] = rules.authority_cleared(session, rules.settings, claim, rules.now())
+        if user.role in edge.participant_roles:
+            guards["survey_participant"] = _survey_participant(session, user, claim.id)
+    try:
+        workflow.check_transition(claim.status, target, user.role, **guards)
+    except workflow.WorkflowError as exc:
+        raise Rejected("illegal_transition", f"{exc.message('en')} / {exc.message('zh')}") from None
+    _check_money(session, claim, values, {}, target)
+
+
+# ------------------------------------------------------------------------------------ records
+
+def _check_survey_record(session: Session, entity: str, rec: Record | None, clean: dict[str, Any]) -> None:
+    """A surveyor works the site survey's own papers and photos: the victims' papers it is never
+    served (survey_access) are not its to change, nor to attach photos to."""
+    before = (rec.fields or {}) if rec is not None else {}
+    if entity == "document":
+        codes = {before.get("code"), clean.get("code")} - {None}
+        if not codes or not codes <= survey_access.SURVEY_DOCUMENTS:
+            raise Rejected("not_allowed_for_role", "a surveyor handles only the site survey's documents")
+        return
+    doc_ids = {before.get("document_id"), clean.get("document_id")} - {None}
+    if any(not survey_access.record_visible_to_surveyor(session, "document", str(d)) for d in doc_ids):
+        raise Rejected("not_allowed_for_role", "a surveyor attaches photos only to the site survey's documents")
+
+
+def _check_documents_open(session: Session, user: User, claim_id: str, rec: Record | None,
+                          clean: dict[str, Any]) -> None:
+    """Past document collection only the offices change the checklist (claimcore.document_rules,
+    the rule the phone's store applies). A push repeating what is stored is not a change."""
+    from claimcore import document_rules
+
+    before = (rec.fields or {}) if rec is not None and not rec.deleted else None
+    if before is not None and all(before.get(k) == v for k, v in clean.items()):
+        return
+    claim = session.get(Claim, claim_id)
+    if claim is None:
+        return
+    try:
+        document_rules.check_document_change(claim.status, user.role)
+    except document_rules.DocumentsClosed as exc:
+        raise Rejected(exc.code, f"{exc.message('en')} / {exc.message('zh')}", field="status") from None
+
+
+def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> tuple[str, int | None]:
+    entity = m.entity
+    fields = dict(m.fields)
+    claim_id = fields.pop("claim_id", None)
+    rec = session.execute(select(Record).where(Record.id == m.id).with_for_update()).scalar_one_or_none()
+    if rec is not None and not claim_visible(session, user, rec.claim_id):
+        # A record of a claim out of the caller's scope: scope first, so nothing here says that the
+        # id exists (nor names its claim). Answered as for a claim the caller may not see.
+        if claim_id is None:
+            raise Rejected("required", f"{entity} needs claim_id", field="claim_id")
+        raise Rejected("claim_not_found", f"claim {claim_id} not found")
+    if rec is not None:
+        if rec.entity != entity:
+            raise Rejected("id_in_use", f"id {m.id} belongs to another kind of record")
+        if claim_id is not None and claim_id != rec.claim_id:
+            raise Rejected("claim_id_immutable", "a record cannot move to another claim")
+        claim_id = rec.claim_id
+    if claim_id is None:
+        raise Rejected("required", f"{entity} needs claim_id", field="claim_id")
+    if not policy.is_uuid(claim_id) or not claim_visible(session, user, claim_id):
+        # Unknown and out-of-scope claims get the same answer.
+        raise Rejected("claim_not_found", f"claim {claim_id} not found")
+    now = utcnow()
+
+    if m.op == "delete":
+        if entity in policy.APPEND_ONLY:
+            raise Rejected("append_only", f"{entity}s are never deleted")
+        if user.role not in policy.FIELD_ROLES:
+            raise Rejected("not_allowed_for_role", f"role {user.role} may not delete a {entity}")
+        if rec is None:
+            raise Rejected("not_found", f"{entity} {m.id} not found")
+        if rec.deleted:
+            return "applied", rec.version
+        if entity == "document":
+            _check_documents_open(session, user, rec.claim_id, None, {})
+        rec.deleted = True
+        sealing.erase_sealed(session, rec)  # a deleted person keeps no ID number, card, phone
+        rec.version += 1
+        rec.updated_at = now
+        session.flush()
+        record_change(session, entity, rec.id, {"claim_id": rec.claim_id}, version=rec.version,
+                      op="delete", claim_id=rec.claim_id)
+        return "applied", rec.version
+
+    if rec is None and user.role not in policy.create_roles(entity):
+        raise Rejected("not_allowed_for_role", f"role {user.role} may not add a {entity}")
+    # The record as stored: a person's ID number is checked by its document type, whichever of
+    # the two this write changes (claimcore.entities.check_fields), as the phone's store does.
+    clean = _check_fields(entity, fields, user.role, creating=rec is None,
+                          current=(rec.fields or {}) if rec is not None and not rec.deleted else None)
+    if user.role == "surveyor" and entity in ("document", "photo"):
+        _check_survey_record(session, entity, rec, clean)
+    if entity == "document":
+        _check_documents_open(session, user, claim_id, rec, clean)
+    if rec is None and entity == "transition":
+        _check_timeline_entry(session, user, claim_id, clean)
+
+    if rec is None:
+        rec = Record(
+            id=m.id,
+            entity=entity,
+            claim_id=claim_id,
+            version=1,
+            deleted=False,
+            sha256=clean.get("sha256"),
+            fields=clean,
+            field_versions={k: [1, device.id] for k in clean},
+            created_by=user.id,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(rec)
+        session.flush()
+        if entity == "photo":
+            # Naming a hash is not owning the photo: the reference counts once this device has
+            # sent those bytes (or they belong to a record its user sees already); until then the
+            # record is kept and the blob stays unreadable through it (sync_server.blobs.provenance).
+            for key in ("sha256", "preview_sha256"):
+                if clean.get(key):
+                    provenance.reference(session, user, device.id, clean[key], "photo", rec.id, claim_id=claim_id)
+        snap = record_snapshot(rec)
+        if entity in ("transition", "note"):
+            snap["created_by_name"] = user.name  # timelines show people, not ids
+        record_change(session, entity, rec.id, snap, version=1, claim_id=claim_id)
+        return "applied", 1
+
+    if rec.deleted:
+        raise Rejected("record_deleted", f"{entity} {m.id} was deleted")
+    if entity in policy.APPEND_ONLY:
+        if any(rec.fields.get(k) != v for k, v in clean.items()):
+            raise Rejected("append_only", f"a {entity} cannot be changed once recorded; add a new one")
+        return "applied", rec.version
+    new_version = rec.version + 1
+    applied, versions, conflict = _merge(
+        session,
+        entity=entity,
+        entity_id=rec.id,
+        claim_id=claim_id,
+        current=rec.fields or {},
+        field_versions=rec.field_versions or {},
+        changes=clean,
+        base_version=m.base_version,
+        new_version=new_version,
+        device_id=device.id,
+    )
+    if not applied:
+        return "applied", rec.version
+    rec.fields = {**(rec.fields or {}), **applied}
+    rec.field_versions = versions
+    rec.version = new_version
+    rec.updated_at = now
+    session.flush()
+    record_change(session, entity, rec.id, record_snapshot(rec), version=new_version, claim_id=claim_id)
+    return ("conflict" if conflict else "applied"), new_version
+
+
+def _check_timeline_entry(session: Session, user: User, claim_id: str, fields: dict[str, Any]) -> None:
+    """A pushed timeline entry must tell what happened: the claim is now in ``to_status`` (the
+    status change itself travels first, as the claim's ``status``, and was checked there), the
+    step ``from_status → to_status`` is one of claimcore.workflow's edges that the caller's role
+    may take (the first entry: a reporting role reported it), and it names the caller's role."""
+    from claimcore import workflow
+
+    claim = session.get(Claim, claim_id)
+    source, target = fields.get("from_status"), fields.get("to_status")
+    role = fields.get("role")
+    if role is not None and role != user.role:
+        raise Rejected("illegal_transition", f"a timeline entry names its writer's role ({user.role}), not {role}",
+                       field="role")
+    if claim is None or target != claim.status:
+        raise Rejected("illegal_transition", f"the claim is not {target}: a timeline entry records a status "
+                                             "change that was made", field="to_status")
+    try:
+        if source is None:
+            if target != workflow.INITIAL_STATE or claim.created_by != user.id:
+                raise Rejected("illegal_transition", "only the claim's reporter records its first entry",
+                               field="from_status")
+            workflow.check_report(user.role)
+            return
+        edge = workflow.find_transition(source, target)
+    except workflow.WorkflowError as exc:
+        raise Rejected("illegal_transition", f"{exc.message('en')} / {exc.message('zh')}") from None
+    if edge is None or user.role not in edge.roles:
+        raise Rejected("illegal_transition", f"role {user.role} does not move a claim from {source} to {target}",
+                       field="from_status")
+
+
+def add_blob_ref(
+    session: Session,
+    sha256: str,
+    entity: str,
+    entity_id: str,
+    *,
+    claim_id: str | None = None,
+    insurer_code: str | None = None,
+) -> None:
+    """Declare that a record references a blob; GET /blobs/{sha256} checks these for scope."""
+    exists = session.execute(
+        select(BlobRef.id).where(
+            BlobRef.sha256 == sha256, BlobRef.entity == entity, BlobRef.entity_id == entity_id
+        )
+    ).first()
+    if exists is None:
+        session.add(
+            BlobRef(sha256=sha256, entity=entity, entity_id=entity_id, claim_id=claim_id, insurer_code=insurer_code)
+        )
