@@ -1,8 +1,9 @@
 """The in-app camera for one claim (route /camera/<claim id>): live preview, a big shutter, the
 GPS fix read at each shutter, a burst of photos without leaving the screen, the photos of this
 visit in a strip, and the file picker as the second way in. Every photo goes through the same
-intake as a picked file (`PhotoCapture`). Reached from the report's photo step and the claim's
-photo tab; "done" (or the back arrow) returns there.
+intake as a picked file (`PhotoCapture`). A report's photo step opens it by itself where there is
+a camera, and the report is submitted from it; from the claim's photo tab "done" (or the back
+arrow) returns there.
 
 Where the platform has no camera, or the camera is refused, the screen says so and keeps the
 picker.
@@ -53,8 +54,11 @@ def _leave(shell, visit: CameraVisit) -> None:
     shell.go(visit.return_route)
 
 
+REPORT_ROUTE = "/new"  # a visit that comes back there was opened by a report's photo step
+
+
 def build(shell, claim_id: str) -> ft.View:
-    from fieldapp.views.wizard import capture_state, pick_photos_action
+    from fieldapp.views.wizard import capture_state, photos_busy, pick_photos_action, submit_report
 
     ctx = shell.ctx
     t = ctx.t
@@ -126,8 +130,25 @@ def build(shell, claim_id: str) -> ft.View:
                             alignment=ft.Alignment.CENTER, visible=visit.status == "starting")
     preview_box = ft.Container(_preview(shell, visit, camera, starting), expand=True, bgcolor=ft.Colors.BLACK,
                                border_radius=10, alignment=ft.Alignment.CENTER, key="camera-preview")
+    # Opened by a report's photo step, the screen is that step: the report is submitted from here
+    # (waiting, like the step's own button, while photos are still in intake); the back arrow
+    # shows the step. Elsewhere "done" returns to the claim's photos.
+    for_report = visit.return_route == REPORT_ROUTE
+    if for_report:
+        def submit(e) -> None:
+            shell.screen_state.pop(("camera_ui", claim_id), None)
+            shell.screen_state.pop(("camera", claim_id), None)
+            submit_report(shell)
+        finish = w.big_button(t("wizard.submit"), "wizard-submit", submit, icon=ft.Icons.SEND, expand=True,
+                              disabled=photos_busy(shell, claim_id))
+        title = t("wizard.title") + " · " + t("wizard.step.photos")
+    else:
+        finish = w.big_button(t("camera.done"), "camera-done", lambda e: _leave(shell, visit), icon=ft.Icons.CHECK,
+                              filled=False, expand=True)
+        title = t("camera.title")
     ui = {"visit": visit, "status": status_box, "strip": strip_box, "shutter": shutter_button,
-          "preview": preview_box, "camera": camera, "starting": starting, "pending": False}
+          "preview": preview_box, "camera": camera, "starting": starting, "pending": False,
+          "finish": finish, "for_report": for_report}
     shell.screen_state[("camera_ui", claim_id)] = ui
     if camera is not None:
         # Started once the client has it (the patch that adds it is sent before did_mount runs).
@@ -135,7 +156,7 @@ def build(shell, claim_id: str) -> ft.View:
     ui["view"] = ft.View(
         route=f"/camera/{claim_id}",
         appbar=ft.AppBar(
-            title=ft.Text(t("camera.title"), size=20, weight=ft.FontWeight.W_600),
+            title=ft.Text(title, size=20, weight=ft.FontWeight.W_600),
             leading=ft.IconButton(ft.Icons.ARROW_BACK, key="back", tooltip=t("common.back"),
                                   on_click=lambda e: _leave(shell, visit)),
             automatically_imply_leading=False, bgcolor=ft.Colors.BLUE_800, color=ft.Colors.WHITE,
@@ -151,8 +172,7 @@ def build(shell, claim_id: str) -> ft.View:
                 w.big_button(t("photos.pick"), "camera-pick", None, icon=ft.Icons.PHOTO_LIBRARY, filled=False,
                              expand=True, action=pick_photos_action(shell, claim_id, key="camera-pick",
                                                                     on_items=picked)),
-                w.big_button(t("camera.done"), "camera-done", lambda e: _leave(shell, visit), icon=ft.Icons.CHECK,
-                             filled=False, expand=True),
+                finish,
             ], spacing=12),
             shutter_button,
         ],
@@ -194,7 +214,7 @@ def refresh(shell, claim_id: str) -> None:
             return
         try:
             _apply(shell, visit, ui)
-            for key in ("status", "strip", "shutter", "preview"):
+            for key in ("status", "strip", "shutter", "preview", "finish"):
                 ui[key].update()
         except Exception:  # the screen was closed or replaced meanwhile
             log.debug("camera screen refresh skipped", exc_info=True)
@@ -210,6 +230,10 @@ def _apply(shell, visit: CameraVisit, ui: dict) -> None:
     ui["status"].content = _status(shell, visit)
     ui["strip"].content = _strip(shell, visit)
     ui["shutter"].disabled = not visit.can_shoot
+    if ui["for_report"]:
+        from fieldapp.views.wizard import photos_busy
+
+        ui["finish"].disabled = photos_busy(shell, visit.claim_id)
     ui["starting"].visible = visit.status == "starting"
     if visit.status not in ("starting", "ready"):
         ui["preview"].content = _preview(shell, visit, ui["camera"])

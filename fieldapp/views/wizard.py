@@ -66,6 +66,13 @@ def _nav(shell, wiz, next_label: str | None = None, on_next=None) -> ft.Control:
 
     def nxt(e):
         if wiz.next():
+            from fieldapp.views.camera import camera_supported, open_camera
+
+            if wiz.step == "photos" and camera_supported(shell.page):
+                # The step is for site photos and the phone has a camera: it opens straight away
+                # (the picker is on the camera screen too, and its back arrow shows the step).
+                open_camera(shell, wiz.claim_id, "/new")
+                return
             shell.render()
         else:
             shell.render()
@@ -277,6 +284,13 @@ def _people_step(shell, wiz) -> list[ft.Control]:
                     e.control.update()
             return handler
 
+        def then_focus(handler, field: ft.TextField):
+            # The keyboard's "next" key goes on to the ID number: no reach for the field.
+            def submitted(e):
+                handler(e)
+                shell.page.run_task(field.focus)
+            return submitted
+
         def remove(e, i=i):
             wiz.remove_victim(i)
             shell.render()
@@ -301,7 +315,8 @@ def _people_step(shell, wiz) -> list[ft.Control]:
                     w.icon_button(ft.Icons.DELETE_OUTLINE, t("wizard.remove_victim"), f"victim{i}-remove", remove)
                     if len(s.victims) > 1 else ft.Container()]),
             ft.TextField(key=f"victim{i}-name", label=t("wizard.victim_name"), value=v.name,
-                         on_change=typed("name"), on_blur=left("name"), on_submit=left("name"),
+                         on_change=typed("name"), on_blur=left("name"),
+                         on_submit=then_focus(left("name"), id_field),
                          error=_err(ctx, wiz, f"victim{i}.name"), text_size=17),
             ft.Row([w.dropdown(key=f"victim{i}-id-type", label=t("wizard.id_type"), value=v.id_type,
                         options=[ft.DropdownOption(key=k, text=t(f"id_type.{k}")) for k in ID_TYPES],
@@ -328,6 +343,30 @@ def _people_step(shell, wiz) -> list[ft.Control]:
 
 
 # -- step 4 ---------------------------------------------------------------------------------
+def photos_busy(shell, claim_id: str) -> bool:
+    """Photos of this report are still going through intake: the report waits for them."""
+    cap = capture_state(shell, claim_id)
+    return cap.batch is not None and not cap.batch.done
+
+
+def submit_report(shell) -> None:
+    """Submit the report being entered (the photo step's button, and the camera's when the camera
+    was opened from that step)."""
+    ctx = shell.ctx
+    t = ctx.t
+    wiz = wizard_state(shell)
+    try:
+        claim_id = wiz.finish()
+    except ValueError:
+        shell.toast(t("wizard.fix_errors"), error=True)
+        shell.go("/new")
+        return
+    shell.screen_state.pop("wizard", None)
+    # Said as it is: online, the report is on its way now; offline, it waits for the network.
+    shell.toast(t("wizard.done_online" if ctx.sync_status().online else "wizard.done"))
+    shell.go(f"/claim/{claim_id}/documents")
+
+
 def capture_state(shell, claim_id: str) -> PhotoCapture:
     ctx = shell.ctx
     cap = shell.screen_state.get(("capture", claim_id))
@@ -436,25 +475,12 @@ def _photos_step(shell, wiz) -> list[ft.Control]:
     ctx = shell.ctx
     t = ctx.t
 
-    def finish(e):
-        try:
-            claim_id = wiz.finish()
-        except ValueError:
-            shell.toast(t("wizard.fix_errors"), error=True)
-            shell.render()
-            return
-        shell.screen_state.pop("wizard", None)
-        # Said as it is: online, the report is on its way now; offline, it waits for the network.
-        shell.toast(t("wizard.done_online" if ctx.sync_status().online else "wizard.done"))
-        shell.go(f"/claim/{claim_id}/documents")
-
-    cap = capture_state(shell, wiz.claim_id)
-    busy = cap.batch is not None and not cap.batch.done
+    busy = photos_busy(shell, wiz.claim_id)
     return [ft.Text(t("wizard.photos_intro"), size=15)] + photo_controls(shell, wiz.claim_id, "/new") + [
         ft.Row([
             w.big_button(t("common.previous"), "wizard-prev", lambda e: (wiz.previous(), shell.render()),
                          filled=False, expand=True),
-            w.big_button(t("wizard.submit"), "wizard-submit", finish, icon=ft.Icons.SEND, expand=True,
-                         disabled=busy),
+            w.big_button(t("wizard.submit"), "wizard-submit", lambda e: submit_report(shell), icon=ft.Icons.SEND,
+                         expand=True, disabled=busy),
         ], spacing=12, data="nav"),
     ]

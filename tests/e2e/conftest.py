@@ -374,6 +374,16 @@ class Screen:
                 return
         raise AssertionError(f"text typed into {name!r} did not stay: {box.input_value()!r} != {text!r}")
 
+    def type_after_next(self, name: str, text: str) -> None:
+        """The keyboard's next key in the field just typed, then type into `name` with no tap: the
+        app must have moved the focus there itself (a field that is not focused fails)."""
+        self.page.keyboard.press("Enter")
+        box = self.field(name)
+        self.page.wait_for_function(_READY_TO_TYPE, arg=box.element_handle(timeout=10_000), timeout=15_000)
+        self.page.keyboard.type(text)
+        self.page.wait_for_timeout(250)  # the round trip to the app
+        assert box.input_value() == text, f"{name!r} after the next key: {box.input_value()!r} != {text!r}"
+
     def see(self, text, timeout: float = 30_000):
         """Wait until `text` is on screen: as text, or inside a tappable node's merged label."""
         if isinstance(text, str):

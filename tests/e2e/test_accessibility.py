@@ -193,11 +193,11 @@ def test_every_control_is_big_enough_and_named_in_chinese(server, workdir, brows
         phone.type_into("身份证号", "1101051949")  # half typed: the counter says what is left
         audit.walk(phone, "wizard-person")
         phone.type_into("身份证号", "11010519491231002X")
-        phone.tap(phone.button("下一步"), then="拍摄现场照片")
+        phone.tap(phone.button("下一步"), then="本次 0 张")  # the photo step: the camera screen
         with phone.page.expect_file_chooser() as chooser:
             phone.tap(phone.button("从相册选择"))
         chooser.value.set_files([str(p) for p in PHOTOS])
-        phone.see(f"已有 {len(PHOTOS)} 张照片", timeout=90_000)
+        phone.see(f"已保存 {len(PHOTOS)} 张", timeout=90_000)  # the photo step opened the camera screen; its picker was used
         audit.walk(phone, "wizard-photos")
         phone.tap(phone.button("提交报案"))
         phone.see("还缺", timeout=30_000)

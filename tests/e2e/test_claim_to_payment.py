@@ -134,11 +134,11 @@ def report(liaison: Screen, account: str, losses: tuple[str, ...], victim: str, 
     liaison.type_into("姓名", victim)
     if id_number:
         liaison.type_into("身份证号", id_number)
-    liaison.tap(liaison.button("下一步"), then="拍摄现场照片")
+    liaison.tap(liaison.button("下一步"), then="本次 0 张")  # the photo step: the camera screen
     with liaison.page.expect_file_chooser() as chooser:
         liaison.tap(liaison.button("从相册选择"))
     chooser.value.set_files([str(p) for p in photos])
-    liaison.see(f"已有 {len(photos)} 张照片", timeout=90_000)
+    liaison.see(f"已保存 {len(photos)} 张", timeout=90_000)  # the photo step opened the camera screen; its picker was used
     liaison.tap(liaison.button("提交报案"))
 
 

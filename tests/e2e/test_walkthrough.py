@@ -129,11 +129,11 @@ def test_liaison_reports_offline_and_syncs(server, workdir, browser):
         phone.type_into("姓名", VICTIM["name"])
         phone.type_into("身份证号", VICTIM["id"])
         phone.shot("wizard-people")
-        phone.tap(phone.button("下一步"), then="拍摄现场照片")
+        phone.tap(phone.button("下一步"), then="本次 0 张")  # the photo step: the camera screen
         with phone.page.expect_file_chooser() as chooser:
             phone.tap(phone.button("从相册选择"))
         chooser.value.set_files([str(p) for p in PHOTOS])
-        phone.see("已有 3 张照片", timeout=90_000)
+        phone.see("已保存 3 张", timeout=90_000)  # the photo step opened the camera screen; its picker was used
         phone.shot("wizard-photos")
         phone.tap(phone.button("提交报案"))
         record["report_taps"] = phone.taps
