@@ -157,8 +157,8 @@ def build(shell, claim_id: str) -> ft.View:
         route=f"/camera/{claim_id}",
         appbar=ft.AppBar(
             title=ft.Text(title, size=20, weight=ft.FontWeight.W_600),
-            leading=ft.IconButton(ft.Icons.ARROW_BACK, key="back", tooltip=t("common.back"),
-                                  on_click=lambda e: _leave(shell, visit)),
+            leading=w.icon_button(ft.Icons.ARROW_BACK, t("common.back"), "back", lambda e: _leave(shell, visit),
+                                  color=ft.Colors.WHITE),
             automatically_imply_leading=False, bgcolor=ft.Colors.BLUE_800, color=ft.Colors.WHITE,
         ),
         padding=ft.Padding.all(12),

@@ -173,9 +173,13 @@ def test_liaison_reports_offline_and_syncs(server, workdir, browser):
         phone.tap(phone.button("资料", exact=True), then="还缺")
         first_collect = phone.page.get_by_role("button", name="已收").first
         phone.tap(first_collect)
-        if phone.page.get_by_text("状态：已收").count() == 0:
-            # Flutter web sometimes takes the first pointer event after a scroll as a hover only.
-            first_collect.click()
+        try:
+            phone.page.get_by_text("状态：已收").first.wait_for(state="attached", timeout=10_000)
+        except Exception:  # noqa: BLE001 - retried below, once
+            # Flutter web sometimes takes the first pointer event after a scroll as a hover only
+            # (the button is then still enabled; a tap that did land disables it).
+            if first_collect.is_enabled():
+                first_collect.click()
         phone.see("状态：已收")
         phone.shot("offline-edit")
         waiting = _outbox_count(app.data)
