@@ -55,7 +55,7 @@ class NotFoundError(StoreError, LookupError):
     def __init__(self, entity: str, record_id: str):
         self.entity = entity
         self.record_id = record_id
-        super().__init__(self.message("en"))
+        super().__init__(t("error.store.not_found", "en", entity=entity, record_id=record_id))
 
     def message(self, lang: str = "zh") -> str:
         return t("error.store.not_found", lang, entity=self.entity, record_id=self.record_id)
