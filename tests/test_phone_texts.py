@@ -31,25 +31,6 @@ CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\
 
 # The printed forms are Chinese legal documents whose wording is the form's, not the app's.
 FORMS = FIELDAPP / "documents"
-# The phone's store and the sync client's push still hold zh/en pairs of their own (a refused
-# write, the database recovery and upgrade notices, overwritten-value details): exactly these
-# files are left out until those texts move to the catalogues.
-STILL_TO_MOVE = frozenset({
-    "fieldapp/store/_base.py",
-    "fieldapp/store/assignments.py",
-    "fieldapp/store/claims.py",
-    "fieldapp/store/documents.py",
-    "fieldapp/store/drafts.py",
-    "fieldapp/store/fund.py",
-    "fieldapp/store/persons.py",
-    "fieldapp/store/photos.py",
-    "fieldapp/store/recovery.py",
-    "fieldapp/store/remote.py",
-    "fieldapp/store/store.py",
-    "fieldapp/store/sync_state.py",
-    "fieldapp/store/upgrade.py",
-    "fieldapp/sync/push.py",
-})
 
 
 def _char_col(lines: list[str], lineno: int, byte_col: int) -> int:
@@ -107,18 +88,51 @@ def test_phone_code_holds_no_chinese_text_outside_the_catalogues():
     offenders = []
     for path in sorted(FIELDAPP.rglob("*.py")):
         rel = path.relative_to(ROOT).as_posix()
-        if path.is_relative_to(FORMS) or rel in STILL_TO_MOVE:
+        if path.is_relative_to(FORMS):
             continue
         offenders += [f"{rel}:{line}: {text[:80]}" for line, text in cjk_literals(path.read_text(encoding="utf-8"))]
     assert offenders == []
 
 
-def test_the_files_still_to_move_exist_and_still_hold_chinese():
-    """The exception list shrinks as those texts move: a file that holds no more Chinese leaves it."""
-    for rel in STILL_TO_MOVE:
-        path = ROOT / rel
-        assert path.exists(), f"{rel} is gone: take it off STILL_TO_MOVE"
-        assert cjk_literals(path.read_text(encoding="utf-8")), f"{rel} holds no Chinese now: take it off STILL_TO_MOVE"
+def _calls(name: str):
+    """(file, line, call) of every call of `name` (a plain name or an attribute) in the phone's code."""
+    for path in sorted(FIELDAPP.rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                func = node.func
+                if (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)) == name:
+                    yield rel, node.lineno, node
+
+
+def test_a_store_refusal_names_its_text_in_the_catalogues():
+    """A refused write says why through a catalogue key (StoreValidationError("error.store.…",
+    **params)). The one other way is StoreValidationError.refused_by(rule): a refusal by claimcore's
+    rules (record contract, amounts, document rules, scan types), which are shared with the server
+    and carry their own words in both languages, so the phone says exactly what the server says."""
+    zh, en = catalogue("zh"), catalogue("en")
+    keys, wrong = [], []
+    for rel, line, call in _calls("StoreValidationError"):
+        first = call.args[0] if call.args else None
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            keys.append(first.value)
+            if first.value not in zh or first.value not in en:
+                wrong.append(f"{rel}:{line}: no catalogue text {first.value!r}")
+        else:
+            wrong.append(f"{rel}:{line}: StoreValidationError without a literal catalogue key")
+    assert len(keys) > 20, "the scan found suspiciously few store refusals"
+    assert wrong == []
+    rules = [f"{rel}:{line}" for rel, line, _ in _calls("refused_by")]
+    assert rules, "claimcore's refusals reach the user through StoreValidationError.refused_by"
+
+
+def test_texts_in_both_languages_at_once_name_catalogue_keys():
+    """both(key): the words written down before a language is chosen come from the catalogues too."""
+    zh = catalogue("zh")
+    found = [(rel, line, call.args[0]) for rel, line, call in _calls("both") if call.args]
+    assert found
+    assert [f"{rel}:{line}" for rel, line, arg in found
+            if not (isinstance(arg, ast.Constant) and arg.value in zh)] == []
 
 
 CODE_LISTS = {

@@ -51,6 +51,22 @@ def t(key: str, lang: str | None = None, **kw: object) -> str:
     return text.format(**kw) if kw else text
 
 
+# Sentences of one notice follow each other with a space in English and without one in Chinese.
+SENTENCE_SEP = {"zh": "", "en": " "}
+
+
+def sentences(lang: str, *texts: str) -> str:
+    """Sentences already in `lang` (from `t`), written one after the other as that language does."""
+    return SENTENCE_SEP[lang].join(texts)
+
+
+def both(key: str, **kw: object) -> str:
+    """The text in both languages at once ("中文 / English"), for words written down before anyone
+    chose a language: an exception that can stop the app before a screen opens, or a note kept in a
+    record that travels to phones set to either language."""
+    return " / ".join(t(key, lang, **kw) for lang in LANGUAGES)
+
+
 def has_key(key: str) -> bool:
     return all(key in catalogue(lang) for lang in LANGUAGES)
 

@@ -226,7 +226,7 @@ class AppContext:
             try:
                 value = parse_yuan(str(value))
             except ValueError as exc:
-                raise StoreValidationError(_t("assign.error.amount", "zh"), _t("assign.error.amount", "en")) from exc
+                raise StoreValidationError("assign.error.amount") from exc
         repo = self.store.claims if problem.entity == "claim" else self.store.persons
         if not repo.update(problem.record_id, **{problem.field: value}):
             # The phone already holds this value (what the server refused was queued otherwise,

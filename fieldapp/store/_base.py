@@ -5,10 +5,11 @@ import os
 import signal
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from claimcore import wire
 from claimcore.localtime import CHINA_TIME
+from fieldapp.i18n import t
 
 CHINA_TZ = CHINA_TIME  # report numbers use the China date
 
@@ -17,16 +18,35 @@ class StoreError(Exception):
     """Base of the store's own errors."""
 
 
-class StoreValidationError(StoreError, ValueError):
-    """Bad input for a store method; nothing was written. ``message(lang)`` gives the user text."""
+class Refusal(Protocol):
+    """A refusal by one of claimcore's rules (the record contract, amounts, document rules, scan
+    types): claimcore is shared with the server and holds its own words in both languages."""
 
-    def __init__(self, zh: str, en: str):
-        self.zh = zh
-        self.en = en
-        super().__init__(en)
+    def message(self, lang: str = "zh") -> str: ...
+
+
+class StoreValidationError(StoreError, ValueError):
+    """Bad input for a store method; nothing was written. ``message(lang)`` gives the user text:
+    the catalogue's ``key`` (fieldapp/i18n) with ``params``; or, for a refusal by a claimcore rule
+    (:meth:`refused_by`), that rule's own words, which the server gives for the same refusal."""
+
+    def __init__(self, key: str | None, /, *, rule: Refusal | None = None, **params: Any):
+        if (key is None) == (rule is None):
+            raise TypeError("a store refusal has either a catalogue key or a claimcore rule's refusal")
+        self.key = key
+        self.params = params
+        self.rule = rule
+        super().__init__(self.message("en"))
+
+    @classmethod
+    def refused_by(cls, rule: Refusal) -> StoreValidationError:
+        """The one way claimcore's words reach the phone's user: as the rule gives them."""
+        return cls(None, rule=rule)
 
     def message(self, lang: str = "zh") -> str:
-        return self.zh if lang == "zh" else self.en
+        if self.rule is not None:
+            return self.rule.message(lang)
+        return t(self.key, lang, **self.params)
 
 
 class NotFoundError(StoreError, LookupError):
@@ -35,12 +55,10 @@ class NotFoundError(StoreError, LookupError):
     def __init__(self, entity: str, record_id: str):
         self.entity = entity
         self.record_id = record_id
-        super().__init__(f"no {entity} {record_id!r} in the local store")
+        super().__init__(t("error.store.not_found", "en", entity=entity, record_id=record_id))
 
     def message(self, lang: str = "zh") -> str:
-        if lang == "zh":
-            return f"本机没有该记录（{self.entity} {self.record_id}）"
-        return str(self)
+        return t("error.store.not_found", lang, entity=self.entity, record_id=self.record_id)
 
 
 def new_id() -> str:
@@ -51,7 +69,7 @@ def check_uuid(value: Any, field: str) -> str:
     try:
         return wire.normalise_uuid(value, field)
     except wire.WireError:
-        raise StoreValidationError(f"编号格式无效：{field}", f"{field}: not a UUID: {value!r}") from None
+        raise StoreValidationError("error.store.not_a_uuid", field=field, value=value) from None
 
 
 def now_iso() -> str:
@@ -67,30 +85,28 @@ def utc_iso(value: datetime | str | None, field: str) -> str | None:
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            raise StoreValidationError(f"时间格式无效：{field}={value!r}",
-                                       f"{field}: not an ISO 8601 time: {value!r}") from None
+            raise StoreValidationError("error.store.not_a_time", field=field, value=value) from None
     elif isinstance(value, datetime):
         parsed = value
     else:
-        raise StoreValidationError(f"时间格式无效：{field}", f"{field}: expected a datetime or ISO text")
+        raise StoreValidationError("error.store.time_expected", field=field)
     if parsed.tzinfo is None:
-        raise StoreValidationError(f"时间缺少时区：{field}", f"{field}: time needs a UTC offset")
+        raise StoreValidationError("error.store.time_without_offset", field=field)
     return parsed.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def check_text(value: Any, field: str, *, max_len: int, required: bool = False) -> str | None:
     if value is None:
         if required:
-            raise StoreValidationError(f"缺少必填项：{field}", f"{field} is required")
+            raise StoreValidationError("error.store.required", field=field)
         return None
     if not isinstance(value, str):
-        raise StoreValidationError(f"应为文字：{field}", f"{field}: expected text")
+        raise StoreValidationError("error.store.text_expected", field=field)
     value = value.strip()
     if required and not value:
-        raise StoreValidationError(f"缺少必填项：{field}", f"{field} is required")
+        raise StoreValidationError("error.store.required", field=field)
     if len(value) > max_len:
-        raise StoreValidationError(f"内容过长：{field}（最多 {max_len} 字）",
-                                   f"{field}: longer than {max_len} characters")
+        raise StoreValidationError("error.store.too_long", field=field, max_len=max_len)
     return value
 
 
@@ -98,7 +114,7 @@ def check_coord(value: Any, field: str, limit: float) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (-limit <= value <= limit):
-        raise StoreValidationError(f"坐标无效：{field}", f"{field}: not a coordinate: {value!r}")
+        raise StoreValidationError("error.store.not_a_coordinate", field=field, value=value)
     return float(value)
 
 

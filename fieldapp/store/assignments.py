@@ -71,11 +71,11 @@ class AssignmentsRepo(Repo):
         """A survey cost (vehicle, meals) with its receipt photo's hash, for the co-insurers' work
         fund. Append-only: the server books it once under this id. Returns the cost id."""
         if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
-            raise StoreValidationError("金额应为正数（分）", "amount_fen must be a positive integer (fen)")
+            raise StoreValidationError("error.store.amount_not_positive")
         note = contract.check("cost", {"on": on, "amount_fen": amount_fen, "category": category, "note": note,
                                        "receipt_sha256": receipt_sha256}, creating=True)["note"] or ""
         if not (isinstance(receipt_sha256, str) and len(receipt_sha256) == 64):
-            raise StoreValidationError("请附上票据照片", "a receipt photo is required")
+            raise StoreValidationError("error.store.receipt_needed")
         with self._db.write() as session:
             a = session.get(Assignment, assignment_id)
             if a is None:

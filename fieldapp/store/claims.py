@@ -71,7 +71,7 @@ def _validate_claim_fields(fields: dict[str, Any], *, creating: bool = False,
     """Check and normalise claim fields given by a caller (raises StoreValidationError)."""
     unknown = sorted(set(fields) - CLAIM_EDITABLE)
     if unknown:
-        raise StoreValidationError(f"不能修改此项：{unknown[0]}", f"claim field {unknown[0]!r} cannot be set here")
+        raise StoreValidationError("error.store.claim_field_fixed", field=unknown[0])
     fields = dict(fields)
     for name in ("address", "description", "coverage", "catalogue_version"):
         if isinstance(fields.get(name), str):
@@ -88,7 +88,7 @@ def _validate_claim_fields(fields: dict[str, Any], *, creating: bool = False,
             out[name] = float(out[name])
     if "village_code" in out and out["village_code"] and out.get("township_code"):
         if not load_divisions().is_village_in(out["township_code"], out["village_code"]):
-            raise StoreValidationError("村（社区）不属于所选镇街", "village is not in the chosen township")
+            raise StoreValidationError("error.store.village_not_in_chosen_township")
     return out
 
 
@@ -97,7 +97,8 @@ def _check_coverage(coverage: str, catalogue_version: str | None) -> str:
     try:
         catalogue.coverage(coverage)
     except ValueError as exc:
-        raise StoreValidationError(f"未知的险种：{coverage}", str(exc)) from None
+        raise StoreValidationError("error.store.unknown_coverage", coverage=coverage,
+                                   valid=", ".join(exc.valid)) from None
     return catalogue.version
 
 
@@ -144,7 +145,7 @@ class ClaimsRepo(Repo):
         stamp = utc_iso(at, "at") if at is not None else now_iso()
         with self._db.write() as session:
             if session.get(Claim, claim_id) is not None:
-                raise StoreValidationError("案件已存在", f"claim {claim_id} already exists")
+                raise StoreValidationError("error.store.claim_exists", claim_id=claim_id)
             report_no = _next_report_no(session)
             claim = Claim(id=claim_id, report_no=report_no, status=workflow.INITIAL_STATE,
                           created_by=created_by, created_at=stamp, updated_at=stamp, version=None,
@@ -171,7 +172,7 @@ class ClaimsRepo(Repo):
                 values["catalogue_version"] = _check_coverage(cov, values.get("catalogue_version", claim.catalogue_version))
             if "village_code" in values and values["village_code"] and "township_code" not in values:
                 if not load_divisions().is_village_in(claim.township_code or "", values["village_code"]):
-                    raise StoreValidationError("村（社区）不属于所选镇街", "village is not in the claim's township")
+                    raise StoreValidationError("error.store.village_not_in_claim_township")
             changed = {k: v for k, v in values.items() if getattr(claim, k) != v}
             if not changed:
                 return frozenset()
@@ -276,7 +277,7 @@ class ClaimsRepo(Repo):
         ``search`` matches the report number, the victim's name or the place (substring).
         """
         if not (1 <= limit <= 500):
-            raise StoreValidationError("每页条数应在 1–500 之间", "limit must be 1..500")
+            raise StoreValidationError("error.store.page_limit")
         params: dict[str, Any] = {"lim": limit + 1, "off": int(offset or 0)}
         if status is not None:
             params["statuses"] = [status] if isinstance(status, str) else list(status)
@@ -421,7 +422,7 @@ def _check_money(session: Session, claim: Claim, changed: dict[str, Any], target
         else:
             amounts.check_state(target, values, persons, limits)
     except amounts.AmountError as exc:
-        raise StoreValidationError(exc.message("zh"), exc.message("en")) from None
+        raise StoreValidationError.refused_by(exc) from None
 
 
 def _add_transition(session: Session, cipher: FieldCipher, claim_id: str, source: str | None,

@@ -19,7 +19,7 @@ def local_only(entity: str) -> frozenset[str]:
 
 
 def refusal(exc: entities.ContractError) -> StoreValidationError:
-    return StoreValidationError(exc.message("zh"), exc.message("en"))
+    return StoreValidationError.refused_by(exc)
 
 
 def check(entity: str, fields: Mapping[str, Any], *, creating: bool = False,

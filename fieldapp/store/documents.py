@@ -81,19 +81,17 @@ class DocumentsRepo(Repo):
         applies too); anything else is refused with a StoreValidationError. The content type
         stored is the one the bytes show, whatever the file was called."""
         if not isinstance(data, (bytes, bytearray)) or not data:
-            raise StoreValidationError("扫描件为空", "scan: no bytes")
+            raise StoreValidationError("error.store.scan_empty")
         role = self._db.writer_role
         if role is not None and role not in entities.FILE_ROLES:
             # Scans are victims' personal data: the server takes them only from the roles that
             # handle a claim's files, so a co-insurer's phone must not hold one it can never send.
-            raise StoreValidationError("查勘员不能附扫描件（个人信息由联络员和理赔员收集）",
-                                       "Surveyors do not attach scans (personal papers are collected by the "
-                                       "liaison and the adjuster)")
+            raise StoreValidationError("error.store.scan_not_for_surveyors")
         doc_code = contract.check("document", {"code": doc_code})["code"]
         try:
             content_type = check_scan(data)
         except ScanError as exc:
-            raise StoreValidationError(exc.zh, exc.en) from None
+            raise StoreValidationError.refused_by(exc) from None
         scan_id = new_id()
         path = scan_path(self._db.data_dir, scan_id)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -168,7 +166,7 @@ def _set_document(session: Session, cipher: FieldCipher, claim: Claim, code: str
     try:
         document_rules.check_document_change(claim.status, role)
     except document_rules.DocumentsClosed as exc:
-        raise StoreValidationError(exc.message("zh"), exc.message("en")) from None
+        raise StoreValidationError.refused_by(exc) from None
     for k, v in changes.items():
         setattr(doc, k, v)
     doc.updated_by = user

@@ -27,7 +27,7 @@ class DraftsRepo(Repo):
         try:
             json.dumps(data)
         except (TypeError, ValueError) as exc:
-            raise StoreValidationError("草稿数据无法保存", f"draft data is not JSON: {exc}") from None
+            raise StoreValidationError("error.store.draft_not_json", detail=str(exc)) from None
         stamp = now_iso()
         with self._db.write() as session:
             d = session.get(Draft, draft_id)

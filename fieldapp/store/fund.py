@@ -23,7 +23,7 @@ class FundRepo(Repo):
 
     def queue_spending(self, *, on: str, amount_fen: int, category: str, note: str = "") -> str:
         if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
-            raise StoreValidationError("金额应为正数（分）", "amount_fen must be a positive integer (fen)")
+            raise StoreValidationError("error.store.amount_not_positive")
         fields = contract.check("cost", {"on": on, "amount_fen": amount_fen, "category": category,
                                          "note": (note or "").strip() or None}, creating=True)
         entry_id = new_id()

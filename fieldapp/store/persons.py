@@ -69,7 +69,7 @@ def _validate_person_fields(fields: dict[str, Any], role: str | None = None, *,
                             creating: bool = False, current: PersonRecord | None = None) -> dict[str, Any]:
     unknown = sorted(set(fields) - PERSON_EDITABLE)
     if unknown:
-        raise StoreValidationError(f"不能修改此项：{unknown[0]}", f"person field {unknown[0]!r} cannot be set here")
+        raise StoreValidationError("error.store.person_field_fixed", field=unknown[0])
     fields = {k: (v.strip() or None) if isinstance(v, str) and k != "role_in_claim" else v
               for k, v in fields.items()}
     # The stored document type and number: a write changing one is checked against the other.

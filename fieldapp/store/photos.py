@@ -60,7 +60,7 @@ class PhotosRepo(Repo):
         existing id and writes nothing; to another claim it is refused."""
         sha = getattr(intake, "sha256", None)
         if not isinstance(sha, str) or len(sha) != 64 or any(ch not in "0123456789abcdef" for ch in sha):
-            raise StoreValidationError("照片缺少有效的 SHA-256", "photo: intake has no valid sha256")
+            raise StoreValidationError("error.store.photo_without_sha")
         if fix is None:
             fix = getattr(intake, "fix", None)  # IntakeResult carries the fix it stamped
         if taken_at is None:
@@ -81,8 +81,8 @@ class PhotosRepo(Repo):
             if existing is not None:
                 if existing.claim_id == claim_id:
                     return existing.id
-                raise StoreValidationError("这张照片已属于另一个案件",
-                                           f"photo {sha[:12]} already belongs to claim {existing.claim_id}")
+                raise StoreValidationError("error.store.photo_of_other_claim", sha=sha[:12],
+                                           claim_id=existing.claim_id)
             photo = Photo(
                 id=photo_id, sha256=sha, claim_id=claim_id,
                 taken_at=utc_iso(taken_at, "taken_at"), lat=lat, lon=lon,
@@ -122,7 +122,7 @@ class PhotosRepo(Repo):
         """Record that the server durably holds the ``preview`` or the ``original``. Never moves
         backwards (a late preview acknowledgement does not undo 'original'). Returns the state."""
         if kind not in ("preview", "original"):
-            raise StoreValidationError("上传类型应为 preview 或 original", "kind must be preview or original")
+            raise StoreValidationError("error.store.upload_kind")
         with self._db.write() as session:
             p = session.scalar(select(Photo).where(Photo.sha256 == sha256))
             if p is None:

@@ -33,6 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fieldapp.i18n import sentences, t
+
 MAX_PROBES = 200_000  # point lookups when the outbox scan breaks: bounded, a phone must still open
 
 
@@ -47,23 +49,13 @@ class RecoveryReport:
     device_identity_kept: bool = False
 
     def message(self, lang: str = "zh") -> str:
-        if lang == "zh":
-            text = (f"本机数据库文件已损坏，已移至 {self.quarantine_dir} 保存，并已新建数据库。"
-                    f"找回 {self.recovered_changes} 条尚未上传的修改，将在下次同步时上传"
-                    f"（另存于 {self.export_path}）。")
-            if self.unreadable:
-                text += f"有 {len(self.unreadable)} 处无法读取，请联系技术支持并保留该文件夹。"
-            if not self.device_identity_kept:
-                text += "请重新登记本设备后再同步。"
-            return text
-        text = (f"The local database was damaged. It was moved to {self.quarantine_dir} and a new "
-                f"database was created. {self.recovered_changes} unsent changes were recovered and "
-                f"will be sent at the next sync (also saved in {self.export_path}).")
+        parts = [t("store.recovery.moved", lang, folder=self.quarantine_dir, changes=self.recovered_changes,
+                   export=self.export_path)]
         if self.unreadable:
-            text += f" {len(self.unreadable)} parts could not be read: contact support and keep that folder."
+            parts.append(t("store.recovery.unreadable", lang, count=len(self.unreadable)))
         if not self.device_identity_kept:
-            text += " Enrol this device again before syncing."
-        return text
+            parts.append(t("store.recovery.enrol_again", lang))
+        return sentences(lang, *parts)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -163,7 +163,7 @@ def _apply_remote(db: Db, changes: list[Mapping[str, Any]], new_cursor: str | No
             try:
                 change = wire.validate_change(raw)
             except wire.WireError as exc:
-                raise StoreValidationError("服务器数据格式错误，本页未应用", f"malformed change: {exc}") from None
+                raise StoreValidationError("error.store.malformed_change", detail=str(exc)) from None
             entity, rid, op = change["entity"], change["id"], change["op"]
             fields = {k: v for k, v in change["fields"].items() if k not in ("id", "version")}
             version = change["version"]

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from fieldapp.i18n import both
+
 from . import recovery, upgrade
 from ._base import StoreError, now_iso
 from .assignments import AssignmentsRepo
@@ -147,12 +149,10 @@ def open_store(data_dir: Path | str, *, key_provider: KeyProvider | None = None)
         if check is None:
             key = key if key is not None else provider.create_key()
         elif key is None:
-            raise StoreKeyError(
-                "找不到本机数据库的密钥，无法读取个人信息；请联系技术支持，不要删除数据 "
-                "(the data key of this database is missing)")
+            raise StoreKeyError(both("error.store.key_missing"))
         cipher = FieldCipher(key)
         if check is not None and not cipher.verify_key_check(base64.b64decode(check.value)):
-            raise StoreKeyError("密钥与本机数据库不匹配 (the data key does not belong to this database)")
+            raise StoreKeyError(both("error.store.key_mismatch"))
 
         store = Store(Db(data_dir, engine, cipher), report, upgraded)
         with store.db.write() as session:

@@ -45,7 +45,7 @@ class SyncStateRepo(Repo):
         """Set any of device_id, token, server_url, cursor, last_sync_at, last_error (None clears)."""
         unknown = set(fields) - self._FIELDS
         if unknown:
-            raise StoreValidationError(f"未知的同步状态项：{sorted(unknown)}", f"unknown sync_state fields {sorted(unknown)}")
+            raise StoreValidationError("error.store.unknown_sync_state", fields=sorted(unknown))
         if "last_sync_at" in fields:
             fields["last_sync_at"] = utc_iso(fields["last_sync_at"], "last_sync_at")
         with self._db.write() as session:

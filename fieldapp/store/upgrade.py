@@ -40,6 +40,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fieldapp.i18n import both
+
 from .schema import SCHEMA_VERSION
 
 
@@ -270,10 +272,7 @@ def upgrade(path: Path, backup_dir: Path) -> list[int]:
     """
     version = read_version(path)
     if version > SCHEMA_VERSION:
-        raise StoreTooNewError(
-            f"数据库版本 {version} 比本应用支持的版本 {SCHEMA_VERSION} 新，请更新应用 "
-            f"(database schema v{version} is newer than this app's v{SCHEMA_VERSION}; update the app)"
-        )
+        raise StoreTooNewError(both("error.store.too_new", version=version, supported=SCHEMA_VERSION))
     if version == SCHEMA_VERSION:
         return []
     backup_dir.mkdir(parents=True, exist_ok=True)

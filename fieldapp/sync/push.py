@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from fieldapp.i18n import both
 from fieldapp.store import NotFoundError
 
 from . import wire
@@ -158,9 +159,7 @@ class Push:
         return [{"entity": "conflict", "id": nid, "op": "upsert", "version": r.get("version"), "fields": {
             "claim_id": claim_id, "entity": m["entity"], "entity_id": m["id"], "field": ",".join(names),
             "kept_value": None, "other_value": None, "at": now_iso(),
-            "detail": "这台手机的修改已保存，但覆盖了另一台设备对其中某项的修改；被覆盖的值由服务器保留待复核 / "
-                      "this phone's edit was kept but replaced another device's value of one of these "
-                      "fields; the replaced value is kept on the server for review",
+            "detail": both("sync.conflict.replaced_unknown_value"),
         }}]
 
     def _server_conflicts(self, claim_id: str, m: dict, device: str) -> list[dict]:
@@ -179,8 +178,7 @@ class Push:
             out.append({"entity": "conflict", "id": nid, "op": "upsert", "version": c.get("kept_version"), "fields": {
                 "claim_id": claim_id, "entity": m["entity"], "entity_id": m["id"], "field": c.get("field"),
                 "kept_value": c.get("kept_value"), "other_value": c.get("other_value"), "at": c.get("created_at"),
-                "detail": "另一台设备的值被这台手机的修改覆盖，已保留待复核 / another device's value was "
-                          "replaced by this phone's edit and is kept for review",
+                "detail": both("sync.conflict.replaced_value"),
             }})
         return out
 
