@@ -38,9 +38,9 @@ from .devices.models import EnrollmentCode
 from .insurers import admin as insurers_admin
 from .migrate import MigrationError, upgrade
 
-# The key under which `admin demo-seed --json` has always printed the co-insurance pool's demo
-# data (its shares, contacts, premiums and a survey); dev.py and the tests read it.
-COINSURANCE_DEMO_KEY = "sync_server.api_coinsurance"
+# The key under which `admin demo-seed --json` prints the co-insurance pool's demo data (its
+# shares, contacts, premiums and a survey); dev.py and the tests read it.
+COINSURANCE_DEMO_KEY = "coinsurance"
 
 
 def certificate_pin(cert_file: Path) -> str:
