@@ -327,7 +327,7 @@ def to_xlsx(data: dict) -> bytes:
     from openpyxl import Workbook
 
     # The reports' sheet: names typed by people (an event called "=HYPERLINK(…)") stay text.
-    from ..reports.rules import add_sheet
+    from ..reports.render_xlsx import add_sheet
 
     wb = Workbook()
     wb.remove(wb.active)

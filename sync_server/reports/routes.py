@@ -28,7 +28,8 @@ from ..core.schemas import (
     _refusals,
 )
 from . import records, service
-from . import rules as reports
+from .render_pdf import to_pdf
+from .render_xlsx import to_xlsx
 
 router = APIRouter(prefix="/api/v1", tags=["co-insurance"])
 
@@ -59,11 +60,11 @@ def report(kind: Literal["quarterly", "annual"], caller: CallerDep, db: DbDep, r
                             _rules(request), _now(request))
     name = f"dazu-{kind}-{year}" + (f"-q{quarter}" if kind == "quarterly" else "")
     if format == "xlsx":
-        return Response(reports.to_xlsx(data),
+        return Response(to_xlsx(data),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
     if format == "pdf":
-        return Response(reports.to_pdf(data), media_type="application/pdf",
+        return Response(to_pdf(data), media_type="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})
     return data
 
