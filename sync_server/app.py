@@ -27,6 +27,7 @@ from .blobs.store import BlobStore
 from .claims import routes as claims_routes
 from .core import errors
 from .core.db import Database
+from .core.error_codes import ERR
 from .core.models import utcnow
 from .core.rules import rule_settings
 from .core.settings import Settings
@@ -132,7 +133,7 @@ class BodyCapMiddleware:
 
     async def _too_large(self, send: Send) -> None:
         body = (
-            b'{"error":"body_too_large","message":"request body exceeds '
+            b'{"error":"' + ERR.body_too_large.encode() + b'","message":"request body exceeds '
             + str(self.max_bytes).encode()
             + b' bytes"}'
         )

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, StrictInt
 from claimcore import entities
 
 from ..core.auth import CallerDep, DbDep, _require
+from ..core.error_codes import ERR
 from ..core.errors import ApiError
 from ..core.rules import _now, _rules, _run
 from ..core.schemas import (
@@ -54,7 +55,7 @@ def report(kind: Literal["quarterly", "annual"], caller: CallerDep, db: DbDep, r
     """The quarterly review (needs ``quarter``) or the annual report, as JSON, XLSX or PDF."""
     _require(caller, OFFICE, request)
     if kind == "quarterly" and quarter is None:
-        raise ApiError(422, "invalid_request", "a quarterly report needs quarter=1..4")
+        raise ApiError(422, ERR.invalid_request, "a quarterly report needs quarter=1..4")
     with db.read() as session:
         data = service.build_report(session, kind, year, quarter if kind == "quarterly" else None,
                             _rules(request), _now(request))
