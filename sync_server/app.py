@@ -12,6 +12,7 @@ clock. Nothing attaches itself on import.
 """
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import asynccontextmanager
 
@@ -132,11 +133,8 @@ class BodyCapMiddleware:
         await self.app(scope, replay, send)
 
     async def _too_large(self, send: Send) -> None:
-        body = (
-            b'{"error":"' + ERR.body_too_large.encode() + b'","message":"request body exceeds '
-            + str(self.max_bytes).encode()
-            + b' bytes"}'
-        )
+        body = json.dumps(errors.error_body(ERR.body_too_large, f"request body exceeds {self.max_bytes} bytes"),
+                          separators=(",", ":")).encode()
         await send({
             "type": "http.response.start",
             "status": 413,
