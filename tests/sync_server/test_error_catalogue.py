@@ -194,3 +194,18 @@ def test_the_phone_knows_no_server_code_that_the_catalogue_lacks():
     from_server = known - _phone_own_codes()
     assert {"claim_not_found", "illegal_transition", "paid_over_payable"} <= from_server
     assert sorted(from_server - set(CATALOGUE)) == []
+
+
+def test_the_openapi_declares_catalogue_codes_under_their_status(tmp_path):
+    from sync_server.app import create_app
+    from sync_server.core.settings import Settings
+
+    schema = create_app(Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/x.sqlite3")).openapi()
+    declared = [(f"{method.upper()} {path}", int(status), code)
+                for path, operations in schema["paths"].items() for method, op in operations.items()
+                for status, response in op.get("responses", {}).items()
+                for code in response.get("x-error-codes", ())]
+    assert len(declared) > 100
+    wrong = [(where, status, code, CATALOGUE[code].status if code in CATALOGUE else "not in the catalogue")
+             for where, status, code in declared if code not in CATALOGUE or CATALOGUE[code].status != status]
+    assert wrong == []
