@@ -64,7 +64,7 @@ def _validation_response(request: Request, errors: list[dict[str, Any]]) -> JSON
             error_body(ERR.unsupported_media_type, "send the body as JSON with Content-Type: application/json"),
             status_code=415,
         )
-    text = [e for e in errors if e.get("type") == "invalid_text"]
+    text = [e for e in errors if e.get("type") == ERR.invalid_text]
     if text:
         return JSONResponse(error_body(ERR.invalid_text, str(text[0].get("msg"))), status_code=422)
     locations = {e.get("loc", ("",))[0] for e in errors}

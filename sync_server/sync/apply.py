@@ -475,7 +475,7 @@ def _after_transition(session: Session, rules: PushRules, user: User, claim: Cla
         try:
             rotation_service.dispatch_claim(session, rules.settings, claim.id, user, now, move=False)
         except core_rules.RuleError as exc:
-            if exc.code != "already_dispatched":
+            if exc.code != ERR.already_dispatched:
                 raise Rejected(exc.code, exc.message) from None
     try:
         if target == "adjusted" and claim.adjusted_amount_fen is not None and authority.tier_for_amount(
