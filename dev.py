@@ -191,7 +191,7 @@ def run_system() -> int:
         return 1
     codes = {e["user"]["id"]: e["code"] for e in demo["enrollment"]}
     users = {u["id"]: u for u in demo["users"]}
-    survey = next((p.get("survey") for p in demo.get("plugins", {}).values() if p.get("survey")), None)
+    survey = demo.get("plugins", {}).get("coinsurance", {}).get("survey")  # COINSURANCE_DEMO_KEY
     phones, rows = [], []
     for i, (key, role, first) in enumerate(PHONES):
         user = next(u for u in users.values() if u.get("demo_key") == key)

@@ -12,6 +12,7 @@ clock. Nothing attaches itself on import.
 """
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import asynccontextmanager
 
@@ -27,6 +28,7 @@ from .blobs.store import BlobStore
 from .claims import routes as claims_routes
 from .core import errors
 from .core.db import Database
+from .core.error_codes import ERR
 from .core.models import utcnow
 from .core.rules import rule_settings
 from .core.settings import Settings
@@ -131,11 +133,8 @@ class BodyCapMiddleware:
         await self.app(scope, replay, send)
 
     async def _too_large(self, send: Send) -> None:
-        body = (
-            b'{"error":"body_too_large","message":"request body exceeds '
-            + str(self.max_bytes).encode()
-            + b' bytes"}'
-        )
+        body = json.dumps(errors.error_body(ERR.body_too_large, f"request body exceeds {self.max_bytes} bytes"),
+                          separators=(",", ":")).encode()
         await send({
             "type": "http.response.start",
             "status": 413,

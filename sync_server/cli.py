@@ -32,15 +32,16 @@ from sqlalchemy import select
 from .audit import service as audit_service
 from .core import seal_admin
 from .core.db import Database
+from .core.error_codes import ERR
 from .core.settings import Settings
 from .devices import service as accounts
 from .devices.models import EnrollmentCode
 from .insurers import admin as insurers_admin
 from .migrate import MigrationError, upgrade
 
-# The key under which `admin demo-seed --json` has always printed the co-insurance pool's demo
-# data (its shares, contacts, premiums and a survey); dev.py and the tests read it.
-COINSURANCE_DEMO_KEY = "sync_server.api_coinsurance"
+# The key under which `admin demo-seed --json` prints the co-insurance pool's demo data (its
+# shares, contacts, premiums and a survey); dev.py and the tests read it.
+COINSURANCE_DEMO_KEY = "coinsurance"
 
 
 def certificate_pin(cert_file: Path) -> str:
@@ -253,7 +254,7 @@ def cmd_clean_blobs(args: argparse.Namespace, settings: Settings) -> int:
 
     hours = settings.blob_cleanup_hours if args.older_than_hours is None else args.older_than_hours
     if hours < 0:
-        _emit(args.json, {"error": "invalid_age", "message": "--older-than-hours must be 0 or more"},
+        _emit(args.json, {"error": ERR.invalid_age, "message": "--older-than-hours must be 0 or more"},
               "error: --older-than-hours must be 0 or more")
         return 2
     db = _prepare(settings)

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from ..core.auth import CallerDep, DbDep, refuse
 from ..core.changelog import OFFICE_ROLES
+from ..core.error_codes import ERR
 from ..core.errors import ApiError, not_found
 from ..core.models import Claim
 from ..core.schemas import E401, E422, _err
@@ -65,7 +66,7 @@ def claim_audit(
 ) -> dict:
     if caller.user.role not in OFFICE_ROLES:
         refuse(caller, "role_not_office", "/api/v1/claims/{claim_id}/audit")
-        raise ApiError(403, "forbidden", "only adjusters and the coordinator read the audit log")
+        raise ApiError(403, ERR.forbidden, "only adjusters and the coordinator read the audit log")
     if not _UUID.match(claim_id):
         raise not_found()
     with db.read() as session:

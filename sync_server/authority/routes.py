@@ -13,6 +13,7 @@ from claimcore import entities
 
 from ..core import rules as core_rules
 from ..core.auth import CallerDep, DbDep, _require
+from ..core.error_codes import ERR
 from ..core.errors import ApiError
 from ..core.models import Claim
 from ..core.rules import _now, _rules, _run
@@ -58,7 +59,7 @@ def _authority_scope(session, caller, claim_id: str) -> None:
         if claim is not None and claim.adjusted_amount_fen is not None and ca.tier_for_amount(
                 claim.adjusted_amount_fen) is not ca.Tier.LEAD_ALONE:
             return  # every co-insurer is informed of (and may weigh in on) reviewed amounts
-    raise core_rules.RuleError(404, "not_found", "not found")
+    raise core_rules.RuleError(404, ERR.not_found, "not found")
 
 
 @router.get("/claims/{claim_id}/authority",
@@ -100,7 +101,7 @@ def post_consultation(claim_id: str, body: ConsultationIn, caller: CallerDep, db
     Answers the claim's authority view."""
     _require(caller, OFFICE, request)
     if "\x00" in body.minutes:
-        raise ApiError(422, "invalid_request", "minutes contain a NUL character")
+        raise ApiError(422, ERR.invalid_request, "minutes contain a NUL character")
     return _run(db, service.record_consultation, _rules(request), claim_id, caller.user, held_at=body.held_at,
                 attendees=body.attendees, engage_assessor=body.engage_assessor,
                 engage_lawyer=body.engage_lawyer, minutes=body.minutes, now=_now(request))
@@ -112,7 +113,7 @@ def push_opinion(session, user, device, m, rules):  # noqa: ANN001
     from .models import Opinion
 
     if m.op != "upsert":
-        raise Rejected("append_only", "an opinion is never changed or deleted")
+        raise Rejected(ERR.append_only, "an opinion is never changed or deleted")
     if session.get(Opinion, m.id) is not None:
         return "applied", 1
     try:

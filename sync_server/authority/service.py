@@ -13,6 +13,7 @@ from claimcore import authority as ca
 from claimcore import entities
 
 from ..core.changelog import record_change
+from ..core.error_codes import ERR
 from ..core.models import Claim, User
 from ..core.rules import RuleError, RuleSettings, aware, to_utc
 from ..insurers import service as insurers_service
@@ -115,7 +116,7 @@ def authority_view(session: Session, settings: RuleSettings, claim_id: str, now:
         try:  # first: a pool whose shares cannot carry a vote is said at once, meeting or not
             result = ca.weighted_vote(votes, sh, lead_code=lead)
         except ca.VoteError as exc:
-            raise RuleError(409, "shares_incomplete", f"the pool's shares cannot carry a vote: {exc}") from None
+            raise RuleError(409, ERR.shares_incomplete, f"the pool's shares cannot carry a vote: {exc}") from None
     if tier is ca.Tier.FULL_CONSULTATION and meeting is None:
         cleared, why = False, "consultation_required"
     elif tier is ca.Tier.FULL_CONSULTATION:
@@ -168,18 +169,18 @@ def record_consultation(session: Session, settings: RuleSettings, claim_id: str,
     claim = rotation_service._claim(session, claim_id)
     review = _review(session, claim, settings, now)
     if review is None or review.tier != ca.Tier.FULL_CONSULTATION.value:
-        raise RuleError(409, "no_consultation_tier",
+        raise RuleError(409, ERR.no_consultation_tier,
                         "only a claim in the full-consultation tier (300,000 yuan or more) has a consultation")
     known = set(insurers_service.shares(session))
     unknown = sorted(set(attendees) - known)
     if unknown:
-        raise RuleError(422, "invalid_insurer", f"not insurers of the pool: {', '.join(unknown)}")
+        raise RuleError(422, ERR.invalid_insurer, f"not insurers of the pool: {', '.join(unknown)}")
     if not attendees:
-        raise RuleError(422, "attendees_required", "name the co-insurers present")
+        raise RuleError(422, ERR.attendees_required, "name the co-insurers present")
     if held_at.tzinfo is None:
-        raise RuleError(422, "invalid_datetime", "held_at needs a UTC offset")
+        raise RuleError(422, ERR.invalid_datetime, "held_at needs a UTC offset")
     if held_at > now + dt.timedelta(minutes=5):
-        raise RuleError(422, "invalid_datetime", "a consultation is recorded after it was held")
+        raise RuleError(422, ERR.invalid_datetime, "a consultation is recorded after it was held")
     row = Consultation(id=str(uuid.uuid4()), claim_id=claim_id, amount_fen=review.amount_fen,
                        held_at=to_utc(held_at), attendees=sorted(set(attendees)), engage_assessor=engage_assessor,
                        engage_lawyer=engage_lawyer, minutes=minutes, recorded_by=user.id, created_at=now)
@@ -193,20 +194,20 @@ def add_opinion(session: Session, settings: RuleSettings, claim_id: str, user: U
     claim = rotation_service._claim(session, claim_id)
     review = _review(session, claim, settings, now)
     if review is None or review.tier == ca.Tier.LEAD_ALONE.value:
-        raise RuleError(409, "no_review", "this claim has no co-insurer review open")
+        raise RuleError(409, ERR.no_review, "this claim has no co-insurer review open")
     if user.role == "surveyor":
         insurer = user.insurer_code
     elif user.role == "adjuster":
         insurer = insurers_service.lead_code(session)
     else:
-        raise RuleError(403, "forbidden", "only co-insurers' surveyors and the lead's adjusters give opinions")
+        raise RuleError(403, ERR.forbidden, "only co-insurers' surveyors and the lead's adjusters give opinions")
     if insurer not in insurers_service.shares(session):
-        raise RuleError(403, "forbidden", "your insurer has no share in the pool")
+        raise RuleError(403, ERR.forbidden, "your insurer has no share in the pool")
     if review.tier == ca.Tier.FULL_CONSULTATION.value and _consultation(session, claim_id, review.amount_fen) is None:
-        raise RuleError(409, "consultation_required",
+        raise RuleError(409, ERR.consultation_required,
                         "record the consultation meeting (POST /claims/{id}/consultations) before any vote")
     if vote not in entities.VOTES:
-        raise RuleError(422, "invalid_vote", "vote must be approve, reject or abstain")
+        raise RuleError(422, ERR.invalid_vote, "vote must be approve, reject or abstain")
     session.add(Opinion(id=opinion_id or str(uuid.uuid4()), claim_id=claim_id, amount_fen=review.amount_fen,
                         insurer_code=insurer, user_id=user.id, vote=vote, opinion=opinion, created_at=now))
     session.flush()

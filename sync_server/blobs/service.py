@@ -13,6 +13,7 @@ from starlette.requests import ClientDisconnect
 
 from ..core.auth import Caller
 from ..core.db import Database
+from ..core.error_codes import ERR
 from ..core.errors import ApiError
 from ..core.settings import Settings
 from ..sync.policy import SHA256_RE
@@ -30,7 +31,7 @@ def _known(db: Database, caller: Caller, sha256: str) -> bool:
 
 def _check_sha(sha256: str) -> None:
     if not SHA256_RE.match(sha256):
-        raise ApiError(400, "invalid_sha256", "blob names are 64 lower-case hex digits")
+        raise ApiError(400, ERR.invalid_sha256, "blob names are 64 lower-case hex digits")
 
 
 _DIGITS = re.compile(r"[0-9]{1,40}\Z")  # ASCII only: str.isdigit() also accepts "²" and "١", which int() then refuses or misreads
@@ -38,7 +39,7 @@ _DIGITS = re.compile(r"[0-9]{1,40}\Z")  # ASCII only: str.isdigit() also accepts
 
 def _int_header(value: str | None, name: str) -> int:
     if value is None or not _DIGITS.match(value):
-        raise ApiError(400, "missing_header", f"header {name} must be a non-negative integer")
+        raise ApiError(400, ERR.missing_header, f"header {name} must be a non-negative integer")
     return int(value)
 
 
@@ -58,9 +59,9 @@ async def append(store: BlobStore, db: Database, settings: Settings, caller: Cal
     Returns the answer's headers (Upload-Offset, and Upload-Length once the blob is complete);
     refusals are ApiErrors that carry where to resume."""
     if length > settings.max_blob_bytes:
-        raise ApiError(413, "blob_too_large", f"blobs are at most {settings.max_blob_bytes} bytes")
+        raise ApiError(413, ERR.blob_too_large, f"blobs are at most {settings.max_blob_bytes} bytes")
     if declared is not None and _DIGITS.match(declared) and offset + int(declared) > length:
-        raise ApiError(413, "body_too_large", "body runs past Upload-Length")
+        raise ApiError(413, ERR.body_too_large, "body runs past Upload-Length")
 
     device = caller.device.id
     size = store.size(sha256)
@@ -72,7 +73,7 @@ async def append(store: BlobStore, db: Database, settings: Settings, caller: Cal
     held = await run_in_threadpool(store.partial_bytes, device)
     others = sum(n for h, n in held.items() if h != sha256)
     if others + length > settings.upload_quota_bytes:
-        raise ApiError(413, "upload_quota",
+        raise ApiError(413, ERR.upload_quota,
                        f"this device's unfinished uploads may hold at most {settings.upload_quota_bytes} bytes; "
                        "finish or abandon the others first",
                        headers={"Upload-Offset": str(held.get(sha256, 0))}, offset=held.get(sha256, 0))
@@ -80,7 +81,7 @@ async def append(store: BlobStore, db: Database, settings: Settings, caller: Cal
         with store.upload_lock(sha256, device):
             current = store.partial_offset(sha256, device)
             if offset != current:
-                raise ApiError(409, "offset_mismatch", f"the server holds {current} bytes",
+                raise ApiError(409, ERR.offset_mismatch, f"the server holds {current} bytes",
                                headers={"Upload-Offset": str(current)}, offset=current)
             written = 0
             too_long = False
@@ -101,14 +102,14 @@ async def append(store: BlobStore, db: Database, settings: Settings, caller: Cal
             if too_long:
                 # The whole request's bytes go; what was held before it stays.
                 await run_in_threadpool(store.truncate_partial, sha256, device, offset)
-                raise ApiError(413, "body_too_large", "body runs past Upload-Length",
+                raise ApiError(413, ERR.body_too_large, "body runs past Upload-Length",
                                headers={"Upload-Offset": str(offset)})
             new_offset = offset + written
             if new_offset == length:
                 ok = await run_in_threadpool(store.complete, sha256, device)
                 if not ok:
                     log.info("refused reason=sha256_mismatch device=%s", caller.device.id)
-                    raise ApiError(422, "sha256_mismatch",
+                    raise ApiError(422, ERR.sha256_mismatch,
                                    "the bytes do not hash to this name; the upload was discarded, start again at 0",
                                    headers={"Upload-Offset": "0"}, offset=0)
                 await run_in_threadpool(_ensure_blob_row, db, sha256, length, caller)
@@ -116,5 +117,5 @@ async def append(store: BlobStore, db: Database, settings: Settings, caller: Cal
             return {"Upload-Offset": str(new_offset)}
     except UploadBusy:
         current = store.partial_offset(sha256, device)
-        raise ApiError(409, "upload_in_progress", "another upload of this blob is running",
+        raise ApiError(409, ERR.upload_in_progress, "another upload of this blob is running",
                        headers={"Upload-Offset": str(current)}, offset=current) from None

@@ -4,30 +4,25 @@ sync_server.claims.scans), the office's search for a person by ID number
 (sync_server.events.caps)."""
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from starlette.requests import ClientDisconnect
 
 from claimcore import entities, validators
-from claimcore.filetypes import MAX_SCAN_BYTES, SCAN_TYPES, ScanTypeError, sniff_scan
+from claimcore.filetypes import SCAN_TYPES
 
 from ..audit import service as audit_service
-from ..core import domain, sealing
+from ..core import domain
 from ..core.auth import CallerDep, DbDep, refuse
-from ..core.changelog import OFFICE_ROLES, claim_visible
-from ..core.errors import ApiError, not_found
-from ..core.models import Claim, Record
+from ..core.changelog import claim_visible
+from ..core.errors import not_found
+from ..core.models import Claim
 from ..core.schemas import AUTH, E401, E422, JSON_BODY, UUID_PATTERN, StorableText, _err
 from ..events import caps as events_caps
+from . import persons
 from . import scans as claims_scans
 
 log = logging.getLogger("sync_server.access")
@@ -141,74 +136,9 @@ async def put_scan(claim_id: ClaimIdPath, scan_id: ScanIdPath, request: Request,
                    db: DbDep) -> JSONResponse:
     """Store a document scan of a claim. Scope: coordinator, adjuster, the liaison of the claim's
     township; never surveyors. Idempotent per scan id."""
-    if not (claims_scans._UUID.match(claim_id) and claims_scans._UUID.match(scan_id)):
-        raise not_found()
-    # Checks that do not depend on the claim come first: their answers cannot tell an
-    # out-of-scope claim from an unknown one.
-    doc_code = request.headers.get("x-document-code")
-    declared_sha = request.headers.get("x-scan-sha256")
-    if doc_code is None or declared_sha is None:
-        missing = "X-Document-Code" if doc_code is None else "X-Scan-SHA256"
-        raise ApiError(400, "missing_header", f"header {missing} is required")
-    if not claims_scans._SHA256.match(declared_sha):
-        raise ApiError(400, "invalid_sha256", "X-Scan-SHA256 must be 64 lower-case hex digits")
-    if doc_code not in domain.document_codes():
-        raise ApiError(422, "unknown_document_code", "X-Document-Code is not a document code of the catalogue")
-    declared_type = claims_scans._media_type(request)
-    if declared_type not in SCAN_TYPES:
-        raise ApiError(415, "unsupported_scan_type",
-                       f"{ScanTypeError.EN}; send Content-Type {', '.join(SCAN_TYPES)}")
-    length = request.headers.get("content-length")
-    if length is not None and claims_scans._DIGITS.match(length) and int(length) > MAX_SCAN_BYTES:
-        raise ApiError(413, "scan_too_large", f"a scan may be at most {MAX_SCAN_BYTES} bytes")
-    if not await run_in_threadpool(claims_scans._may_see, db, caller, claim_id):
-        refuse(caller, "scan_out_of_scope", claims_scans.SCAN_PATH, claim_id=claim_id)
-        raise not_found()
-
-    root = claims_scans.scan_dir(request)
-    tmp_dir = root / "tmp"
-    tmp_dir.mkdir(mode=0o700, exist_ok=True)
-    tmp = tmp_dir / f"{uuid.uuid4().hex}.part"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        digest = hashlib.sha256()
-        head = b""
-        size = 0
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o600)
-            try:
-                async for chunk in request.stream():
-                    if not chunk:
-                        continue
-                    size += len(chunk)
-                    if size > MAX_SCAN_BYTES:
-                        raise ApiError(413, "scan_too_large", f"a scan may be at most {MAX_SCAN_BYTES} bytes",
-                                       headers={"Connection": "close"})
-                    if len(head) < claims_scans.SNIFF_BYTES:
-                        head += chunk[:claims_scans.SNIFF_BYTES - len(head)]
-                    digest.update(chunk)
-                    f.write(chunk)
-            except ClientDisconnect:
-                # Nobody is left to read an answer; nothing is stored.
-                raise ApiError(422, "invalid_request", "the connection closed before the body ended") from None
-            f.flush()
-            await run_in_threadpool(os.fsync, f.fileno())
-        sha = digest.hexdigest()
-        if sha != declared_sha:
-            log.info("refused reason=scan_sha256_mismatch device=%s", caller.device.id)
-            raise ApiError(422, "sha256_mismatch", "the body does not hash to X-Scan-SHA256; nothing was stored")
-        try:
-            actual_type = sniff_scan(head)
-        except ScanTypeError as exc:
-            raise ApiError(415, "unsupported_scan_type", exc.en) from None
-        if actual_type != declared_type:
-            raise ApiError(415, "content_type_mismatch",
-                           f"the bytes are {actual_type} but Content-Type says {declared_type}")
-        status, row = await run_in_threadpool(
-            claims_scans._store, db, root, tmp, scan_id, claim_id, doc_code, sha, size, actual_type, caller)
-        return JSONResponse(row, status_code=status)
-    finally:
-        tmp.unlink(missing_ok=True)  # moved into place when stored; otherwise dropped
+    upload = claims_scans.upload_of(claim_id, scan_id, request.headers)
+    status, row = await claims_scans.receive(db, caller, claims_scans.scan_dir(request), upload, request.stream())
+    return JSONResponse(row, status_code=status)
 
 
 @router.get(
@@ -280,26 +210,6 @@ class PersonSearchOut(BaseModel):
     },
 )
 def search_persons(body: PersonSearchIn, caller: CallerDep, db: DbDep, request: Request) -> dict:
-    if caller.user.role not in OFFICE_ROLES:
-        refuse(caller, "role_not_office", request.url.path)
-        raise ApiError(403, "forbidden", "only adjusters and the coordinator search persons by ID number")
-    try:
-        number = validators.validate_identity_number(body.id_number, body.id_type)
-    except validators.ValidationError as exc:
-        # The rule broken, never the number: it is personal data.
-        raise ApiError(422, "invalid_id_number", exc.message("en")) from None
-    indexes = sealing.sealer_of(db.engine.dialect).blind_indexes(number, body.id_type)
-    with db.read() as session:
-        rows = session.execute(
-            select(Record)
-            .where(Record.id_index.in_(indexes), Record.entity == "person", Record.deleted.is_(False))
-            .order_by(Record.claim_id, Record.id)
-        ).scalars().all()
-        # The index only points; the opened value and its type decide (an index left from an
-        # older number never answers for the new one).
-        matches = [{"claim_id": r.claim_id, "person_id": r.id, "role_in_claim": (r.fields or {}).get("role_in_claim")}
-                   for r in rows if (r.fields or {}).get("id_number") == number
-                   and ((r.fields or {}).get("id_type") or validators.DEFAULT_ID_TYPE) == body.id_type]
-    return {"matches": matches}
+    return {"matches": persons.search(db, caller, request.url.path, body.id_number, body.id_type)}
 
 

@@ -18,21 +18,29 @@ The file name carries the hash, so a competing upload with other bytes never ove
 scan. The body is streamed to disk (never held whole) and refused past MAX_SCAN_BYTES."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path as FsPath
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import IntegrityError
+from starlette.requests import ClientDisconnect
 
 from claimcore import entities
-from claimcore.filetypes import MAX_SCAN_BYTES
+from claimcore.filetypes import MAX_SCAN_BYTES, SCAN_TYPES, ScanTypeError, sniff_scan
 
 from ..blobs.store import fsync_dir
-from ..core import sealing
+from ..core import domain, sealing
+from ..core.auth import refuse
 from ..core.changelog import claim_visible, now_iso
 from ..core.db import Database
+from ..core.error_codes import ERR
 from ..core.errors import ApiError, not_found
 from ..core.schemas import UUID_PATTERN
 from .models import Scan
@@ -40,7 +48,6 @@ from .models import Scan
 log = logging.getLogger("sync_server.access")
 
 router = APIRouter()
-
 
 
 SCAN_PATH = "/api/v1/claims/{claim_id}/scans/{scan_id}"
@@ -87,8 +94,8 @@ def _may_see(db: Database, caller, claim_id: str) -> bool:  # noqa: ANN001
         return claim_visible(session, caller.user, claim_id)
 
 
-def _media_type(request: Request) -> str | None:
-    raw = request.headers.get("content-type")
+def _media_type(headers: Mapping[str, str]) -> str | None:
+    raw = headers.get("content-type")
     if raw is None:
         return None
     return raw.split(";", 1)[0].strip().lower()
@@ -164,7 +171,7 @@ def _existing(db: Database, scan_id: str) -> Scan | None:
 def _same_or_conflict(row: Scan, claim_id: str, sha: str) -> tuple[int, dict]:
     if row.claim_id == claim_id and row.sha256 == sha:
         return 200, _scan_dict(row)
-    raise ApiError(409, "scan_id_in_use", "this scan id already holds other bytes; a new scan needs a new id")
+    raise ApiError(409, ERR.scan_id_in_use, "this scan id already holds other bytes; a new scan needs a new id")
 
 
 def _store(db: Database, root: FsPath, tmp: FsPath, scan_id: str, claim_id: str, doc_code: str, sha: str,
@@ -196,6 +203,93 @@ def _store(db: Database, root: FsPath, tmp: FsPath, scan_id: str, claim_id: str,
     log.info("scan stored scan=%s claim=%s user=%s role=%s device=%s size=%d",
              scan_id, claim_id, caller.user.id, caller.user.role, caller.device.id, size)
     return 201, out
+
+
+@dataclass(frozen=True)
+class ScanUpload:
+    """What a PUT of a scan declares in its path and headers, checked (upload_of)."""
+
+    claim_id: str
+    scan_id: str
+    doc_code: str
+    declared_sha: str
+    declared_type: str
+
+
+def upload_of(claim_id: str, scan_id: str, headers: Mapping[str, str]) -> ScanUpload:
+    """The upload a PUT declares, or its refusal. These checks do not depend on the claim, so
+    their answers cannot tell an out-of-scope claim from an unknown one."""
+    if not (_UUID.match(claim_id) and _UUID.match(scan_id)):
+        raise not_found()
+    doc_code = headers.get("x-document-code")
+    declared_sha = headers.get("x-scan-sha256")
+    if doc_code is None or declared_sha is None:
+        missing = "X-Document-Code" if doc_code is None else "X-Scan-SHA256"
+        raise ApiError(400, ERR.missing_header, f"header {missing} is required")
+    if not _SHA256.match(declared_sha):
+        raise ApiError(400, ERR.invalid_sha256, "X-Scan-SHA256 must be 64 lower-case hex digits")
+    if doc_code not in domain.document_codes():
+        raise ApiError(422, ERR.unknown_document_code, "X-Document-Code is not a document code of the catalogue")
+    declared_type = _media_type(headers)
+    if declared_type not in SCAN_TYPES:
+        raise ApiError(415, ERR.unsupported_scan_type,
+                       f"{ScanTypeError.EN}; send Content-Type {', '.join(SCAN_TYPES)}")
+    length = headers.get("content-length")
+    if length is not None and _DIGITS.match(length) and int(length) > MAX_SCAN_BYTES:
+        raise ApiError(413, ERR.scan_too_large, f"a scan may be at most {MAX_SCAN_BYTES} bytes")
+    return ScanUpload(claim_id, scan_id, doc_code, declared_sha, declared_type)
+
+
+async def receive(db: Database, caller, root: FsPath, upload: ScanUpload,  # noqa: ANN001
+                  body: AsyncIterator[bytes]) -> tuple[int, dict]:
+    """Stream a scan's bytes to disk, check them (hash, type) and store them: (201, the scan) when
+    stored, (200, the scan) for a replay of the same bytes. Scope is checked before any byte is read."""
+    claim_id, scan_id = upload.claim_id, upload.scan_id
+    if not await run_in_threadpool(_may_see, db, caller, claim_id):
+        refuse(caller, "scan_out_of_scope", SCAN_PATH, claim_id=claim_id)
+        raise not_found()
+    tmp_dir = root / "tmp"
+    tmp_dir.mkdir(mode=0o700, exist_ok=True)
+    tmp = tmp_dir / f"{uuid.uuid4().hex}.part"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        digest = hashlib.sha256()
+        head = b""
+        size = 0
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o600)
+            try:
+                async for chunk in body:
+                    if not chunk:
+                        continue
+                    size += len(chunk)
+                    if size > MAX_SCAN_BYTES:
+                        raise ApiError(413, ERR.scan_too_large, f"a scan may be at most {MAX_SCAN_BYTES} bytes",
+                                       headers={"Connection": "close"})
+                    if len(head) < SNIFF_BYTES:
+                        head += chunk[:SNIFF_BYTES - len(head)]
+                    digest.update(chunk)
+                    f.write(chunk)
+            except ClientDisconnect:
+                # Nobody is left to read an answer; nothing is stored.
+                raise ApiError(422, ERR.invalid_request, "the connection closed before the body ended") from None
+            f.flush()
+            await run_in_threadpool(os.fsync, f.fileno())
+        sha = digest.hexdigest()
+        if sha != upload.declared_sha:
+            log.info("refused reason=scan_sha256_mismatch device=%s", caller.device.id)
+            raise ApiError(422, ERR.sha256_mismatch, "the body does not hash to X-Scan-SHA256; nothing was stored")
+        try:
+            actual_type = sniff_scan(head)
+        except ScanTypeError as exc:
+            raise ApiError(415, ERR.unsupported_scan_type, exc.en) from None
+        if actual_type != upload.declared_type:
+            raise ApiError(415, ERR.content_type_mismatch,
+                           f"the bytes are {actual_type} but Content-Type says {upload.declared_type}")
+        return await run_in_threadpool(
+            _store, db, root, tmp, scan_id, claim_id, upload.doc_code, sha, size, actual_type, caller)
+    finally:
+        tmp.unlink(missing_ok=True)  # moved into place when stored; otherwise dropped
 
 
 __all__ = ["MAX_SCAN_BYTES", "PERSONAL_DATA_ROLES", "router", "scan_dir"]

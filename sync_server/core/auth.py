@@ -18,6 +18,7 @@ from ..blobs.store import BlobStore
 from ..devices import service as accounts
 from ..devices.models import Device
 from . import throttle
+from .error_codes import ERR
 from .changelog import server_now
 from .db import Database
 from .errors import ApiError, unauthorized
@@ -61,7 +62,7 @@ def _route_path(request: Request) -> str:
 
 
 def _too_many(wait: int) -> ApiError:
-    return ApiError(429, "too_many_attempts", f"too many failed attempts; try again in {wait} seconds",
+    return ApiError(429, ERR.too_many_attempts, f"too many failed attempts; try again in {wait} seconds",
                     headers={"Retry-After": str(wait)})
 
 
@@ -122,6 +123,6 @@ def refuse(caller: Caller, reason: str, path: str, *, claim_id: str | None = Non
 def _require(caller, roles, request: Request) -> None:
     if caller.user.role not in roles:
         refuse(caller, "role", request.url.path)
-        raise ApiError(403, "forbidden", f"this needs one of the roles: {', '.join(roles)}")
+        raise ApiError(403, ERR.forbidden, f"this needs one of the roles: {', '.join(roles)}")
 
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from claimcore import divisions as _divisions
 from claimcore import entities
 
+from .error_codes import ERR
+
 
 class DomainError(ValueError):
     """A value the domain does not allow. ``code`` is stable (for phones); the text is for people."""
@@ -64,19 +66,19 @@ def township_code_by_name(name: str) -> str:
 
 def check_coverage(code: object) -> str:
     if not isinstance(code, str) or code not in coverage_codes():
-        raise DomainError("unknown_coverage", f"unknown coverage {code!r}")
+        raise DomainError(ERR.unknown_coverage, f"unknown coverage {code!r}")
     return code
 
 
 def check_township(code: object) -> str:
     if not isinstance(code, str) or code not in townships():
-        raise DomainError("unknown_township", f"unknown township code {code!r}")
+        raise DomainError(ERR.unknown_township, f"unknown township code {code!r}")
     return code
 
 
 def check_village(code: object, township_code: str | None) -> str:
     if not isinstance(code, str) or code not in villages():
-        raise DomainError("unknown_village", f"unknown village code {code!r}")
+        raise DomainError(ERR.unknown_village, f"unknown village code {code!r}")
     if township_code is not None and villages()[code] != township_code:
-        raise DomainError("village_not_in_township", f"village {code} is not in township {township_code}")
+        raise DomainError(ERR.village_not_in_township, f"village {code} is not in township {township_code}")
     return code

@@ -1,7 +1,8 @@
 """One error shape for every refusal: ``{"error": CODE, "message": TEXT}`` (plus extra keys).
 
-``CODE`` is stable for programs; ``message`` is English for logs and developers. Phones translate
-by code.
+``CODE`` is stable for programs and comes from the one catalogue of codes (``ERR``,
+sync_server.core.error_codes, with each code's status and its meaning in English and Chinese);
+``message`` is English for logs and developers. Phones translate by code.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+
+from .error_codes import ERR
 
 
 class ApiError(Exception):
@@ -30,13 +33,13 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 def not_found() -> ApiError:
     """Answered for unknown ids AND for ids out of the caller's scope: byte-identical on purpose."""
-    return ApiError(404, "not_found", "not found")
+    return ApiError(404, ERR.not_found, "not found")
 
 
 def unauthorized() -> ApiError:
     return ApiError(
         401,
-        "unauthorized",
+        ERR.unauthorized,
         "missing, unknown or revoked token",
         headers={"WWW-Authenticate": "Bearer"},
     )
@@ -52,23 +55,23 @@ def _is_json(content_type: str | None) -> bool:
 def _validation_response(request: Request, errors: list[dict[str, Any]]) -> JSONResponse:
     """One clear refusal for what FastAPI's request validation found."""
     if any(e.get("type") == "json_invalid" for e in errors):
-        return JSONResponse(error_body("malformed_json", "the request body is not valid JSON"), status_code=400)
+        return JSONResponse(error_body(ERR.malformed_json, "the request body is not valid JSON"), status_code=400)
     body_level = [e for e in errors if tuple(e.get("loc", ())) == ("body",)]
     if body_level and not _is_json(request.headers.get("content-type")):
         # FastAPI reads a body sent without a JSON content type as bytes, then says "Input should be a
         # valid dictionary": true but useless to the sender.
         return JSONResponse(
-            error_body("unsupported_media_type", "send the body as JSON with Content-Type: application/json"),
+            error_body(ERR.unsupported_media_type, "send the body as JSON with Content-Type: application/json"),
             status_code=415,
         )
-    text = [e for e in errors if e.get("type") == "invalid_text"]
+    text = [e for e in errors if e.get("type") == ERR.invalid_text]
     if text:
-        return JSONResponse(error_body("invalid_text", str(text[0].get("msg"))), status_code=422)
+        return JSONResponse(error_body(ERR.invalid_text, str(text[0].get("msg"))), status_code=422)
     locations = {e.get("loc", ("",))[0] for e in errors}
     if locations == {"header"}:
         names = sorted({str(e["loc"][1]) for e in errors if len(e.get("loc", ())) > 1})
         return JSONResponse(
-            error_body("missing_header", f"header {', '.join(names)} must be a non-negative integer"),
+            error_body(ERR.missing_header, f"header {', '.join(names)} must be a non-negative integer"),
             status_code=400,
         )
     parts = []
@@ -85,7 +88,7 @@ def _validation_response(request: Request, errors: list[dict[str, Any]]) -> JSON
             parts.append(f"{where or 'body'}: {e.get('msg')}")
     detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors[:50]]
     return JSONResponse(
-        error_body("invalid_request", "; ".join(parts) or "invalid request", detail=detail),
+        error_body(ERR.invalid_request, "; ".join(parts) or "invalid request", detail=detail),
         status_code=422,
     )
 
@@ -106,11 +109,11 @@ def domain_refusal(exc: ValueError) -> ApiError | None:
     if isinstance(exc, DomainError):  # a code outside the catalogue, a field the contract refuses
         return ApiError(422, exc.code, str(exc))
     if isinstance(exc, VoteError):  # the pool's shares cannot carry a share-weighted vote
-        return ApiError(409, "shares_incomplete", f"the pool's shares cannot carry a vote: {exc}")
+        return ApiError(409, ERR.shares_incomplete, f"the pool's shares cannot carry a vote: {exc}")
     if isinstance(exc, FundError):  # the fund's books refuse it (shares, an unsettled year, ...)
-        return ApiError(409, "fund_error", str(exc))
+        return ApiError(409, ERR.fund_error, str(exc))
     if isinstance(exc, ReportError):  # a report period that does not exist
-        return ApiError(422, "invalid_request", str(exc))
+        return ApiError(422, ERR.invalid_request, str(exc))
     return None
 
 
@@ -155,12 +158,12 @@ def install(app: FastAPI) -> None:
             # FastAPI's answer when the body cannot be decoded at all: not UTF-8, or JSON nested so
             # deep that the parser gives up.
             return JSONResponse(
-                error_body("malformed_json", "the request body is not valid JSON (UTF-8, not nested too deeply)"),
+                error_body(ERR.malformed_json, "the request body is not valid JSON (UTF-8, not nested too deeply)"),
                 status_code=400,
             )
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request)
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
-        code = codes.get(exc.status_code, "http_error")
+        codes = {404: ERR.not_found, 405: ERR.method_not_allowed, 401: ERR.unauthorized, 403: ERR.forbidden}
+        code = codes.get(exc.status_code, ERR.http_error)
         message = "not found" if exc.status_code == 404 else str(exc.detail)
         return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=headers or None)

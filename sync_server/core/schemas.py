@@ -17,6 +17,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .error_codes import ERR
+
 # Every integer that reaches a database column must fit a signed 64-bit INTEGER/BIGINT: a bigger
 # one made SQLite raise OverflowError (and PostgreSQL "out of range"), i.e. a 500.
 MAX_INT64 = 2**63 - 1
@@ -72,7 +74,7 @@ class StorableText(BaseModel):
             # Its own error type, so sync_server.core.errors answers 422 invalid_text rather than a
             # generic invalid_request.
             raise PydanticCustomError(
-                "invalid_text", "{where}: text must not contain NUL characters or unpaired UTF-16 surrogates",
+                ERR.invalid_text, "{where}: text must not contain NUL characters or unpaired UTF-16 surrogates",
                 {"where": where})
         return data
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..claims.scans import seal_stored_scans
 from . import sealing
+from .error_codes import ERR
 from .settings import Settings
 
 
@@ -44,7 +45,7 @@ def _run(args: argparse.Namespace, settings: Settings, *, rotate: bool) -> int:
             report = sealing.seal_existing(db)
             data["scans"] = seal_stored_scans(db, Path(settings.data_dir) / "scans")
         except sealing.SealError as exc:
-            _emit(args.json, {"error": "seal_key", "message": str(exc)}, f"error: {exc}")
+            _emit(args.json, {"error": ERR.seal_key, "message": str(exc)}, f"error: {exc}")
             return 2
         data.update(report.as_dict())
         data["file_modes_fixed"] = _protect(settings)

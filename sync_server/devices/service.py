@@ -24,6 +24,7 @@ from ..audit import service as audit_service
 from ..core import auth, domain, throttle
 from ..core.changelog import server_now
 from ..core.db import Database
+from ..core.error_codes import ERR
 from ..core.errors import ApiError
 from ..core.models import Insurer, User, utcnow
 from ..core.settings import Settings
@@ -71,25 +72,25 @@ def create_user(
 ) -> User:
     name = (name or "").strip()
     if not name:
-        raise AccountError("invalid_name", "a user needs a name")
+        raise AccountError(ERR.invalid_name, "a user needs a name")
     if role not in ROLES:
-        raise AccountError("invalid_role", f"role must be one of {', '.join(ROLES)}")
+        raise AccountError(ERR.invalid_role, f"role must be one of {', '.join(ROLES)}")
     if role == "liaison":
         if not township_code:
-            raise AccountError("township_required", "a liaison needs --township CODE (one of the 27 townships)")
+            raise AccountError(ERR.township_required, "a liaison needs --township CODE (one of the 27 townships)")
         try:
             domain.check_township(township_code)
         except domain.DomainError:
-            raise AccountError("unknown_township", f"unknown township code {township_code!r}") from None
+            raise AccountError(ERR.unknown_township, f"unknown township code {township_code!r}") from None
     elif township_code:
-        raise AccountError("township_not_applicable", "only liaisons belong to a township")
+        raise AccountError(ERR.township_not_applicable, "only liaisons belong to a township")
     if role == "surveyor":
         if not insurer_code:
-            raise AccountError("insurer_required", "a surveyor needs --insurer CODE")
+            raise AccountError(ERR.insurer_required, "a surveyor needs --insurer CODE")
         if session.get(Insurer, insurer_code) is None:
-            raise AccountError("unknown_insurer", f"unknown insurer code {insurer_code!r}")
+            raise AccountError(ERR.unknown_insurer, f"unknown insurer code {insurer_code!r}")
     elif insurer_code:
-        raise AccountError("insurer_not_applicable", "only surveyors belong to a co-insurer")
+        raise AccountError(ERR.insurer_not_applicable, "only surveyors belong to a co-insurer")
     user = User(
         id=user_id or str(uuid.uuid4()),
         name=name,
@@ -107,7 +108,7 @@ def new_enrollment_code(session: Session, user_id: str, ttl_hours: int) -> tuple
     """A one-time code (shown as text and QR) for one device of ``user_id``."""
     user = session.get(User, user_id)
     if user is None or not user.active:
-        raise AccountError("unknown_user", f"no active user {user_id!r}")
+        raise AccountError(ERR.unknown_user, f"no active user {user_id!r}")
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
     expires = utcnow() + dt.timedelta(hours=ttl_hours)
     session.add(EnrollmentCode(code_hash=hash_secret(raw), user_id=user_id, expires_at=expires))
@@ -169,7 +170,7 @@ def authenticate(session: Session, token: str) -> tuple[Device, User] | None:
 def revoke_device(session: Session, device_id: str) -> Device:
     device = session.execute(select(Device).where(Device.id == device_id).with_for_update()).scalar_one_or_none()
     if device is None:
-        raise AccountError("unknown_device", f"no device {device_id!r}")
+        raise AccountError(ERR.unknown_device, f"no device {device_id!r}")
     if device.revoked_at is None:
         device.revoked_at = utcnow()
     session.flush()
@@ -260,6 +261,6 @@ def enroll_device(db: Database, settings: Settings, code: str, device_name: str,
                      outcome="bad_enrollment_code")
         auth.security_log.warning("event=refused status=401 reason=bad_enrollment_code address=%s path=%s",
                              address, path)
-        raise ApiError(401, "invalid_code", "unknown, used or expired enrollment code") from None
+        raise ApiError(401, ERR.invalid_code, "unknown, used or expired enrollment code") from None
     remove_qr(enrolled.qr_path)  # the code is spent: its QR picture goes too
     return out

@@ -39,6 +39,7 @@ from claimcore import entities
 from claimcore.localtime import to_china_time
 
 from ..core import domain
+from ..core.error_codes import ERR
 from ..core.models import Claim, User
 from ..core.rules import RuleError, aware, to_utc
 from .models import FIGURE_MAX, FIGURES, BureauFigures, CivilAffairsTownshipReport, CoinsuranceEvent
@@ -67,7 +68,7 @@ def natural_event(session: Session, event_id: str) -> CoinsuranceEvent:
     """The event, if it has the civil-affairs step: only natural disasters go through the bureau."""
     ev = the_event(session, event_id)
     if ev.coverage != NATURAL_DISASTER:
-        raise RuleError(409, "not_natural_disaster",
+        raise RuleError(409, ERR.not_natural_disaster,
                         "only a natural-disaster event is reported through the civil affairs bureau")
     return ev
 
@@ -75,20 +76,20 @@ def natural_event(session: Session, event_id: str) -> CoinsuranceEvent:
 def _check_figures(figures: dict[str, int]) -> dict[str, int]:
     out = {k: int(figures[k]) for k in FIGURES}
     if any(v < 0 or v > FIGURE_MAX for v in out.values()):
-        raise RuleError(422, "invalid_figures", f"each figure is a whole number from 0 to {FIGURE_MAX}")
+        raise RuleError(422, ERR.invalid_figures, f"each figure is a whole number from 0 to {FIGURE_MAX}")
     if out["collapsed_households"] > out["damaged_households"]:
-        raise RuleError(422, "collapsed_exceeds_damaged",
+        raise RuleError(422, ERR.collapsed_exceeds_damaged,
                         "collapsed households are counted among the damaged ones: not more than them")
     return out
 
 
 def _check_moment(ev: CoinsuranceEvent, moment: dt.datetime, now: dt.datetime, what: str) -> dt.datetime:
     if moment.tzinfo is None:
-        raise RuleError(422, "invalid_datetime", f"{what} needs a UTC offset")
+        raise RuleError(422, ERR.invalid_datetime, f"{what} needs a UTC offset")
     if moment > now + CLOCK_SLACK:
-        raise RuleError(422, "in_the_future", f"{what} is later than now")
+        raise RuleError(422, ERR.in_the_future, f"{what} is later than now")
     if moment < aware(ev.started_at):
-        raise RuleError(422, "before_event", f"{what} is before the event started")
+        raise RuleError(422, ERR.before_event, f"{what} is before the event started")
     return to_utc(moment)
 
 
@@ -108,7 +109,7 @@ def record_township_report(session: Session, actor: User, event_id: str, townshi
     except domain.DomainError as exc:
         raise RuleError(422, exc.code, exc.message) from None
     if not may_file_for(actor, township_code):
-        raise RuleError(403, "not_own_township", "a liaison reports for its own township only")
+        raise RuleError(403, ERR.not_own_township, "a liaison reports for its own township only")
     row = CivilAffairsTownshipReport(
         id=str(uuid.uuid4()), event_id=ev.id, township_code=township_code,
         reported_at=_check_moment(ev, reported_at, now, "reported_at"), **_check_figures(figures),
@@ -327,7 +328,7 @@ def to_xlsx(data: dict) -> bytes:
     from openpyxl import Workbook
 
     # The reports' sheet: names typed by people (an event called "=HYPERLINK(…)") stay text.
-    from ..reports.rules import add_sheet
+    from ..reports.render_xlsx import add_sheet
 
     wb = Workbook()
     wb.remove(wb.active)

@@ -13,6 +13,7 @@ from claimcore import entities
 
 from ..core import rules as core_rules
 from ..core.auth import CallerDep, DbDep, _require, refuse
+from ..core.error_codes import ERR
 from ..core.errors import ApiError
 from ..core.rules import _now, _rules, _run
 from ..core.schemas import (
@@ -199,7 +200,7 @@ def declare_event(body: EventIn, caller: CallerDep, db: DbDep, request: Request)
     except domain.DomainError as exc:
         raise ApiError(422, exc.code, exc.message) from None
     if body.started_at.tzinfo is None:
-        raise ApiError(422, "invalid_datetime", "started_at needs a UTC offset")
+        raise ApiError(422, ERR.invalid_datetime, "started_at needs a UTC offset")
     return _run(db, service.declare_event, caller.user, body.name, body.coverage, body.township_codes,
                 body.started_at)
 
@@ -300,7 +301,7 @@ def record_township_report(event_id: str, body: TownshipReportIn, caller: Caller
     _require(caller, (*OFFICE, "liaison"), request)
     if not events_civil_affairs.may_file_for(caller.user, body.township_code):
         refuse(caller, "scope", request.url.path)
-        raise ApiError(403, "not_own_township", "a liaison reports for its own township only")
+        raise ApiError(403, ERR.not_own_township, "a liaison reports for its own township only")
     figures = body.model_dump(include=set(events_models.FIGURES))
     return _run(db, events_civil_affairs.record_township_report, caller.user, event_id, body.township_code,
                 body.reported_at, figures, body.note, _now(request))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from claimcore.localtime import to_china_time
 
 from ..core.changelog import record_change
+from ..core.error_codes import ERR
 from ..core.models import Claim, User, utcnow
 from ..core.rules import RuleError, RuleSettings, aware, to_utc
 from ..rotation import rules as rot
@@ -135,7 +136,7 @@ def event_dict(session: Session, ev: CoinsuranceEvent) -> dict:
 def the_event(session: Session, event_id: str) -> CoinsuranceEvent:
     ev = session.get(CoinsuranceEvent, event_id)
     if ev is None:
-        raise RuleError(404, "not_found", "no such event")
+        raise RuleError(404, ERR.not_found, "no such event")
     return ev
 
 
@@ -169,7 +170,7 @@ def event_set_by_hand(session: Session, claim: Claim, old: str | None, new: str 
 def _claim_for_update(session: Session, claim_id: str) -> Claim:
     claim = session.execute(select(Claim).where(Claim.id == claim_id).with_for_update()).scalar_one_or_none()
     if claim is None:
-        raise RuleError(404, "not_found", "no such claim")
+        raise RuleError(404, ERR.not_found, "no such claim")
     return claim
 
 
@@ -188,7 +189,7 @@ def remove_event_claim(session: Session, event_id: str, claim_id: str, actor: Us
     ev = the_event(session, event_id)
     claim = _claim_for_update(session, claim_id)
     if claim.event_id != ev.id:
-        raise RuleError(404, "not_found", "the claim is not in this event")
+        raise RuleError(404, ERR.not_found, "the claim is not in this event")
     event_set_by_hand(session, claim, ev.id, None, actor)
     _set_event(session, claim, None)
     return event_detail(session, ev.id)

@@ -15,6 +15,7 @@ from claimcore.localtime import to_china_time
 
 from ..core import rules as core_rules
 from ..core.auth import CallerDep, DbDep, _require, refuse
+from ..core.error_codes import ERR
 from ..core.errors import ApiError
 from ..core.rules import _now, _rules, _run
 from ..core.schemas import (
@@ -156,7 +157,7 @@ _SPENDING_409 = {409: _err("no_budget, over_budget, fund_insufficient: no confir
 def _lead_books(caller, request: Request) -> None:
     if caller.user.role not in fund_service.FUND_BOOKERS:
         refuse(caller, "role", request.url.path)
-        raise ApiError(403, "forbidden", fund_service.LEAD_BOOKS)
+        raise ApiError(403, ERR.forbidden, fund_service.LEAD_BOOKS)
 
 
 @router.post("/fund/premiums", status_code=201,
@@ -240,7 +241,7 @@ def fund_settlement(caller: CallerDep, db: DbDep, request: Request,
             return {"year": year, "settlement": fundlib.year_end_settlement(
                 fund_service.fund_entries(session), insurers_service.shares(session), year)}
         except fundlib.FundError as exc:
-            raise core_rules.RuleError(409, "fund_error", str(exc)) from None
+            raise core_rules.RuleError(409, ERR.fund_error, str(exc)) from None
     return _run(db, run)
 
 
@@ -429,21 +430,21 @@ def push_cost(session, user, device, m, rules):  # noqa: ANN001
     from .models import FundEntryRow
 
     if m.op != "upsert":
-        raise Rejected("append_only", "a logged cost is never changed or deleted")
+        raise Rejected(ERR.append_only, "a logged cost is never changed or deleted")
     f = dict(m.fields or {})
     if session.get(FundEntryRow, m.id) is not None:
         return "applied", 1
     unknown = sorted(set(f) - {"on", "amount_fen", "category", "note", "receipt_sha256",
                                "assignment_id", "claim_id"})
     if unknown:
-        raise Rejected("unknown_field", f"unknown cost fields: {', '.join(unknown)}")
+        raise Rejected(ERR.unknown_field, f"unknown cost fields: {', '.join(unknown)}")
     try:
         on = dt.date.fromisoformat(str(f.get("on")))
     except ValueError:
-        raise Rejected("invalid_date", "on must be an ISO date (YYYY-MM-DD)") from None
+        raise Rejected(ERR.invalid_date, "on must be an ISO date (YYYY-MM-DD)") from None
     amount = f.get("amount_fen")
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise Rejected("bad_money", "amount_fen must be integer fen")
+        raise Rejected(ERR.bad_money, "amount_fen must be integer fen")
     try:
         fund_service.log_spending(session, user, on=on, amount_fen=amount, category=f.get("category") or "survey",
                         note=str(f.get("note") or "")[:2000], receipt_sha256=f.get("receipt_sha256"),

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from claimcore import entities
 from claimcore.localtime import to_china_time
 
+from ..core.error_codes import ERR
 from ..core.models import Assignment, Claim, Insurer, User, utcnow
 from ..core.rules import RuleError, RuleSettings, aware, rule_settings, to_utc
 from ..events import service as events_service
@@ -81,7 +82,7 @@ def _lead_books(actor: User | None) -> None:
     """Premiums, spending and corrections are the lead's to book (``None``: the server itself,
     e.g. the demo seed)."""
     if actor is not None and actor.role not in FUND_BOOKERS:
-        raise RuleError(403, "forbidden", LEAD_BOOKS)
+        raise RuleError(403, ERR.forbidden, LEAD_BOOKS)
 
 
 def _check_caps(session: Session, settings: RuleSettings, amount_fen: int, category: str | None,
@@ -89,22 +90,22 @@ def _check_caps(session: Session, settings: RuleSettings, amount_fen: int, categ
     """The per-entry and per-survey caps, the confirmed budget of the year of ``on``, then the
     balance (``replacing``: the amount a correction takes back before booking ``amount_fen``)."""
     if amount_fen > settings.fund_entry_max_fen:
-        raise RuleError(422, "amount_over_cap", f"one spending is at most {settings.fund_entry_max_fen} fen")
+        raise RuleError(422, ERR.amount_over_cap, f"one spending is at most {settings.fund_entry_max_fen} fen")
     if category == fundlib.SURVEY:
         if amount_fen > settings.survey_cost_max_fen:
-            raise RuleError(422, "amount_over_cap", f"one survey cost is at most {settings.survey_cost_max_fen} fen")
+            raise RuleError(422, ERR.amount_over_cap, f"one survey cost is at most {settings.survey_cost_max_fen} fen")
         if assignment_id is not None:
             so_far = session.execute(select(func.coalesce(func.sum(FundEntryRow.amount_fen), 0)).where(
                 FundEntryRow.kind == fundlib.SPENDING, FundEntryRow.assignment_id == assignment_id)).scalar()
             if int(so_far) - replacing + amount_fen > settings.survey_total_max_fen:
-                raise RuleError(422, "amount_over_cap", f"the costs of one survey add up to at most "
+                raise RuleError(422, ERR.amount_over_cap, f"the costs of one survey add up to at most "
                                                         f"{settings.survey_total_max_fen} fen ({so_far} booked)")
     _lock_fund(session)
     if on is not None and category is not None:
         _check_budget(session, on.year, category, amount_fen, replacing)
     balance = fund_balance(session)
     if amount_fen > replacing and balance + replacing - amount_fen < 0:
-        raise RuleError(409, "fund_insufficient", f"the work fund holds {balance} fen: this spending would take "
+        raise RuleError(409, ERR.fund_insufficient, f"the work fund holds {balance} fen: this spending would take "
                                                   "it below zero (book the contributions first)")
 
 
@@ -119,9 +120,9 @@ def _survey_assignment(session: Session, actor: User, assignment_id: str | None,
             Assignment.claim_id == claim_id, Assignment.insurer_code == (actor.insurer_code or ""))
             .order_by(Assignment.created_at.desc())).scalars().first()
     if a is None or a.insurer_code != actor.insurer_code or (claim_id is not None and a.claim_id != claim_id):
-        raise RuleError(404, "not_found", "no such assignment")
+        raise RuleError(404, ERR.not_found, "no such assignment")
     if a.status not in SURVEY_COST_STATUSES:
-        raise RuleError(409, "assignment_not_accepted",
+        raise RuleError(409, ERR.assignment_not_accepted,
                         "survey costs are booked on a survey the insurer accepted (or completed)")
     return a
 
@@ -146,25 +147,25 @@ def log_spending(session: Session, actor: User, *, on: dt.date, amount_fen: int,
     settings = settings or rule_settings()
     if actor.role == "surveyor":
         if category != fundlib.SURVEY or not receipt_sha256:
-            raise RuleError(403, "forbidden", "surveyors log survey costs with a receipt photo only")
+            raise RuleError(403, ERR.forbidden, "surveyors log survey costs with a receipt photo only")
         insurer_code = actor.insurer_code
         assignment_id = _survey_assignment(session, actor, assignment_id, claim_id).id
     elif actor.role not in FUND_BOOKERS:
-        raise RuleError(403, "forbidden", LEAD_BOOKS + "; a surveyor logs its own survey costs")
+        raise RuleError(403, ERR.forbidden, LEAD_BOOKS + "; a surveyor logs its own survey costs")
     elif assignment_id is not None:
         a = session.get(Assignment, assignment_id)
         if a is None:
-            raise RuleError(404, "not_found", "no such assignment")
+            raise RuleError(404, ERR.not_found, "no such assignment")
     if insurer_code is not None and session.get(Insurer, insurer_code) is None:
-        raise RuleError(422, "invalid_insurer", f"no insurer {insurer_code}")
+        raise RuleError(422, ERR.invalid_insurer, f"no insurer {insurer_code}")
     try:
         entry = fundlib.FundEntry(fundlib.SPENDING, on, amount_fen, insurer_code, category, note,
                                   receipt_sha256, entry_id)
     except fundlib.FundError as exc:
-        raise RuleError(422, "invalid_fund_entry", str(exc)) from None
+        raise RuleError(422, ERR.invalid_fund_entry, str(exc)) from None
     if receipt_sha256 and (session.get(Blob, receipt_sha256) is None or device_id is None
                            or not provenance.may_reference(session, actor, device_id, receipt_sha256)):
-        raise RuleError(422, "receipt_not_uploaded", "the receipt photo is not on the server: upload it, "
+        raise RuleError(422, ERR.receipt_not_uploaded, "the receipt photo is not on the server: upload it, "
                                                      "then book the cost")
     _check_caps(session, settings, amount_fen, category, assignment_id, on=on)
     booked = add_fund_entry(session, entry, actor, assignment_id=assignment_id)
@@ -207,25 +208,25 @@ def correct_fund_entry(session: Session, actor: User, entry_id: str, reason: str
     row = session.execute(select(FundEntryRow).where(FundEntryRow.id == entry_id).with_for_update()
                           ).scalar_one_or_none()
     if row is None:
-        raise RuleError(404, "not_found", "no such fund entry")
+        raise RuleError(404, ERR.not_found, "no such fund entry")
     if row.kind == fundlib.CONTRIBUTION:
-        raise RuleError(409, "use_premium", "a contribution follows its premium: enter the premium again "
+        raise RuleError(409, ERR.use_premium, "a contribution follows its premium: enter the premium again "
                                             "(POST /fund/premiums) and its contribution is booked anew")
     if row.correction == fundlib.REVERSAL:
-        raise RuleError(409, "is_reversal", "a reversal is itself a correction and cannot be corrected")
+        raise RuleError(409, ERR.is_reversal, "a reversal is itself a correction and cannot be corrected")
     done = session.execute(select(FundEntryRow.id).where(FundEntryRow.corrects == row.id,
                                                          FundEntryRow.correction == fundlib.REVERSAL)).scalar()
     if done is not None:
-        raise RuleError(409, "already_corrected", f"this entry was corrected already (reversal {done}); "
+        raise RuleError(409, ERR.already_corrected, f"this entry was corrected already (reversal {done}); "
                                                   "correct its replacement instead")
     reason = (reason or "").strip()
     if not reason:
-        raise RuleError(422, "reason_required", "a correction needs a reason")
+        raise RuleError(422, ERR.reason_required, "a correction needs a reason")
     try:
         reversal, replacement = fundlib.counter_entries(_fund_entry(row), today, amount_fen,
                                                         ids=(str(uuid.uuid4()), str(uuid.uuid4())))
     except fundlib.FundError as exc:
-        raise RuleError(422, "invalid_amount", str(exc)) from None
+        raise RuleError(422, ERR.invalid_amount, str(exc)) from None
     if row.kind == fundlib.SPENDING and amount_fen:
         # A corrected amount is spending like any other: the same caps, the same balance, and
         # the budget of today's year, where its reversal and replacement both count.
@@ -235,7 +236,7 @@ def correct_fund_entry(session: Session, actor: User, entry_id: str, reason: str
         booked = [add_fund_entry(session, e, actor, assignment_id=row.assignment_id, policy_year=row.policy_year,
                                  reason=reason) for e in (reversal, replacement) if e is not None]
     except IntegrityError:  # another office booked the same correction a moment earlier
-        raise RuleError(409, "already_corrected", "this entry was corrected already") from None
+        raise RuleError(409, ERR.already_corrected, "this entry was corrected already") from None
     return {"reversal": booked[0], "replacement": booked[1] if replacement is not None else None}
 
 
@@ -245,15 +246,15 @@ def set_premium(session: Session, settings: RuleSettings, year: int, insurer_cod
     Entering it again replaces the contribution booked for that year (nothing doubles)."""
     _lead_books(actor)
     if session.get(Insurer, insurer_code) is None:
-        raise RuleError(404, "not_found", f"no insurer {insurer_code}")
+        raise RuleError(404, ERR.not_found, f"no insurer {insurer_code}")
     if isinstance(premium_ex_tax_fen, bool) or not isinstance(premium_ex_tax_fen, int) or premium_ex_tax_fen <= 0:
-        raise RuleError(422, "invalid_amount", "premium_ex_tax_fen must be a positive integer (fen)")
+        raise RuleError(422, ERR.invalid_amount, "premium_ex_tax_fen must be a positive integer (fen)")
     amount = fundlib.contribution_fen(premium_ex_tax_fen, settings.fund_rate_bp)
     note = f"{year}保单年度保费（不含税）{premium_ex_tax_fen}分 × {settings.fund_rate_bp / 100:g}%"
     try:
         entry = fundlib.FundEntry(fundlib.CONTRIBUTION, received_on, amount, insurer_code, note=note)
     except fundlib.FundError as exc:  # a premium so small that its contribution rounds to 0 fen
-        raise RuleError(422, "invalid_amount", f"the contribution of a premium of {premium_ex_tax_fen} fen "
+        raise RuleError(422, ERR.invalid_amount, f"the contribution of a premium of {premium_ex_tax_fen} fen "
                                                f"is {amount} fen: {exc}") from None
     row = session.get(Premium, (year, insurer_code))
     if row is None:
@@ -276,7 +277,7 @@ def fund_disclosure(session: Session, year: int, quarter: int) -> dict:
     try:
         out = fundlib.quarterly_disclosure(entries, insurers_service.shares(session), year, quarter).as_dict()
     except fundlib.FundError as exc:
-        raise RuleError(409, "fund_error", str(exc)) from None
+        raise RuleError(409, ERR.fund_error, str(exc)) from None
     _, end = fundlib.quarter_bounds(year, quarter)
     confirmed = _confirmed_budget(session, year)
     out["budget"] = {
@@ -346,7 +347,7 @@ def _below_spent(session: Session, year: int, amounts: dict[str, int]) -> None:
     spent = _spent_in_year(session, year)
     short = [c for c in fundlib.CATEGORIES if amounts[c] < spent[c]]
     if short:
-        raise RuleError(409, "budget_below_spent", "a budget cannot be below what the year has already spent: "
+        raise RuleError(409, ERR.budget_below_spent, "a budget cannot be below what the year has already spent: "
                         + ", ".join(f"{c} {amounts[c]} < {spent[c]} fen spent" for c in short))
 
 
@@ -356,12 +357,12 @@ def propose_budget(session: Session, actor: User, year: int, amounts: dict[str, 
     coordinator confirms it (the confirmed one stays in force meanwhile). Proposing what the
     latest version already says changes nothing."""
     if actor.role not in FUND_BOOKERS:
-        raise RuleError(403, "forbidden", "the lead insurer proposes the work fund's budget (its adjusters); "
+        raise RuleError(403, ERR.forbidden, "the lead insurer proposes the work fund's budget (its adjusters); "
                                           "the coordinator confirms it")
     try:
         amounts = fundlib.budget_amounts(amounts)
     except fundlib.FundError as exc:
-        raise RuleError(422, "invalid_budget", str(exc)) from None
+        raise RuleError(422, ERR.invalid_budget, str(exc)) from None
     note = (note or "").strip()
     _lock_fund(session)
     versions = _budget_versions(session, year)
@@ -382,15 +383,15 @@ def confirm_budget(session: Session, actor: User, year: int, version: int, now: 
     """The coordinator confirms the version it read (共同商议确认): refused when the lead has
     proposed another since, so nothing is confirmed unseen. Confirming it again changes nothing."""
     if actor.role != "coordinator":
-        raise RuleError(403, "forbidden", "the coordinator confirms the work fund's budget; the lead insurer "
+        raise RuleError(403, ERR.forbidden, "the coordinator confirms the work fund's budget; the lead insurer "
                                           "proposes it")
     _lock_fund(session)
     versions = _budget_versions(session, year)
     if not versions:
-        raise RuleError(404, "not_found", f"no budget was proposed for {year}")
+        raise RuleError(404, ERR.not_found, f"no budget was proposed for {year}")
     latest = versions[-1]
     if version != latest.version:
-        raise RuleError(409, "budget_changed", f"the latest budget for {year} is version {latest.version}, "
+        raise RuleError(409, ERR.budget_changed, f"the latest budget for {year} is version {latest.version}, "
                                                f"not {version}: read it, then confirm that one")
     if latest.confirmed_at is None:
         _below_spent(session, year, _budget_amounts(session, latest))
@@ -406,12 +407,12 @@ def _check_budget(session: Session, year: int, category: str, amount_fen: int, r
         return
     confirmed = _confirmed_budget(session, year)
     if confirmed is None:
-        raise RuleError(409, "no_budget", f"no confirmed budget for {year}: the lead insurer proposes it and the "
+        raise RuleError(409, ERR.no_budget, f"no confirmed budget for {year}: the lead insurer proposes it and the "
                                           "coordinator confirms it before any spending")
     budget, spent = _budget_amounts(session, confirmed), _spent_in_year(session, year)
     over = fundlib.budget_overrun(budget, spent, category, amount_fen, replacing)
     if over:
-        raise RuleError(409, "over_budget", f"{category}: the confirmed budget for {year} is {budget[category]} fen "
+        raise RuleError(409, ERR.over_budget, f"{category}: the confirmed budget for {year} is {budget[category]} fen "
                                             f"and {spent[category]} fen is booked; this would go {over} fen over it")
 
 
@@ -434,7 +435,7 @@ def _member_insurer(session: Session, actor: User) -> str:
             return code
     elif actor.role == "adjuster":
         return insurers_service.lead_code(session)
-    raise RuleError(403, "forbidden", "comments on the fund are the co-insurers' (建议权): a surveyor for its "
+    raise RuleError(403, ERR.forbidden, "comments on the fund are the co-insurers' (建议权): a surveyor for its "
                                       "insurer, or the lead's adjusters")
 
 
@@ -445,10 +446,10 @@ def add_fund_comment(session: Session, actor: User, year: int, quarter: int, tex
     insurer = _member_insurer(session, actor)
     text = (text or "").strip()
     if not text:
-        raise RuleError(422, "text_required", "a comment needs its text")
+        raise RuleError(422, ERR.text_required, "a comment needs its text")
     start, _ = fundlib.quarter_bounds(year, quarter)
     if to_china_time(now).date() < start:
-        raise RuleError(409, "quarter_not_started", f"{year} Q{quarter} has not begun: nothing is disclosed yet")
+        raise RuleError(409, ERR.quarter_not_started, f"{year} Q{quarter} has not begun: nothing is disclosed yet")
     row = FundComment(id=str(uuid.uuid4()), policy_year=year, quarter=quarter, insurer_code=insurer,
                       author_id=actor.id, text=text, created_at=to_utc(now))
     session.add(row)
@@ -480,7 +481,7 @@ def _paid_claims(session: Session, upto: dt.date | None = None) -> tuple[str, li
     try:
         return lead, [fundlib.recovery_for(cid, paid, sh, lead) for cid, paid, _ in rows]
     except fundlib.FundError as exc:
-        raise RuleError(409, "fund_error", str(exc)) from None
+        raise RuleError(409, ERR.fund_error, str(exc)) from None
 
 
 def _recovery_entry(r: RecoveryEntryRow) -> fundlib.RecoveryEntry:
@@ -558,17 +559,17 @@ def record_recovery(session: Session, actor: User, insurer_code: str, kind: str,
     lead = insurers_service.lead_code(session)
     if (_lock_insurer(session, insurer_code) is None or insurer_code == lead
             or insurer_code not in insurers_service.shares(session)):
-        raise RuleError(404, "not_found", f"no co-insurer {insurer_code}")
+        raise RuleError(404, ERR.not_found, f"no co-insurer {insurer_code}")
     if kind not in (fundlib.DEMANDED, fundlib.RECEIVED):
-        raise RuleError(422, "invalid_request", "a recovery entry is demanded or received")
+        raise RuleError(422, ERR.invalid_request, "a recovery entry is demanded or received")
     try:
         entry = fundlib.RecoveryEntry(kind, insurer_code, amount_fen, on, str(uuid.uuid4()))
     except fundlib.FundError as exc:
-        raise RuleError(422, "invalid_amount", str(exc)) from None
+        raise RuleError(422, ERR.invalid_amount, str(exc)) from None
     if kind == fundlib.RECEIVED:
         now = _standing(session, insurer_code)
         if now["received_fen"] + amount_fen > now["demanded_fen"]:
-            raise RuleError(409, "over_received",
+            raise RuleError(409, ERR.over_received,
                             f"{insurer_code}: {now['demanded_fen']} fen demanded, {now['received_fen']} fen "
                             f"received; {amount_fen} fen more would exceed the demand (book the demand first)")
     return _add_recovery(session, entry, actor, note=note)
@@ -593,27 +594,27 @@ def correct_recovery(session: Session, actor: User, entry_id: str, reason: str, 
 
     row = session.get(RecoveryEntryRow, entry_id)
     if row is None:
-        raise RuleError(404, "not_found", "no such recovery entry")
+        raise RuleError(404, ERR.not_found, "no such recovery entry")
     _lock_insurer(session, row.insurer_code)
     if row.kind == fundlib.CORRECTION:
-        raise RuleError(409, "is_correction", "a correction is final and cannot be corrected")
+        raise RuleError(409, ERR.is_correction, "a correction is final and cannot be corrected")
     done = session.execute(select(RecoveryEntryRow.id).where(RecoveryEntryRow.corrects == row.id)).scalar()
     if done is not None:
-        raise RuleError(409, "already_corrected", f"this entry was corrected already (correction {done})")
+        raise RuleError(409, ERR.already_corrected, f"this entry was corrected already (correction {done})")
     reason = (reason or "").strip()
     if not reason:
-        raise RuleError(422, "reason_required", "a correction needs a reason")
+        raise RuleError(422, ERR.reason_required, "a correction needs a reason")
     correction = fundlib.recovery_reversal(_recovery_entry(row), today, str(uuid.uuid4()))
     if row.kind == fundlib.DEMANDED:
         now = _standing(session, row.insurer_code)
         if now["demanded_fen"] - row.amount_fen < now["received_fen"]:
-            raise RuleError(409, "over_received",
+            raise RuleError(409, ERR.over_received,
                             f"{row.insurer_code}: {now['received_fen']} fen received would exceed the "
                             f"{now['demanded_fen'] - row.amount_fen} fen left demanded (book the right "
                             "demand first, or take the receipt back)")
     try:
         return _add_recovery(session, correction, actor, note=row.note, reason=reason)
     except IntegrityError:  # another office took it back a moment earlier
-        raise RuleError(409, "already_corrected", "this entry was corrected already") from None
+        raise RuleError(409, ERR.already_corrected, "this entry was corrected already") from None
 
 

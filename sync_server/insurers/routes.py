@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from claimcore import entities
 
 from ..core.auth import CallerDep, DbDep, _require
+from ..core.error_codes import ERR
 from ..core.errors import ApiError
 from ..core.rules import _now, _run
 from ..core.schemas import (
@@ -120,10 +121,10 @@ def rename_insurer(code: str, body: RenameIn, caller: CallerDep, db: DbDep, requ
     try:
         name = insurer_name(body.name)
     except AdminError as exc:
-        raise ApiError(422, "invalid_name", str(exc)) from None
+        raise ApiError(422, ERR.invalid_name, str(exc)) from None
     with db.write() as session:
         if session.get(Insurer, code) is None:
-            raise ApiError(404, "not_found", "not found")
+            raise ApiError(404, ERR.not_found, "not found")
         rename(session, code, name)
         return service.insurer_row(session, code)
 

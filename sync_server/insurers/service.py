@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..core.error_codes import ERR
 from ..core.models import Insurer
 from ..core.rules import RuleError, aware, to_utc
 from ..rotation import rules as rot
@@ -43,18 +44,18 @@ def insurer_row(session: Session, code: str) -> dict:
     for row in insurer_rows(session):
         if row["code"] == code:
             return row
-    raise RuleError(404, "not_found", f"no insurer {code}")
+    raise RuleError(404, ERR.not_found, f"no insurer {code}")
 
 
 def add_leave(session: Session, insurer_code: str, start: dt.datetime, end: dt.datetime, note: str = "") -> None:
     """The insurer's contact is away from ``start`` (inclusive) to ``end`` (exclusive): the
     rotation skips the insurer meanwhile (admin insurer leave, POST /insurers/{code}/leave)."""
     if session.get(Insurer, insurer_code) is None:
-        raise RuleError(404, "not_found", f"no insurer {insurer_code}")
+        raise RuleError(404, ERR.not_found, f"no insurer {insurer_code}")
     if start.tzinfo is None or end.tzinfo is None:
-        raise RuleError(422, "invalid_datetime", "from and to need a UTC offset (e.g. +08:00)")
+        raise RuleError(422, ERR.invalid_datetime, "from and to need a UTC offset (e.g. +08:00)")
     if end <= start:
-        raise RuleError(422, "invalid_leave", "the leave must end (to) after it starts (from)")
+        raise RuleError(422, ERR.invalid_leave, "the leave must end (to) after it starts (from)")
     session.add(InsurerLeave(id=str(uuid.uuid4()), insurer_code=insurer_code, starts_at=to_utc(start),
                              ends_at=to_utc(end), note=note or ""))
     session.flush()
@@ -64,7 +65,7 @@ def end_leave(session: Session, insurer_code: str, now: dt.datetime) -> None:
     """Back early: every leave window of the insurer that covers ``now`` ends now. What the
     rotation already logged while it was away stays as logged."""
     if session.get(Insurer, insurer_code) is None:
-        raise RuleError(404, "not_found", f"no insurer {insurer_code}")
+        raise RuleError(404, ERR.not_found, f"no insurer {insurer_code}")
     for lv in session.execute(select(InsurerLeave).where(InsurerLeave.insurer_code == insurer_code)).scalars():
         if aware(lv.starts_at) <= now < aware(lv.ends_at):
             lv.ends_at = to_utc(now)
@@ -79,7 +80,7 @@ def shares(session: Session) -> dict[str, int]:
 def lead_code(session: Session) -> str:
     code = session.execute(select(InsurerTerms.insurer_code).where(InsurerTerms.is_lead)).scalar()
     if code is None:
-        raise RuleError(409, "no_lead_insurer", "no lead insurer is set (admin insurer set-lead)")
+        raise RuleError(409, ERR.no_lead_insurer, "no lead insurer is set (admin insurer set-lead)")
     return code
 
 

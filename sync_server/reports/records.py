@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from claimcore.localtime import CHINA_TIME
 
+from ..core.error_codes import ERR
 from ..core.models import Claim, User
 from ..core.rules import RuleError, aware, to_utc
 from .models import AnnualReportNarrative, AnnualReportSubmission, QuarterlyReviewMinutes
@@ -93,7 +94,7 @@ def _person(session: Session, user_id: str | None) -> dict | None:
 
 def _stale(current: int, expected: int) -> None:
     if current != expected:
-        raise RuleError(409, "stale_revision",
+        raise RuleError(409, ERR.stale_revision,
                         f"this was saved meanwhile (revision {current}, not {expected}): reload and edit again")
 
 
@@ -145,9 +146,9 @@ def save_narrative(session: Session, user: User, year: int, sections: Mapping[st
     """Save the draft (the parts given; the others stay). Refused while frozen."""
     state = _state(next(reversed(_submissions(session, year)), None))
     if state == SUBMITTED:
-        raise RuleError(409, "report_frozen", "the report is with the Center: withdraw the submission to change it")
+        raise RuleError(409, ERR.report_frozen, "the report is with the Center: withdraw the submission to change it")
     if state == ACCEPTED:
-        raise RuleError(409, "report_frozen", "the Center accepted this report: it is final")
+        raise RuleError(409, ERR.report_frozen, "the Center accepted this report: it is final")
     draft = session.get(AnnualReportNarrative, year)
     if draft is None:
         draft = AnnualReportNarrative(year=year, sections={}, revision=0)
@@ -163,17 +164,17 @@ def save_narrative(session: Session, user: User, year: int, sections: Mapping[st
 def submit(session: Session, user: User, year: int, revision: int, now: dt.datetime) -> dict:
     """Submit the draft to the Center, as it stands at ``revision``."""
     if now.astimezone(CHINA_TIME).date() < dt.date(year + 1, 1, 1):
-        raise RuleError(409, "year_not_over", f"the report on {year} is submitted from January {year + 1} on")
+        raise RuleError(409, ERR.year_not_over, f"the report on {year} is submitted from January {year + 1} on")
     subs = _submissions(session, year)
     state = _state(subs[-1] if subs else None)
     if state in (SUBMITTED, ACCEPTED):
-        raise RuleError(409, "report_frozen", f"the report on {year} is already {STATE_NAMES[state]}")
+        raise RuleError(409, ERR.report_frozen, f"the report on {year} is already {STATE_NAMES[state]}")
     draft = session.get(AnnualReportNarrative, year)
     _stale(draft.revision if draft is not None else 0, revision)
     text = dict(draft.sections) if draft is not None else {}
     missing = [title for k, title in NARRATIVE_SECTIONS if not (text.get(k) or "").strip()]
     if missing:
-        raise RuleError(409, "report_incomplete", f"write every part before submitting: {'、'.join(missing)}")
+        raise RuleError(409, ERR.report_incomplete, f"write every part before submitting: {'、'.join(missing)}")
     session.add(AnnualReportSubmission(id=str(uuid.uuid4()), year=year, revision=draft.revision,
                                        sections={k: text[k] for k in SECTION_KEYS},
                                        submitted_by=user.id, submitted_at=to_utc(now), review_comment=""))
@@ -184,7 +185,7 @@ def submit(session: Session, user: User, year: int, revision: int, now: dt.datet
 def _open_submission(session: Session, year: int) -> AnnualReportSubmission:
     subs = _submissions(session, year)
     if not subs or _state(subs[-1]) != SUBMITTED:
-        raise RuleError(409, "not_submitted", f"the report on {year} is not with the Center")
+        raise RuleError(409, ERR.not_submitted, f"the report on {year} is not with the Center")
     return subs[-1]
 
 
@@ -201,7 +202,7 @@ def review(session: Session, user: User, year: int, outcome: str, comment: str, 
     if outcome not in REVIEW_OUTCOMES:
         raise ValueError(outcome)
     if outcome == RETURNED and not comment.strip():
-        raise RuleError(422, "reason_required", "a returned report needs a comment saying what to change")
+        raise RuleError(422, ERR.reason_required, "a returned report needs a comment saying what to change")
     s = _open_submission(session, year)
     s.reviewed_by, s.reviewed_at, s.outcome, s.review_comment = user.id, to_utc(now), outcome, comment
     session.flush()

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, StrictInt
 from claimcore import entities
 
 from ..core.auth import CallerDep, DbDep, _require
+from ..core.error_codes import ERR
 from ..core.errors import ApiError
 from ..core.rules import _now, _rules, _run
 from ..core.schemas import (
@@ -28,7 +29,8 @@ from ..core.schemas import (
     _refusals,
 )
 from . import records, service
-from . import rules as reports
+from .render_pdf import to_pdf
+from .render_xlsx import to_xlsx
 
 router = APIRouter(prefix="/api/v1", tags=["co-insurance"])
 
@@ -53,17 +55,17 @@ def report(kind: Literal["quarterly", "annual"], caller: CallerDep, db: DbDep, r
     """The quarterly review (needs ``quarter``) or the annual report, as JSON, XLSX or PDF."""
     _require(caller, OFFICE, request)
     if kind == "quarterly" and quarter is None:
-        raise ApiError(422, "invalid_request", "a quarterly report needs quarter=1..4")
+        raise ApiError(422, ERR.invalid_request, "a quarterly report needs quarter=1..4")
     with db.read() as session:
         data = service.build_report(session, kind, year, quarter if kind == "quarterly" else None,
                             _rules(request), _now(request))
     name = f"dazu-{kind}-{year}" + (f"-q{quarter}" if kind == "quarterly" else "")
     if format == "xlsx":
-        return Response(reports.to_xlsx(data),
+        return Response(to_xlsx(data),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
     if format == "pdf":
-        return Response(reports.to_pdf(data), media_type="application/pdf",
+        return Response(to_pdf(data), media_type="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})
     return data
 

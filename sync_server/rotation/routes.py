@@ -8,12 +8,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, StrictFloat
-from sqlalchemy import select
 
 from claimcore import entities
 
 from ..core import rules as core_rules
 from ..core.auth import CallerDep, DbDep, _require
+from ..core.error_codes import ERR
 from ..core.models import Assignment
 from ..core.rules import _now, _rules, _run
 from ..core.schemas import (
@@ -36,7 +36,6 @@ from .models import AssignmentDetails
 router = APIRouter(prefix="/api/v1", tags=["co-insurance"])
 
 OFFICE = entities.OFFICE_ROLES
-
 
 
 class AssignmentOut(BaseModel):
@@ -158,14 +157,7 @@ def list_assignments(caller: CallerDep, db: DbDep, request: Request,
     """Office roles see every assignment; a surveyor only its insurer's."""
     _require(caller, (*OFFICE, "surveyor"), request)
     with db.read() as session:
-        q = select(Assignment, AssignmentDetails).join(
-            AssignmentDetails, AssignmentDetails.assignment_id == Assignment.id, isouter=True)
-        if caller.user.role == "surveyor":
-            q = q.where(Assignment.insurer_code == (caller.user.insurer_code or ""))
-        if claim_id:
-            q = q.where(Assignment.claim_id == claim_id)
-        rows = session.execute(q.order_by(Assignment.created_at)).all()
-        return {"assignments": [service.assignment_dict(a, d) for a, d in rows]}
+        return {"assignments": service.list_assignments(session, caller.user, claim_id)}
 
 
 @router.get("/rotation", response_model=RotationOut, responses=_refusals(AUTH, E422, FORBIDDEN_READ))
@@ -186,11 +178,11 @@ _PHONE_STATUS = {"accepted": "accept", "declined": "decline", "arrived": "arrive
 def push_assignment(session, user, device, m, rules):  # noqa: ANN001
 
     if m.op != "upsert":
-        raise Rejected("invalid_op", "assignments are answered, never deleted")
+        raise Rejected(ERR.invalid_op, "assignments are answered, never deleted")
     status = (m.fields or {}).get("status")
     action = _PHONE_STATUS.get(status)
     if action is None:
-        raise Rejected("invalid_value", f"status must be one of {', '.join(sorted(_PHONE_STATUS))}")
+        raise Rejected(ERR.invalid_value, f"status must be one of {', '.join(sorted(_PHONE_STATUS))}")
     current = session.get(Assignment, m.id)
     details = session.get(AssignmentDetails, m.id)
     target = "completed" if action == "complete" else status

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..claims import survey_access
 from ..core.changelog import record_change
+from ..core.error_codes import ERR
 from ..core.models import Assignment, Claim, User
 from ..core.rules import RuleError, RuleSettings, aware, to_utc
 from ..insurers import service as insurers_service
@@ -141,7 +142,7 @@ def expire_overdue(session: Session, state: rot.RotationState, now: dt.datetime)
 def _claim(session: Session, claim_id: str) -> Claim:
     claim = session.get(Claim, claim_id)
     if claim is None:
-        raise RuleError(404, "not_found", "not found")
+        raise RuleError(404, ERR.not_found, "not found")
     return claim
 
 
@@ -180,10 +181,10 @@ def dispatch_claim(session: Session, settings: RuleSettings, claim_id: str, acto
     expire_overdue(session, state, now)
     if claim_id in state.held_by or any(
             p.claim_id == claim_id and p.dispatch in rot.CLAIM_DISPATCHES for p in state.pending.values()):
-        raise RuleError(409, "already_dispatched",
+        raise RuleError(409, ERR.already_dispatched,
                         "this claim already has a co-insurer assigned or holding its survey")
     if state.offered.get(claim_id):
-        raise RuleError(409, "already_dispatched",
+        raise RuleError(409, ERR.already_dispatched,
                         "this claim went round every co-insurer already; the lead surveys it alone")
     out = [_lead_assignment(session, claim_id, lead, actor, now)]
     out += _persist(session, state, rot.dispatch_ordinary(state, claim_id, now), actor.id)
@@ -205,13 +206,13 @@ def _surveyed(session: Session, claim_id: str, actor: User) -> None:
 def _assignment_for(session: Session, assignment_id: str, user: User) -> Assignment:
     a = session.get(Assignment, assignment_id)
     if a is None:
-        raise RuleError(404, "not_found", "not found")
+        raise RuleError(404, ERR.not_found, "not found")
     if a.kind == LEAD_KIND:
         allowed = user.role in ("adjuster", "coordinator")
     else:
         allowed = user.role == "surveyor" and user.insurer_code == a.insurer_code
     if not allowed:
-        raise RuleError(404, "not_found", "not found")  # out of scope answers like missing
+        raise RuleError(404, ERR.not_found, "not found")  # out of scope answers like missing
     return a
 
 
@@ -229,23 +230,23 @@ def answer(session: Session, settings: RuleSettings, assignment_id: str, action:
     session.refresh(a)
     session.refresh(d)
     if a.status == "timed_out":
-        raise RuleError(409, "timed_out",
+        raise RuleError(409, ERR.timed_out,
                         f"the assignment timed out at {aware(d.answered_at).isoformat()}; "
                         "the survey has passed to the next co-insurer")
     if action == "arrive":
         if a.status not in ("accepted", "arrived"):
-            raise RuleError(409, "invalid_state", f"assignment is {a.status}; accept it before arriving")
+            raise RuleError(409, ERR.invalid_state, f"assignment is {a.status}; accept it before arriving")
         a.status = "arrived"
         d.arrived_at, d.arrived_lat, d.arrived_lon = now, lat, lon
         d.version += 1
         return {"assignment": _publish(session, a, d), "handed_over": []}
     kind = {"accept": rot.ACCEPTED, "decline": rot.DECLINED, "complete": rot.COMPLETED}[action]
     if kind == rot.DECLINED and not (reason or "").strip():
-        raise RuleError(422, "reason_required", "a decline needs a reason")
+        raise RuleError(422, ERR.reason_required, "a decline needs a reason")
     try:
         entries = rot.respond(state, a.id, kind, now, in_place=True)
     except rot.RotationError as exc:
-        raise RuleError(409, "invalid_state", str(exc)) from None
+        raise RuleError(409, ERR.invalid_state, str(exc)) from None
     created = _persist(session, state, entries, user.id, note=(reason or "").strip(), applied=True)
     session.refresh(a)
     if kind == rot.COMPLETED:
@@ -257,12 +258,12 @@ def _answer_lead(session, a, d, action, now, lat, lon, user) -> dict:
     flow = {"accept": ("assigned", "accepted"), "arrive": ("accepted", "arrived"),
             "complete": ("arrived", "completed")}
     if action == "decline":
-        raise RuleError(409, "invalid_state", "the lead insurer surveys every claim; it cannot decline")
+        raise RuleError(409, ERR.invalid_state, "the lead insurer surveys every claim; it cannot decline")
     before, after = flow[action]
     ok = a.status == before or (action == "complete" and a.status == "accepted") or (
         action == "arrive" and a.status == "arrived")
     if not ok:
-        raise RuleError(409, "invalid_state", f"assignment is {a.status}, cannot {action}")
+        raise RuleError(409, ERR.invalid_state, f"assignment is {a.status}, cannot {action}")
     a.status = after
     d.version += 1
     if action == "accept":
@@ -291,3 +292,16 @@ def rotation_view(session: Session, settings: RuleSettings, now: dt.datetime,
     return out
 
 
+
+
+def list_assignments(session: Session, user: User, claim_id: str | None = None) -> list[dict]:
+    """The assignments a user may read, oldest first, of one claim when ``claim_id`` is given:
+    office roles read every assignment; a surveyor only its insurer's."""
+    q = select(Assignment, AssignmentDetails).join(
+        AssignmentDetails, AssignmentDetails.assignment_id == Assignment.id, isouter=True)
+    if user.role == "surveyor":
+        q = q.where(Assignment.insurer_code == (user.insurer_code or ""))
+    if claim_id:
+        q = q.where(Assignment.claim_id == claim_id)
+    rows = session.execute(q.order_by(Assignment.created_at)).all()
+    return [assignment_dict(a, d) for a, d in rows]

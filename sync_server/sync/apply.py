@@ -37,6 +37,7 @@ from ..core import rules as core_rules
 from ..core.changelog import ASSIGNMENT_STATUSES_WITHOUT_ACCESS, claim_visible, record_change
 from ..core.db import Database
 from ..core.domain import DomainError
+from ..core.error_codes import ERR
 from ..core.models import Assignment, Claim, Record, User, utcnow
 from ..core.rules import RuleSettings, to_utc
 from ..devices.models import Device
@@ -218,12 +219,12 @@ def apply_mutation(session: Session, user: User, device: Device, m: Mutation,
             _check_fields(m.entity, checked, user.role, creating=contract.append_only)
         return handler(session, user, device, m, rules)
     if not policy.is_uuid(m.id):
-        raise Rejected("invalid_id", "id must be a UUID made on the device")
+        raise Rejected(ERR.invalid_id, "id must be a UUID made on the device")
     if m.entity == "claim":
         return _apply_claim(session, user, device, m, rules)
     if m.entity in policy.RECORD_ENTITIES:
         return _apply_record(session, user, device, m)
-    raise Rejected("unknown_entity", f"unknown entity {m.entity!r}; known: {', '.join(ENTITIES)}")
+    raise Rejected(ERR.unknown_entity, f"unknown entity {m.entity!r}; known: {', '.join(ENTITIES)}")
 
 
 # ----------------------------------------------------------------------------------- helpers
@@ -355,7 +356,7 @@ def checklist_complete(session: Session, claim: Claim, loss_types: list[str] | N
 def _apply_claim(session: Session, user: User, device: Device, m: Mutation,
                  rules: PushRules) -> tuple[str, int | None]:
     if m.op == "delete":
-        raise Rejected("delete_not_allowed", "claims are never deleted; withdraw them instead")
+        raise Rejected(ERR.delete_not_allowed, "claims are never deleted; withdraw them instead")
     claim = _load_claim_for_update(session, m.id)
     # A claim the user may not see is answered exactly as an unknown id would be: the same checks,
     # in the same order, with the same messages (so its existence cannot be probed), up to the
@@ -367,7 +368,7 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation,
     now = utcnow()
 
     if "township_code" in fields and user.role == "liaison" and fields["township_code"] != user.township_code:
-        raise Rejected("township_not_permitted", "a liaison reports claims of its own township only")
+        raise Rejected(ERR.township_not_permitted, "a liaison reports claims of its own township only")
 
     if claim is None:
         try:
@@ -375,14 +376,14 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation,
 
             workflow.check_report(user.role)
         except Exception as exc:  # WorkflowError
-            raise Rejected("not_a_reporting_role", f"role {user.role} may not report a claim ({exc})") from None
+            raise Rejected(ERR.not_a_reporting_role, f"role {user.role} may not report a claim ({exc})") from None
         if fields.get("status", "reported") != "reported":
-            raise Rejected("illegal_transition", "a new claim starts as reported")
+            raise Rejected(ERR.illegal_transition, "a new claim starts as reported")
         if fields.get("village_code") is not None:
             domain.check_village(fields["village_code"], fields["township_code"])
         if hidden:
             # Only a phone that already knows this UUID (made on another device) gets here.
-            raise Rejected("id_in_use", f"claim id {m.id} is already taken; make a new id")
+            raise Rejected(ERR.id_in_use, f"claim id {m.id} is already taken; make a new id")
         columns = {k: v for k, v in fields.items() if k in policy.CLAIM_COLUMNS}
         data = {k: v for k, v in fields.items() if k not in policy.CLAIM_COLUMNS}
         columns.setdefault("status", "reported")
@@ -474,7 +475,7 @@ def _after_transition(session: Session, rules: PushRules, user: User, claim: Cla
         try:
             rotation_service.dispatch_claim(session, rules.settings, claim.id, user, now, move=False)
         except core_rules.RuleError as exc:
-            if exc.code != "already_dispatched":
+            if exc.code != ERR.already_dispatched:
                 raise Rejected(exc.code, exc.message) from None
     try:
         if target == "adjusted" and claim.adjusted_amount_fen is not None and authority.tier_for_amount(
@@ -573,7 +574,7 @@ def _check_transition(session: Session, rules: PushRules, user: User, claim: Cla
     try:
         workflow.check_transition(claim.status, target, user.role, **guards)
     except workflow.WorkflowError as exc:
-        raise Rejected("illegal_transition", f"{exc.message('en')} / {exc.message('zh')}") from None
+        raise Rejected(ERR.illegal_transition, f"{exc.message('en')} / {exc.message('zh')}") from None
     _check_money(session, claim, values, {}, target)
 
 
@@ -586,11 +587,11 @@ def _check_survey_record(session: Session, entity: str, rec: Record | None, clea
     if entity == "document":
         codes = {before.get("code"), clean.get("code")} - {None}
         if not codes or not codes <= survey_access.SURVEY_DOCUMENTS:
-            raise Rejected("not_allowed_for_role", "a surveyor handles only the site survey's documents")
+            raise Rejected(ERR.not_allowed_for_role, "a surveyor handles only the site survey's documents")
         return
     doc_ids = {before.get("document_id"), clean.get("document_id")} - {None}
     if any(not survey_access.record_visible_to_surveyor(session, "document", str(d)) for d in doc_ids):
-        raise Rejected("not_allowed_for_role", "a surveyor attaches photos only to the site survey's documents")
+        raise Rejected(ERR.not_allowed_for_role, "a surveyor attaches photos only to the site survey's documents")
 
 
 def _check_documents_open(session: Session, user: User, claim_id: str, rec: Record | None,
@@ -620,28 +621,28 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
         # A record of a claim out of the caller's scope: scope first, so nothing here says that the
         # id exists (nor names its claim). Answered as for a claim the caller may not see.
         if claim_id is None:
-            raise Rejected("required", f"{entity} needs claim_id", field="claim_id")
-        raise Rejected("claim_not_found", f"claim {claim_id} not found")
+            raise Rejected(ERR.required, f"{entity} needs claim_id", field="claim_id")
+        raise Rejected(ERR.claim_not_found, f"claim {claim_id} not found")
     if rec is not None:
         if rec.entity != entity:
-            raise Rejected("id_in_use", f"id {m.id} belongs to another kind of record")
+            raise Rejected(ERR.id_in_use, f"id {m.id} belongs to another kind of record")
         if claim_id is not None and claim_id != rec.claim_id:
-            raise Rejected("claim_id_immutable", "a record cannot move to another claim")
+            raise Rejected(ERR.claim_id_immutable, "a record cannot move to another claim")
         claim_id = rec.claim_id
     if claim_id is None:
-        raise Rejected("required", f"{entity} needs claim_id", field="claim_id")
+        raise Rejected(ERR.required, f"{entity} needs claim_id", field="claim_id")
     if not policy.is_uuid(claim_id) or not claim_visible(session, user, claim_id):
         # Unknown and out-of-scope claims get the same answer.
-        raise Rejected("claim_not_found", f"claim {claim_id} not found")
+        raise Rejected(ERR.claim_not_found, f"claim {claim_id} not found")
     now = utcnow()
 
     if m.op == "delete":
         if entity in policy.APPEND_ONLY:
-            raise Rejected("append_only", f"{entity}s are never deleted")
+            raise Rejected(ERR.append_only, f"{entity}s are never deleted")
         if user.role not in policy.FIELD_ROLES:
-            raise Rejected("not_allowed_for_role", f"role {user.role} may not delete a {entity}")
+            raise Rejected(ERR.not_allowed_for_role, f"role {user.role} may not delete a {entity}")
         if rec is None:
-            raise Rejected("not_found", f"{entity} {m.id} not found")
+            raise Rejected(ERR.not_found, f"{entity} {m.id} not found")
         if rec.deleted:
             return "applied", rec.version
         if entity == "document":
@@ -656,7 +657,7 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
         return "applied", rec.version
 
     if rec is None and user.role not in policy.create_roles(entity):
-        raise Rejected("not_allowed_for_role", f"role {user.role} may not add a {entity}")
+        raise Rejected(ERR.not_allowed_for_role, f"role {user.role} may not add a {entity}")
     # The record as stored: a person's ID number is checked by its document type, whichever of
     # the two this write changes (claimcore.entities.check_fields), as the phone's store does.
     clean = _check_fields(entity, fields, user.role, creating=rec is None,
@@ -698,10 +699,10 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
         return "applied", 1
 
     if rec.deleted:
-        raise Rejected("record_deleted", f"{entity} {m.id} was deleted")
+        raise Rejected(ERR.record_deleted, f"{entity} {m.id} was deleted")
     if entity in policy.APPEND_ONLY:
         if any(rec.fields.get(k) != v for k, v in clean.items()):
-            raise Rejected("append_only", f"a {entity} cannot be changed once recorded; add a new one")
+            raise Rejected(ERR.append_only, f"a {entity} cannot be changed once recorded; add a new one")
         return "applied", rec.version
     new_version = rec.version + 1
     applied, versions, conflict = _merge(
@@ -738,23 +739,23 @@ def _check_timeline_entry(session: Session, user: User, claim_id: str, fields: d
     source, target = fields.get("from_status"), fields.get("to_status")
     role = fields.get("role")
     if role is not None and role != user.role:
-        raise Rejected("illegal_transition", f"a timeline entry names its writer's role ({user.role}), not {role}",
+        raise Rejected(ERR.illegal_transition, f"a timeline entry names its writer's role ({user.role}), not {role}",
                        field="role")
     if claim is None or target != claim.status:
-        raise Rejected("illegal_transition", f"the claim is not {target}: a timeline entry records a status "
+        raise Rejected(ERR.illegal_transition, f"the claim is not {target}: a timeline entry records a status "
                                              "change that was made", field="to_status")
     try:
         if source is None:
             if target != workflow.INITIAL_STATE or claim.created_by != user.id:
-                raise Rejected("illegal_transition", "only the claim's reporter records its first entry",
+                raise Rejected(ERR.illegal_transition, "only the claim's reporter records its first entry",
                                field="from_status")
             workflow.check_report(user.role)
             return
         edge = workflow.find_transition(source, target)
     except workflow.WorkflowError as exc:
-        raise Rejected("illegal_transition", f"{exc.message('en')} / {exc.message('zh')}") from None
+        raise Rejected(ERR.illegal_transition, f"{exc.message('en')} / {exc.message('zh')}") from None
     if edge is None or user.role not in edge.roles:
-        raise Rejected("illegal_transition", f"role {user.role} does not move a claim from {source} to {target}",
+        raise Rejected(ERR.illegal_transition, f"role {user.role} does not move a claim from {source} to {target}",
                        field="from_status")
 
 

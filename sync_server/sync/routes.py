@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, StrictInt, model_validator
 
 from ..core.auth import Caller, CallerDep, DbDep, refuse
 from ..core.changelog import OFFICE_ROLES
+from ..core.error_codes import ERR
 from ..core.errors import ApiError, unauthorized
 from ..core.schemas import E401, E422, JSON_BODY, MAX_WIRE_INT, UUID_PATTERN, StorableText, _err, _integral
 from ..core.settings import Settings
@@ -116,12 +117,12 @@ def push(body: PushIn, caller: CallerDep, db: DbDep, rules: PushRulesDep, reques
     settings: Settings = request.app.state.settings
     if body.device_id != caller.device.id:
         refuse(caller, "device_mismatch", request.url.path)
-        raise ApiError(403, "device_mismatch", "device_id does not match the token's device")
+        raise ApiError(403, ERR.device_mismatch, "device_id does not match the token's device")
     if len(body.mutations) > settings.max_push_mutations:
-        raise ApiError(413, "too_many_mutations", f"at most {settings.max_push_mutations} mutations per push")
+        raise ApiError(413, ERR.too_many_mutations, f"at most {settings.max_push_mutations} mutations per push")
     seqs = [m.seq for m in body.mutations]
     if any(b <= a for a, b in zip(seqs, seqs[1:])):
-        raise ApiError(422, "seq_order", "mutations must be in strictly increasing seq order")
+        raise ApiError(422, ERR.seq_order, "mutations must be in strictly increasing seq order")
     mutations = [
         apply.Mutation(m.seq, m.entity, m.id, m.op, m.fields, m.base_version) for m in body.mutations
     ]
@@ -151,7 +152,7 @@ def pull(
 def _require_office(caller: Caller, path: str) -> None:
     if caller.user.role not in OFFICE_ROLES:
         refuse(caller, "role_not_office", path)
-        raise ApiError(403, "forbidden", "only adjusters and the coordinator review conflicts")
+        raise ApiError(403, ERR.forbidden, "only adjusters and the coordinator review conflicts")
 
 
 @router.get("/api/v1/conflicts", response_model=ConflictsOut, tags=["sync"],

@@ -14,6 +14,7 @@ from ..claims import survey_access
 from ..core.auth import Caller
 from ..core.changelog import access_policy, change_visibility_clause, now_iso
 from ..core.db import Database
+from ..core.error_codes import ERR
 from ..core.errors import ApiError, not_found
 from ..core.models import Change, utcnow
 from ..core.schemas import MAX_INT64
@@ -38,7 +39,7 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError
         return int(found.group(1))
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ApiError(400, "invalid_cursor", "cursor was not issued by this server") from None
+        raise ApiError(400, ERR.invalid_cursor, "cursor was not issued by this server") from None
 
 
 def conflict_dict(c: Conflict) -> dict:

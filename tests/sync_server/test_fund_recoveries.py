@@ -293,6 +293,7 @@ def test_pdf_keeps_each_bar_with_its_figure_and_the_table_on_one_page():
 
     from sync_server.fund import rules as f
     from sync_server.reports import rules as reports
+    from sync_server.reports.render_pdf import to_pdf
 
     from .test_reports import CLAIMS, HISTORY
 
@@ -308,7 +309,7 @@ def test_pdf_keeps_each_bar_with_its_figure_and_the_table_on_one_page():
                                   {"500111100": "龙水镇", "500111102": "宝顶镇"}, demo=True,
                                   recoveries=positions)
     placed: list[tuple[int, float, str]] = []
-    for n, page in enumerate(PdfReader(io.BytesIO(reports.to_pdf(report))).pages):
+    for n, page in enumerate(PdfReader(io.BytesIO(to_pdf(report))).pages):
         page.extract_text(visitor_text=lambda text, cm, tm, *_, n=n: placed.append((n, round(tm[5]), text))
                           if text.strip() else None)
     for label in reports.CATEGORY_NAMES.values():

@@ -12,6 +12,8 @@ import pytest
 
 from sync_server.fund import rules as f
 from sync_server.reports import rules as reports
+from sync_server.reports.render_pdf import to_pdf
+from sync_server.reports.render_xlsx import SHEETS, to_xlsx
 
 CN = dt.timezone(dt.timedelta(hours=8))
 INSURERS = {"picc": "人保财险大足支公司", "cpic": "太平洋财险大足支公司", "pingan": "平安财险大足支公司"}
@@ -72,8 +74,8 @@ def test_report_data_counts_and_durations():
 def test_xlsx_has_the_sheets_and_totals():
     from openpyxl import load_workbook
 
-    wb = load_workbook(io.BytesIO(reports.to_xlsx(make_report())))
-    assert wb.sheetnames == [*reports.SHEETS, "回顾会议"]
+    wb = load_workbook(io.BytesIO(to_xlsx(make_report())))
+    assert wb.sheetnames == [*SHEETS, "回顾会议"]
     ws = wb["按险种"]
     last = [c.value for c in ws[ws.max_row]]
     assert last[0] == "合计" and last[2:] == [3, 2_620_000, 1_950_000]
@@ -87,7 +89,7 @@ def test_xlsx_has_the_sheets_and_totals():
 def test_pdf_has_chinese_text_and_renders(tmp_path):
     from pypdf import PdfReader
 
-    data = reports.to_pdf(make_report())
+    data = to_pdf(make_report())
     assert data.startswith(b"%PDF")
     # pypdf puts spaces between CJK runs: compare without whitespace
     text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages))

@@ -10,6 +10,8 @@ from datetime import date
 
 from sync_server.fund import rules as f
 from sync_server.reports import rules as reports
+from sync_server.reports.render_pdf import to_pdf
+from sync_server.reports.render_xlsx import to_xlsx
 
 from .test_reports import CLAIMS, HISTORY
 
@@ -75,13 +77,13 @@ def test_the_spending_chart_is_the_whole_year():
     report = annual()
     assert reports.spending_by_category(report) == {"publicity": 5_000_00, "survey": 2_000_00,
                                                     "communication": 3_000_00, "project_work": 0}
-    placed = placed_text(reports.to_pdf(report))
+    placed = placed_text(to_pdf(report))
     # each category's bar figure sits on its label's line: Q1's publicity and Q2's communication
     # are there, not only the fourth quarter's survey
     for label, figure in (("宣传费", "5,000元"), ("通讯费", "3,000元"), ("查勘费", "2,000元")):
         (page, y), = {(p, y) for p, y, t in placed if t == label}
         assert (page, y, figure) in placed, label
-    assert "本年支出按类别（元）" in "".join(pages_text(reports.to_pdf(report)))
+    assert "本年支出按类别（元）" in "".join(pages_text(to_pdf(report)))
 
 
 TABLES = (("工作经费收支（元）", "期初", "2026Q1"), ("代付赔款摊回", "应摊回", "太平洋财产保险"),
@@ -94,7 +96,7 @@ def test_a_table_header_never_ends_a_page_alone():
     for extra in range(44):
         towns = {str(500111200 + i): f"测试镇{i}" for i in range(extra)}
         claims = list(CLAIMS) + [dict(CLAIMS[0], id=f"t{i}", township_code=str(500111200 + i)) for i in range(extra)]
-        pages = pages_text(reports.to_pdf(annual(claims, towns)))
+        pages = pages_text(to_pdf(annual(claims, towns)))
         for heading, header, first_row in TABLES:
             where = [n for n, text in enumerate(pages) if heading in text]
             assert len(where) == 1, (extra, heading)
@@ -107,14 +109,14 @@ def test_a_table_across_pages_repeats_its_header():
     many = {f"co{i:02d}": f"第{i:02d}号共保公司" for i in range(60)}
     positions = {c: {"owed_fen": 100, "demanded_fen": 0, "received_fen": 0, "outstanding_fen": 100} for c in many}
     r = reports.build_report("quarterly", 2026, 3, CLAIMS, HISTORY, None, many, recoveries=positions)
-    pages = pages_text(reports.to_pdf(r))
+    pages = pages_text(to_pdf(r))
     with_rows = [p for p in pages if "号共保公司1.00" in p]
     assert len(with_rows) >= 2
     assert all("共保公司应摊回已发函追偿已收回未收回" in p for p in with_rows)
 
 
 def test_co_insurers_names_are_printed_whole():
-    text = "".join(pages_text(reports.to_pdf(annual())))
+    text = "".join(pages_text(to_pdf(annual())))
     for name in LONG_NAMES.values():
         # the participation chart, the monthly floor (those that took part), the settlement and the
         # recoveries table print it whole, wrapped where it does not fit
@@ -126,21 +128,21 @@ def test_demo_data_is_marked_on_every_page_and_sheet():
 
     report = annual()
     assert report["demo_notice"] == reports.DEMO_NOTICE
-    pages = pages_text(reports.to_pdf(report))
+    pages = pages_text(to_pdf(report))
     assert len(pages) > 1 and all("演示数据" in p for p in pages)
-    wb = load_workbook(io.BytesIO(reports.to_xlsx(report)))
+    wb = load_workbook(io.BytesIO(to_xlsx(report)))
     assert wb["概要"]["B2"].value == reports.DEMO_NOTICE
     assert all(ws.oddHeader.center.text == reports.DEMO_NOTICE for ws in wb.worksheets)
     real = annual(demo=False)
     assert "demo_notice" not in real
-    assert not any("演示数据" in p for p in pages_text(reports.to_pdf(real)))
-    assert load_workbook(io.BytesIO(reports.to_xlsx(real)))["概要"]["B2"].value == real["title"]
+    assert not any("演示数据" in p for p in pages_text(to_pdf(real)))
+    assert load_workbook(io.BytesIO(to_xlsx(real)))["概要"]["B2"].value == real["title"]
 
 
 def test_xlsx_fund_sheet_is_in_yuan():
     from openpyxl import load_workbook
 
-    wb = load_workbook(io.BytesIO(reports.to_xlsx(annual())))
+    wb = load_workbook(io.BytesIO(to_xlsx(annual())))
     ws = wb["工作经费"]
     assert [c.value for c in ws[1]][:3] == ["季度", "期初（元）", "收入（元）"]
     q1 = [c.value for c in ws[2]]
@@ -173,10 +175,10 @@ def test_each_month_floor_met_or_not():
     from openpyxl import load_workbook
 
     report = annual()
-    ws = load_workbook(io.BytesIO(reports.to_xlsx(report)))["每月参与"]
+    ws = load_workbook(io.BytesIO(to_xlsx(report)))["每月参与"]
     rows = {r[0].value: [c.value for c in r] for r in ws.iter_rows(min_row=2)}
     assert rows["2026-07"][1:4] == [1, 2, "未达到"] and rows["2026-07"][4] == LONG_NAMES["cpic"]
-    text = "".join(pages_text(reports.to_pdf(report)))
+    text = "".join(pages_text(to_pdf(report)))
     assert "每月参与情况（每月至少2家共保公司参与）" in text and "2026-071未达到" in text
 
 
@@ -185,14 +187,14 @@ def test_the_annual_report_carries_settlement_and_written_parts():
     st = report["settlement"]
     assert st["error"] is None and {r["insurer_code"] for r in st["insurers"]} == set(SHARES)
     assert st["total"]["refund_fen"] - st["total"]["top_up_fen"] == 100_000_00 - 10_000_00
-    text = "".join(pages_text(reports.to_pdf(report)))
+    text = "".join(pages_text(to_pdf(report)))
     for phrase in ("一、赔付数据", "二、案件分析", "全年暴雨案件占七成。", "五、下一步工作打算", "推行线上报案。",
                    "报告状态：已提交，待区金融中心审查", "提交：王理赔·2027-01-0809:30", "年度工作经费年终多退少补",
                    "代付赔款摊回"):
         assert phrase in text, phrase
     unsettled = reports.build_report("annual", 2026, None, [], [], None, LONG_NAMES, settlement_error="上年度尚未结算")
     assert unsettled["settlement"] == {"year": 2026, "insurers": [], "error": "上年度尚未结算"}
-    assert "未能计算：上年度尚未结算" in "".join(pages_text(reports.to_pdf(unsettled)))
+    assert "未能计算：上年度尚未结算" in "".join(pages_text(to_pdf(unsettled)))
 
 
 def test_the_quarterly_review_prints_its_minutes_and_measures():
@@ -201,12 +203,12 @@ def test_the_quarterly_review_prints_its_minutes_and_measures():
                "revision": 1, "updated_by": None, "updated_at": None}
     r = reports.build_report("quarterly", 2026, 3, CLAIMS, HISTORY, None, LONG_NAMES, review_meeting=meeting)
     assert r["review_meeting"] == meeting and "narrative" not in r and "settlement" not in r
-    text = "".join(pages_text(reports.to_pdf(r)))
+    text = "".join(pages_text(to_pdf(r)))
     for phrase in ("季度回顾会议纪要", "会议日期：2026-10-12", "回顾第三季度暴雨理赔。", "议定措施",
                    "1.汛期前完成查勘人员培训", "2.镇街联络员每周报送"):
         assert phrase in text, phrase
     from openpyxl import load_workbook
 
-    ws = load_workbook(io.BytesIO(reports.to_xlsx(r)))["回顾会议"]
+    ws = load_workbook(io.BytesIO(to_xlsx(r)))["回顾会议"]
     assert [[c.value for c in row] for row in ws.iter_rows(min_row=2)][-2:] == [
         ["措施1", "汛期前完成查勘人员培训"], ["措施2", "镇街联络员每周报送"]]

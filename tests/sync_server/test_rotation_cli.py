@@ -46,7 +46,7 @@ def test_insurer_commands(tmp_path):
 def test_demo_seed_gives_the_pool_shares(tmp_path):
     r = run(tmp_path, "demo-seed", "--json")
     assert r.returncode == 0, r.stderr
-    plugin = json.loads(r.stdout)["plugins"]["sync_server.api_coinsurance"]
+    plugin = json.loads(r.stdout)["plugins"]["coinsurance"]
     assert plugin["demo"] and sum(plugin["shares"].values()) == 10_000 and plugin["lead"] == "picc"
     again = run(tmp_path, "demo-seed", "--json")  # idempotent
-    assert json.loads(again.stdout)["plugins"]["sync_server.api_coinsurance"]["shares"] == plugin["shares"]
+    assert json.loads(again.stdout)["plugins"]["coinsurance"]["shares"] == plugin["shares"]

@@ -15,7 +15,7 @@ import sys
 import zipfile
 
 from sync_server.core.models import Insurer
-from sync_server.reports import rules as reports
+from sync_server.reports import render_xlsx
 from sync_server.testing import ROOT, settings_env
 
 from .test_rotation_api import add_claims, world  # noqa: F401  (fixture)
@@ -34,7 +34,7 @@ def test_formula_like_text_is_written_as_text():
     wb = Workbook()
     ws = wb.active
     row = [EVIL, "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "普通", 42, -5]
-    reports._append_safe(ws, row)
+    render_xlsx._append_safe(ws, row)
     buf = io.BytesIO()
     wb.save(buf)
     xml = _sheet_xml(buf.getvalue())
@@ -52,7 +52,7 @@ def test_control_characters_are_stripped_not_a_crash():
     from openpyxl import Workbook
 
     wb = Workbook()
-    reports._append_safe(wb.active, ["a\x00b\x01c\x0bd\x1fe", "tab\tand\nnewline"])
+    render_xlsx._append_safe(wb.active, ["a\x00b\x01c\x0bd\x1fe", "tab\tand\nnewline"])
     buf = io.BytesIO()
     wb.save(buf)
     xml = _sheet_xml(buf.getvalue())
