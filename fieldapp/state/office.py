@@ -26,7 +26,7 @@ from fieldapp.state.context import NeedsServer
 from fieldapp.store import OfficeClaimRow
 
 OFFICE = tuple(entities.OFFICE_ROLES)
-# Each screen and who may open it: the server answers the same roles (api_coinsurance, api).
+# Each screen and who may open it: the server answers the same roles (its feature routes).
 SECTION_ROLES: dict[str, tuple[str, ...]] = {
     "overview": OFFICE,
     "dispatch": OFFICE,

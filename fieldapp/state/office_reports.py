@@ -3,7 +3,7 @@ analysis, publicity, shortcomings, next year's plans) and their submission to th
 quarterly review meeting's minutes and measures, and each month's co-insurer floor as the report
 states it.
 
-Who may do what follows the server's roles (api_coinsurance): the lead's adjusters write, submit and
+Who may do what follows the server's roles (reports/routes.py): the lead's adjusters write, submit and
 withdraw the annual report; the coordinator (the Center) reviews it; either keeps the meeting's
 minutes. The server keeps the texts and refuses what its rules refuse (a frozen report, an edit on
 an old copy); the refusal reaches the screen in the user's language.
