@@ -148,6 +148,13 @@ WORKERS_NEED_POSTGRES = (
 )
 
 
+# How long the supervising process waits for a worker's answer before it kills and replaces it.
+# A starting worker is a fresh interpreter that imports the whole server before it can answer;
+# on a busy two-core host that took longer than uvicorn's 5 s, and workers were killed while
+# starting, over and over.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 def serve_log_config(level: str, workers: int) -> dict:
     """uvicorn's logging with the server's security log (``sync_server.*``, KeyValueFormatter) in
     it. uvicorn applies this dict in every worker process it starts, so each worker logs the same
@@ -214,7 +221,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     os.environ.update(env)
     print(f"sync_server: serving on {scheme}://{args.host}:{args.port} with {args.workers} worker processes "
           f"(database {_redact(settings.database_url)})", flush=True)
-    uvicorn.run("sync_server.app:create_app", factory=True, workers=args.workers, **run)
+    uvicorn.run("sync_server.app:create_app", factory=True, workers=args.workers,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS, **run)
     return 0
 
 
