@@ -509,7 +509,8 @@ def test_fund_caps_hold_under_concurrency(live):
 
 def test_report_records_first_write_race(live):
     """Six offices save the quarter's minutes (and the lead's adjusters the annual narrative) at
-    revision 0 at once: one is saved, the others told their copy is stale; nothing half-written."""
+    revision 0 at once, then six edit revision 1 at once: each time one is saved and the others
+    are told their copy is stale; nothing overwritten unseen, no record inserted twice."""
     clients = live.clients(per_worker=3)
     path = "/api/v1/reports/quarterly/2026/3/minutes"
     bodies = [{"revision": 0, "held_on": "2026-10-09", "attendees": f"人保、太保 第{k}稿", "minutes": f"第 {k} 稿",
@@ -522,6 +523,14 @@ def test_report_records_first_write_race(live):
     (saved,) = [r.json() for r in replies if r.status_code == 200]
     got = clients[0].get(path, headers=live.p.adjuster.headers).json()
     assert got["revision"] == 1 and got["minutes"] == saved["minutes"] and got["attendees"] == saved["attendees"]
+    # and again on the saved record: six edits of revision 1, one kept, none overwritten unseen
+    replies = _all_at_once([lambda k=k, c=c: c.put(path, headers=offices[k % 2].headers,
+                                                   json={**bodies[k], "revision": 1, "minutes": f"修改 {k}"})
+                            for k, c in enumerate(clients)])
+    assert sorted(r.status_code for r in replies) == [200] + [409] * (len(clients) - 1), [r.text for r in replies]
+    (saved,) = [r.json() for r in replies if r.status_code == 200]
+    got = clients[1].get(path, headers=live.p.adjuster.headers).json()
+    assert got["revision"] == 2 and got["minutes"] == saved["minutes"]
     leads = [live.p.adjuster] + [live.harness.actor("adjuster") for _ in range(2)]
     replies = _all_at_once([lambda k=k, c=c: c.put(NARRATIVE, headers=leads[k % 3].headers, json={
         "revision": 0, **PARTS, "publicity": f"第 {k} 稿"}) for k, c in enumerate(clients)])
