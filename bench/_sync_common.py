@@ -82,8 +82,8 @@ def running_server(base: Path, database_url: str | None = None, *, workers: int 
                         **env_settings)
     base.mkdir(parents=True, exist_ok=True)
     prepare_database(settings.database_url)
-    # A worker process imports the whole server before it answers: give several more time.
-    proc = ServerProcess(settings, workers=workers).start(timeout=30 if workers == 1 else 180)
+    # A worker process imports the whole server before it answers; on a busy host that is slow.
+    proc = ServerProcess(settings, workers=workers).start(timeout=120 if workers == 1 else 240)
     harness = Harness(settings)
     try:
         yield SimpleNamespace(url=proc.url, settings=settings, harness=harness, process=proc)

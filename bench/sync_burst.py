@@ -62,7 +62,8 @@ def run(base, database_url, devices: int, claims: int, workers: int = 1) -> dict
             user = server.harness.add_user("liaison", f"联络员 {i}", town)
             devs.append((server.harness.enroll(user["id"]), town))
         batches = [_batch(town, claims) for _, town in devs]
-        clients = [httpx.Client(base_url=server.url, timeout=120,
+        # A generous timeout: a slow push is a measurement (push_p99_ms), not a reason to stop.
+        clients = [httpx.Client(base_url=server.url, timeout=900,
                                 limits=httpx.Limits(max_connections=1)) for _ in devs]
         # Warm the connections (TCP accept is not what is measured).
         for c, (d, _) in zip(clients, devs):
