@@ -22,6 +22,7 @@ answered all ``duplicate``; every device's receipts == 25 seqs.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import threading
 import uuid
@@ -167,12 +168,16 @@ def main(argv: list[str] | None = None) -> dict:
         ap.error("--workers above 1 needs --db postgres (the server refuses several processes on SQLite)")
     if args.quick:
         args.devices, args.claims = 20, 5
+    # The host's load around the run: on shared cores the latencies say as much about the
+    # neighbours as about the server.
+    load_before = os.getloadavg()[0]
     with workdir("bench-sync-burst-") as base:
         url = None
         if args.db == "postgres":
             url = Postgres(base / "pg").new_database()
         result = {"bench": "sync_burst", "quick": args.quick, "db": args.db, "workers": args.workers,
-                  **run(base, url, args.devices, args.claims, args.workers), **python_info()}
+                  **run(base, url, args.devices, args.claims, args.workers), **python_info(),
+                  "loadavg_1m_before": round(load_before, 2), "loadavg_1m_after": round(os.getloadavg()[0], 2)}
     name = "sync_burst" if args.db == "sqlite" else "sync_burst_postgres"
     if args.workers > 1:
         name += f"_workers{args.workers}"
