@@ -187,12 +187,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # Refused before anything starts: no migration, no key file, no socket.
         print(WORKERS_NEED_POSTGRES.format(n=args.workers), file=sys.stderr)
         return 2
-    db = _prepare(settings)
-    if args.workers > 1:
-        # The seal key file is made here, once, before any worker starts (each worker would
-        # otherwise race to make the first key on its first sealed write).
-        sealing.Sealer.from_settings(settings).newest()
-    db.dispose()
     if args.public_url:
         settings = settings.with_(public_url=args.public_url)
     cert = args.tls_cert or settings.tls_cert
@@ -201,6 +195,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print("error: --tls-cert and --tls-key go together (or DAZU_TLS_CERT and DAZU_TLS_KEY)", file=sys.stderr)
         return 2
     tls = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)} if cert else {}
+    # Each worker is a fresh interpreter that builds its app with create_app(), which reads the
+    # environment: the settings resolved here go there, and must come back unchanged.
+    env = settings.to_env()
+    if args.workers > 1 and Settings.from_env(env) != settings:
+        print("error: these settings cannot be passed to worker processes through the environment",
+              file=sys.stderr)
+        return 2
+    db = _prepare(settings)
+    if args.workers > 1:
+        # The seal key file is made here, once, before any worker starts (each worker would
+        # otherwise race to make the first key on its first sealed write).
+        sealing.Sealer.from_settings(settings).newest()
+    db.dispose()
     configure_logging(args.log_level, with_pid=args.workers > 1)
     scheme = "https" if cert else "http"
     run = {"host": args.host, "port": args.port, "log_level": args.log_level, "access_log": args.access_log,
@@ -211,13 +218,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
               f"(database {_redact(settings.database_url)})", flush=True)
         uvicorn.run(app, **run)
         return 0
-    # Each worker is a fresh interpreter that builds its app with create_app(), which reads the
-    # environment: the settings resolved here go there, and must come back unchanged.
-    env = settings.to_env()
-    if Settings.from_env(env) != settings:
-        print("error: these settings cannot be passed to worker processes through the environment",
-              file=sys.stderr)
-        return 2
     os.environ.update(env)
     print(f"sync_server: serving on {scheme}://{args.host}:{args.port} with {args.workers} worker processes "
           f"(database {_redact(settings.database_url)})", flush=True)
