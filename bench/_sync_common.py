@@ -71,8 +71,10 @@ class Postgres:
 
 
 @contextmanager
-def running_server(base: Path, database_url: str | None = None, **env_settings) -> Iterator[SimpleNamespace]:
-    """A fresh, migrated database and a uvicorn subprocess on a free loopback port."""
+def running_server(base: Path, database_url: str | None = None, *, workers: int = 1,
+                   **env_settings) -> Iterator[SimpleNamespace]:
+    """A fresh, migrated database and a uvicorn subprocess on a free loopback port
+    (``serve --workers N`` processes when ``workers`` > 1: PostgreSQL only)."""
     from sync_server.core.settings import Settings
     from sync_server.testing import Harness, ServerProcess, prepare_database
 
@@ -80,7 +82,8 @@ def running_server(base: Path, database_url: str | None = None, **env_settings) 
                         **env_settings)
     base.mkdir(parents=True, exist_ok=True)
     prepare_database(settings.database_url)
-    proc = ServerProcess(settings).start()
+    # A worker process imports the whole server before it answers; on a busy host that is slow.
+    proc = ServerProcess(settings, workers=workers).start(timeout=120 if workers == 1 else 240)
     harness = Harness(settings)
     try:
         yield SimpleNamespace(url=proc.url, settings=settings, harness=harness, process=proc)

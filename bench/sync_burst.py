@@ -1,9 +1,11 @@
 """Benchmark: 200 devices push at once (the hour after a flood), 10 % of batches replayed.
 
-    python -m bench.sync_burst [--quick] [--devices N] [--claims N] [--db sqlite|postgres] [--out PATH]
+    python -m bench.sync_burst [--quick] [--devices N] [--claims N] [--db sqlite|postgres] [--workers N]
+                               [--out PATH]
 
-A fresh server (uvicorn subprocess on 127.0.0.1; SQLite, or an embedded PostgreSQL with
-``--db postgres``) and N enrolled liaison devices spread over the 27 townships. Each device has
+A fresh server (``python -m sync_server serve`` in a subprocess on 127.0.0.1; SQLite, or an
+embedded PostgreSQL with ``--db postgres``; ``--workers N`` server processes on the one port,
+PostgreSQL only, as ``serve --workers`` allows) and N enrolled liaison devices spread over the 27 townships. Each device has
 one batch of 25 new claims (the wire format the phone's client sends). All devices start
 together (a barrier) and push their batch once, each on its own connection; every tenth device
 then sends the same batch again (a lost reply). Latency is measured per push request.
@@ -20,6 +22,7 @@ answered all ``duplicate``; every device's receipts == 25 seqs.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import threading
 import uuid
@@ -51,16 +54,17 @@ def _p(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-def run(base, database_url, devices: int, claims: int) -> dict:  # noqa: ANN001
+def run(base, database_url, devices: int, claims: int, workers: int = 1) -> dict:  # noqa: ANN001
     towns = _townships()
-    with running_server(base / "server", database_url) as server:
+    with running_server(base / "server", database_url, workers=workers) as server:
         devs = []
         for i in range(devices):
             town = towns[i % len(towns)]
             user = server.harness.add_user("liaison", f"联络员 {i}", town)
             devs.append((server.harness.enroll(user["id"]), town))
         batches = [_batch(town, claims) for _, town in devs]
-        clients = [httpx.Client(base_url=server.url, timeout=120,
+        # A generous timeout: a slow push is a measurement (push_p99_ms), not a reason to stop.
+        clients = [httpx.Client(base_url=server.url, timeout=900,
                                 limits=httpx.Limits(max_connections=1)) for _ in devs]
         # Warm the connections (TCP accept is not what is measured).
         for c, (d, _) in zip(clients, devs):
@@ -157,17 +161,26 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--devices", type=int, default=200)
     ap.add_argument("--claims", type=int, default=25)
     ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    ap.add_argument("--workers", type=int, default=1, help="server processes (serve --workers); >1: postgres only")
     ap.add_argument("--out")
     args = ap.parse_args(argv)
+    if args.workers > 1 and args.db != "postgres":
+        ap.error("--workers above 1 needs --db postgres (the server refuses several processes on SQLite)")
     if args.quick:
         args.devices, args.claims = 20, 5
+    # The host's load around the run: on shared cores the latencies say as much about the
+    # neighbours as about the server.
+    load_before = os.getloadavg()[0]
     with workdir("bench-sync-burst-") as base:
         url = None
         if args.db == "postgres":
             url = Postgres(base / "pg").new_database()
-        result = {"bench": "sync_burst", "quick": args.quick, "db": args.db, **run(base, url, args.devices, args.claims),
-                  **python_info()}
+        result = {"bench": "sync_burst", "quick": args.quick, "db": args.db, "workers": args.workers,
+                  **run(base, url, args.devices, args.claims, args.workers), **python_info(),
+                  "loadavg_1m_before": round(load_before, 2), "loadavg_1m_after": round(os.getloadavg()[0], 2)}
     name = "sync_burst" if args.db == "sqlite" else "sync_burst_postgres"
+    if args.workers > 1:
+        name += f"_workers{args.workers}"
     write_result(name, result, args.out)
     return result
 

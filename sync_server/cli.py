@@ -1,6 +1,7 @@
 """Command line of the sync server.
 
     python -m sync_server serve [--host 127.0.0.1] [--port 8700] [--tls-cert FILE --tls-key FILE]
+                                [--workers N]      N server processes on one port (PostgreSQL only)
     python -m sync_server admin create-user --name NAME --role ROLE [--township CODE] [--insurer CODE] [--json]
     python -m sync_server admin enroll-code USER_ID [--qr FILE.png] [--json]
     python -m sync_server admin revoke-device DEVICE_ID [--json]
@@ -30,7 +31,7 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 
 from .audit import service as audit_service
-from .core import seal_admin
+from .core import seal_admin, sealing
 from .core.db import Database
 from .core.error_codes import ERR
 from .core.settings import Settings
@@ -86,19 +87,24 @@ class KeyValueFormatter(logging.Formatter):
     """One line per event: ``ts=... level=... logger=... <message>``; the server's own security
     events are ``key=value`` throughout (ids, roles and codes, never names or ID numbers)."""
 
+    def __init__(self, with_pid: bool = False) -> None:
+        super().__init__()
+        self.with_pid = with_pid  # several worker processes: which one wrote the line
+
     def format(self, record: logging.LogRecord) -> str:
         ts = dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds")
         message = record.getMessage()
         if record.exc_info:
             message += " exc=" + repr(self.formatException(record.exc_info))
         message = message.replace("\r", "\\r").replace("\n", "\\n")
-        return f"ts={ts} level={record.levelname.lower()} logger={record.name} {message}"
+        pid = f" pid={record.process}" if self.with_pid else ""
+        return f"ts={ts} level={record.levelname.lower()} logger={record.name}{pid} {message}"
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, with_pid: bool = False) -> None:
     """The security log: the server's loggers (``sync_server.*``) to stderr, one line per event."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(KeyValueFormatter())
+    handler.setFormatter(KeyValueFormatter(with_pid))
     logger = logging.getLogger("sync_server")
     for old in list(logger.handlers):
         logger.removeHandler(old)
@@ -136,13 +142,52 @@ def _emit(as_json: bool, data: dict, text: str) -> None:
         print(text)
 
 
+WORKERS_NEED_POSTGRES = (
+    "error: --workers {n} needs PostgreSQL (DATABASE_URL=postgresql://...). SQLite is one file that "
+    "one process writes at a time: several server processes on it would queue behind each other's "
+    "write locks and gain nothing. Serve SQLite with one process (--workers 1, the default)."
+)
+
+
+# How long the supervising process waits for a worker's answer before it kills and replaces it.
+# A starting worker is a fresh interpreter that imports the whole server before it can answer;
+# on a busy two-core host that took longer than uvicorn's 5 s, and workers were killed while
+# starting, over and over.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
+def serve_log_config(level: str, workers: int) -> dict:
+    """uvicorn's logging with the server's security log (``sync_server.*``, KeyValueFormatter) in
+    it. uvicorn applies this dict in every worker process it starts, so each worker logs the same
+    way; with several workers every line names its process (``pid=``), access lines included."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    if workers > 1:
+        access = config["formatters"]["access"]
+        access["fmt"] = "pid=%(process)d " + access["fmt"]
+    config["formatters"]["security"] = {"()": f"{__name__}.KeyValueFormatter", "with_pid": workers > 1}
+    config["handlers"]["security"] = {"formatter": "security", "class": "logging.StreamHandler",
+                                      "stream": "ext://sys.stderr"}
+    config["loggers"]["sync_server"] = {"handlers": ["security"], "propagate": False,
+                                        "level": level.upper() if isinstance(level, str) else level}
+    return config
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from .app import create_app
 
-    db = _prepare(settings)
-    db.dispose()
+    if args.workers < 1:
+        print("error: --workers must be 1 or more", file=sys.stderr)
+        return 2
+    if args.workers > 1 and settings.is_sqlite:
+        # Refused before anything starts: no migration, no key file, no socket.
+        print(WORKERS_NEED_POSTGRES.format(n=args.workers), file=sys.stderr)
+        return 2
     if args.public_url:
         settings = settings.with_(public_url=args.public_url)
     cert = args.tls_cert or settings.tls_cert
@@ -151,12 +196,34 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print("error: --tls-cert and --tls-key go together (or DAZU_TLS_CERT and DAZU_TLS_KEY)", file=sys.stderr)
         return 2
     tls = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)} if cert else {}
-    configure_logging(args.log_level)
-    app = create_app(settings)
+    # Each worker is a fresh interpreter that builds its app with create_app(), which reads the
+    # environment: the settings resolved here go there, and must come back unchanged.
+    env = settings.to_env()
+    if args.workers > 1 and Settings.from_env(env) != settings:
+        print("error: these settings cannot be passed to worker processes through the environment",
+              file=sys.stderr)
+        return 2
+    db = _prepare(settings)
+    if args.workers > 1:
+        # The seal key file is made here, once, before any worker starts (each worker would
+        # otherwise race to make the first key on its first sealed write).
+        sealing.Sealer.from_settings(settings).newest()
+    db.dispose()
+    configure_logging(args.log_level, with_pid=args.workers > 1)
     scheme = "https" if cert else "http"
-    print(f"sync_server: serving on {scheme}://{args.host}:{args.port} (database {_redact(settings.database_url)})",
-          flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.access_log, **tls)
+    run = {"host": args.host, "port": args.port, "log_level": args.log_level, "access_log": args.access_log,
+           "log_config": serve_log_config(args.log_level, args.workers), **tls}
+    if args.workers == 1:
+        app = create_app(settings)
+        print(f"sync_server: serving on {scheme}://{args.host}:{args.port} "
+              f"(database {_redact(settings.database_url)})", flush=True)
+        uvicorn.run(app, **run)
+        return 0
+    os.environ.update(env)
+    print(f"sync_server: serving on {scheme}://{args.host}:{args.port} with {args.workers} worker processes "
+          f"(database {_redact(settings.database_url)})", flush=True)
+    uvicorn.run("sync_server.app:create_app", factory=True, workers=args.workers,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS, **run)
     return 0
 
 
@@ -279,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True)
     serve.add_argument("--tls-cert", type=Path, help="PEM certificate (chain): serve HTTPS (default DAZU_TLS_CERT)")
     serve.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert (default DAZU_TLS_KEY)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="server processes sharing the port (default 1); more than 1 needs PostgreSQL")
     serve.set_defaults(run=cmd_serve)
 
     admin = sub.add_parser("admin", help="users, devices, demo data")

@@ -5,7 +5,8 @@
         .add_insurer(code, name) / .add_user(role, ...) / .enroll(user_id) -> Enrolled
         .actor(role, ...) -> Enrolled     user + enrolled device in one call
         .assign(claim_id, insurer_code)   an assignment row + its change (surveyor scope)
-    run_server(settings, port=None) -> ServerProcess   uvicorn in a subprocess on a free port
+    run_server(settings, port=None, workers=1) -> ServerProcess   uvicorn in a subprocess on a free port
+                                          (``serve --workers N`` when workers > 1)
         .url, .kill() (SIGKILL), .stop(), .start(), .restart(); also a context manager
     free_port()
 
@@ -131,8 +132,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 class ServerProcess:
-    def __init__(self, settings: Settings, port: int | None = None, log_path: Path | None = None):
+    def __init__(self, settings: Settings, port: int | None = None, log_path: Path | None = None,
+                 workers: int = 1, serve_args: tuple[str, ...] = ("--log-level", "warning", "--no-access-log")):
         self.settings = settings
+        self.workers = workers  # `serve --workers N`: N processes on the port (PostgreSQL only)
+        self.serve_args = tuple(serve_args)
         self.port = port or free_port()
         self.url = f"{'https' if settings.tls_cert else 'http'}://127.0.0.1:{self.port}"
         self.log_path = log_path or (Path(settings.data_dir) / f"server-{self.port}.log")
@@ -144,7 +148,7 @@ class ServerProcess:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sync_server", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--log-level", "warning", "--no-access-log"],
+             *self.serve_args, *(["--workers", str(self.workers)] if self.workers != 1 else [])],
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(ROOT),
         )
         log.close()
@@ -198,5 +202,5 @@ class ServerProcess:
         self.stop()
 
 
-def run_server(settings: Settings, port: int | None = None) -> ServerProcess:
-    return ServerProcess(settings, port).start()
+def run_server(settings: Settings, port: int | None = None, workers: int = 1) -> ServerProcess:
+    return ServerProcess(settings, port, workers=workers).start()

@@ -21,13 +21,23 @@ from ..rotation import service as rotation_service
 from .models import AuthorityReview, Consultation, Opinion
 
 
+def _lock_claim(session: Session, claim_id: str) -> None:
+    """Whoever opens, answers or publishes a claim's review waits for the others, in whichever
+    server process they run: on PostgreSQL the claim's row lock, held to the end of the
+    transaction. Without it two first opinions both open the review (one fails on its key) and
+    two publications hand the co-insurers one version twice. SQLite has one writer at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Claim.id).where(Claim.id == claim_id).with_for_update())
+
+
 def _review(session: Session, claim: Claim, settings: RuleSettings, now: dt.datetime) -> AuthorityReview | None:
     """The review of the claim's current adjusted amount, opened (co-insurers informed) on first
     sight of that amount. A changed amount opens a new review: opinions were about the old one."""
     amount = claim.adjusted_amount_fen
     if amount is None:
         return None
-    review = session.get(AuthorityReview, claim.id)
+    _lock_claim(session, claim.id)
+    review = session.get(AuthorityReview, claim.id, populate_existing=True)
     tier = ca.tier_for_amount(amount, settings.thresholds)
     if review is not None and review.amount_fen == amount:
         return review

@@ -87,6 +87,33 @@ class Settings:
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
 
+    def to_env(self) -> dict[str, str]:
+        """The environment ``from_env`` reads back into these same settings: how ``serve --workers``
+        gives each worker process exactly the configuration the command line resolved. Only what
+        the environment can say crosses (``extra`` and the limits without a variable cannot)."""
+        return {
+            "DAZU_DATA_DIR": str(self.data_dir),
+            "DATABASE_URL": self.database_url,
+            "BLOB_DIR": str(self.blob_dir),
+            "DAZU_MAX_JSON_BYTES": str(self.max_json_bytes),
+            "DAZU_MAX_BLOB_BYTES": str(self.max_blob_bytes),
+            "DAZU_MAX_PUSH_MUTATIONS": str(self.max_push_mutations),
+            "DAZU_PULL_LIMIT_MAX": str(self.pull_limit_max),
+            "DAZU_ENROLL_CODE_TTL_HOURS": str(self.enroll_code_ttl_hours),
+            "DAZU_PUBLIC_URL": self.public_url,
+            "DAZU_AUTH_FAIL_LIMIT": str(self.auth_fail_limit),
+            "DAZU_ENROLL_FAIL_LIMIT": str(self.enroll_fail_limit),
+            "DAZU_ENROLL_PREFIX_FAIL_LIMIT": str(self.enroll_prefix_fail_limit),
+            "DAZU_AUTH_FAIL_WINDOW_SECONDS": str(self.auth_fail_window_seconds),
+            "DAZU_UPLOAD_QUOTA_BYTES": str(self.upload_quota_bytes),
+            "DAZU_BLOB_CLEANUP_HOURS": str(self.blob_cleanup_hours),
+            "DAZU_SURVEY_ACCESS_DAYS_AFTER_COMPLETION": str(self.survey_access_days_after_completion),
+            "DAZU_SEAL_KEY_FILE": str(self.seal_key_file) if self.seal_key_file else "",
+            "DAZU_SEAL_KEY": self.seal_key,
+            "DAZU_TLS_CERT": str(self.tls_cert) if self.tls_cert else "",
+            "DAZU_TLS_KEY": str(self.tls_key) if self.tls_key else "",
+        }
+
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
         env = os.environ if environ is None else environ

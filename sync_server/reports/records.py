@@ -24,7 +24,7 @@ import datetime as dt
 import uuid
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from claimcore.localtime import CHINA_TIME
@@ -92,6 +92,20 @@ def _person(session: Session, user_id: str | None) -> dict | None:
     return {"id": user_id, "name": user.name if user is not None else user_id}
 
 
+# Advisory lock space of the written report records (two-key form): the annual report on a year,
+# and the minutes of a quarter (year * 10 + quarter).
+_RECORDS_LOCK = 420_711_306
+
+
+def _lock(session: Session, key: int) -> None:
+    """Saves, submissions and reviews of one record wait for each other, whichever server process
+    runs them (PostgreSQL: a transaction-scoped advisory lock; SQLite has one writer at a time).
+    Without it two saves of the same revision both pass the revision check, the second overwrites
+    the first, and two first saves both insert the record (one fails on its key)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :k)"), {"ns": _RECORDS_LOCK, "k": key})
+
+
 def _stale(current: int, expected: int) -> None:
     if current != expected:
         raise RuleError(409, ERR.stale_revision,
@@ -144,6 +158,7 @@ def narrative(session: Session, year: int) -> dict:
 def save_narrative(session: Session, user: User, year: int, sections: Mapping[str, str], revision: int,
                    now: dt.datetime) -> dict:
     """Save the draft (the parts given; the others stay). Refused while frozen."""
+    _lock(session, year)
     state = _state(next(reversed(_submissions(session, year)), None))
     if state == SUBMITTED:
         raise RuleError(409, ERR.report_frozen, "the report is with the Center: withdraw the submission to change it")
@@ -163,6 +178,7 @@ def save_narrative(session: Session, user: User, year: int, sections: Mapping[st
 
 def submit(session: Session, user: User, year: int, revision: int, now: dt.datetime) -> dict:
     """Submit the draft to the Center, as it stands at ``revision``."""
+    _lock(session, year)
     if now.astimezone(CHINA_TIME).date() < dt.date(year + 1, 1, 1):
         raise RuleError(409, ERR.year_not_over, f"the report on {year} is submitted from January {year + 1} on")
     subs = _submissions(session, year)
@@ -191,6 +207,7 @@ def _open_submission(session: Session, year: int) -> AnnualReportSubmission:
 
 def withdraw(session: Session, user: User, year: int, now: dt.datetime) -> dict:
     """The lead takes its submission back before the Center reviewed it."""
+    _lock(session, year)
     s = _open_submission(session, year)
     s.withdrawn_by, s.withdrawn_at = user.id, to_utc(now)
     session.flush()
@@ -199,6 +216,7 @@ def withdraw(session: Session, user: User, year: int, now: dt.datetime) -> dict:
 
 def review(session: Session, user: User, year: int, outcome: str, comment: str, now: dt.datetime) -> dict:
     """The Center's review of the submitted report: accepted (final) or returned (editable again)."""
+    _lock(session, year)
     if outcome not in REVIEW_OUTCOMES:
         raise ValueError(outcome)
     if outcome == RETURNED and not comment.strip():
@@ -222,6 +240,7 @@ def minutes(session: Session, year: int, quarter: int) -> dict:
 
 def save_minutes(session: Session, user: User, year: int, quarter: int, *, held_on: dt.date | None,
                  attendees: str, text: str, measures: Sequence[str], revision: int, now: dt.datetime) -> dict:
+    _lock(session, year * 10 + quarter)
     row = session.get(QuarterlyReviewMinutes, (year, quarter))
     if row is None:
         row = QuarterlyReviewMinutes(year=year, quarter=quarter, revision=0)

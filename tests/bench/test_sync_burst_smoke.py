@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bench import sync_burst
 
 
@@ -12,6 +14,24 @@ def test_sync_burst_quick(tmp_path):
     result = sync_burst.main(["--quick", "--out", str(out)])
     assert json.loads(out.read_text()) == json.loads(json.dumps(result))
     assert "error" not in result
+    _invariants(result)
+
+
+def _invariants(result: dict) -> None:
     assert result["lost"] == 0 and result["duplicated"] == 0
     assert result["receipts_ok"] and result["replays_all_duplicate"] and result["first_push_all_applied"]
     assert result["server_claims"] == result["mutations"]
+
+
+@pytest.mark.postgres
+def test_sync_burst_quick_with_two_workers_on_postgres(postgres_url, tmp_path):
+    """The same burst against `serve --workers 2` on the embedded PostgreSQL."""
+    result = sync_burst.run(tmp_path, postgres_url, devices=20, claims=5, workers=2)
+    _invariants(result)
+    assert result["push_requests"] == 22 and result["replayed_batches"] == 2
+
+
+def test_sync_burst_refuses_workers_on_sqlite(capsys):
+    with pytest.raises(SystemExit) as exc:
+        sync_burst.main(["--quick", "--workers", "2"])
+    assert exc.value.code == 2 and "needs --db postgres" in capsys.readouterr().err
