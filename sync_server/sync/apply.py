@@ -811,10 +811,13 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
             updated_at=now,
         )
         session.add(rec)
-        session.flush()
         whole = _whole_batch(session)
         if whole is not None:
+            # Written with the batch's next statement, several rows at once (a clash of ids
+            # surfaces there and sends the batch one by one, where it is answered as always).
             whole.records[rec.id] = rec
+        else:
+            session.flush()
         if entity == "photo":
             # Naming a hash is not owning the photo: the reference counts once this device has
             # sent those bytes (or they belong to a record its user sees already); until then the

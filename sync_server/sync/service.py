@@ -53,8 +53,10 @@ def conflict_dict(c: Conflict) -> dict:
 
 
 
-def pull_page(db: Database, settings: Settings, caller: Caller, after: int, page: int) -> dict:
-    """The changes after the cursor ``after`` that the caller may see, at most ``page`` of them."""
+def pull_page(db: Database, settings: Settings, caller: Caller, after: int, page: int, *,
+              first: bool = False) -> dict:
+    """The changes after the cursor ``after`` that the caller may see, at most ``page`` of them;
+    ``first``: the caller sent no cursor (it fills an empty store and gets its own writes too)."""
     surveyor = caller.user.role == "surveyor"
     if surveyor:
         # Surveys whose access ended by time alone (completed long enough ago, an offer past its
@@ -66,7 +68,7 @@ def pull_page(db: Database, settings: Settings, caller: Caller, after: int, page
         high = session.execute(select(func.max(Change.seq))).scalar() or 0
         query = select(Change).where(Change.seq > after, Change.seq <= high,
                                      change_visibility_clause(caller.user, access_policy(session)))
-        if after:
+        if not first:
             # The caller's own pushes, stored exactly as it sent them: it holds them already (the
             # push receipt gave it their versions). A first pull (no cursor: a phone filling an
             # empty store) gets everything. The cursor still moves past them.
