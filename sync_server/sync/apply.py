@@ -197,12 +197,17 @@ def _push_one_by_one(session: Session, user: User, device: Device, mutations: li
 # as they always have.
 
 _WHOLE = "dazu_push_whole_batch"
+_PHOTO_BLOBS = ("sha256", "preview_sha256")  # a photo record's blobs
 
 
 @dataclass
 class _WholeBatch:
     records: dict[str, Record | None]  # the batch's record ids -> the row (None: not there at the start)
+    blobs: provenance.Batch | None = None  # what the new photo records' references find
     visible_claims: set[str] = field(default_factory=set)
+    # The batch's claims stay in the session's identity map (it holds rows weakly): the records
+    # that follow a claim read it there instead of from the database.
+    claims: list[Claim] = field(default_factory=list)
 
 
 def _whole_batch(session: Session) -> _WholeBatch | None:
@@ -238,7 +243,11 @@ def _push_whole(session: Session, user: User, device: Device, mutations: list[Mu
             for rec in session.execute(select(Record).where(Record.id.in_(ids[start:start + 500]))
                                        .order_by(Record.id).with_for_update()).scalars():
                 known[rec.id] = rec
-        session.info[_WHOLE] = _WholeBatch(known)
+        refs = [(m.fields[key], "photo", str(m.id)) for m in fresh
+                if m.entity == "photo" and m.op == "upsert" and str(m.id) in known and known[str(m.id)] is None
+                and isinstance(m.fields, dict) for key in _PHOTO_BLOBS if isinstance(m.fields.get(key), str)]
+        blobs = provenance.read_batch(session, user, device.id, refs) if refs else None
+        session.info[_WHOLE] = _WholeBatch(known, blobs)
         changelog.hold_feed(session, True)
         results: list[Result] = []
         rows: list[dict[str, Any]] = []
@@ -523,6 +532,11 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation,
         )
         session.add(claim)
         session.flush()
+        whole = _whole_batch(session)
+        if whole is not None:
+            whole.claims.append(claim)
+            if user.role == "liaison" and claim.township_code == user.township_code:
+                whole.visible_claims.add(claim.id)  # claim_visible's rule for a liaison
         record_change(session, "claim", claim.id, claim_snapshot(claim), version=1, claim_id=claim.id,
                       origin_device=own)
         _claim_written(session, user, claim, fields, None)
@@ -822,9 +836,10 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
             # Naming a hash is not owning the photo: the reference counts once this device has
             # sent those bytes (or they belong to a record its user sees already); until then the
             # record is kept and the blob stays unreadable through it (sync_server.blobs.provenance).
-            for key in ("sha256", "preview_sha256"):
+            for key in _PHOTO_BLOBS:
                 if clean.get(key):
-                    provenance.reference(session, user, device.id, clean[key], "photo", rec.id, claim_id=claim_id)
+                    provenance.reference(session, user, device.id, clean[key], "photo", rec.id, claim_id=claim_id,
+                                         batch=whole.blobs if whole is not None else None)
         snap = record_snapshot(rec)
         if entity in ("transition", "note"):
             snap["created_by_name"] = user.name  # timelines show people, not ids
