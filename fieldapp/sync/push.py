@@ -25,6 +25,11 @@ class Push:
     store, report and photo uploads)."""
 
     def push(self) -> None:
+        if not self.store.sync_state.get().cursor and self.store.outbox.count():
+            # A pull without a cursor gets everything, this phone's own writes too (a store that
+            # starts empty needs them): pulling first gives the pull after this push a cursor,
+            # and the server then leaves out what it stored exactly as this phone sent it.
+            self.pull()
         state = self.store.sync_state.get()
         total = self.store.outbox.count()
         done = 0
