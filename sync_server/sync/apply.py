@@ -265,8 +265,7 @@ def _push_whole(session: Session, user: User, device: Device, mutations: list[Mu
         batch.commit()  # the change feed's rows are written here (changelog's before_commit)
         return results
     except Exception as exc:  # noqa: BLE001 - whatever it was, the one-by-one path meets it again
-        if batch.is_active:
-            batch.rollback()
+        batch.rollback()  # also after a failed flush or commit, which leave it deactivated, not closed
         changelog.restore_pending(session, before)
         if not isinstance(exc, (changelog.FeedHeld, Rejected, DomainError)):
             log.info("push batch of device=%s runs one by one after %s", device.id, type(exc).__name__)
