@@ -86,6 +86,18 @@ class RemoteChangesRepo(Repo):
             record_mutation(session, self._c, entity, record_id, fields, base_version=row.version)
             return True
 
+    def take_versions(self, versions: Iterable[tuple[str, str, int]]) -> None:
+        """The versions the server's push receipts gave this phone's own writes ``(entity, id,
+        version)``: the next edit is based on them. The pull does not bring a write back that the
+        server stored exactly as sent; one it merged or changed comes with its fields and version.
+        A newer version the phone holds already (pulled since) stays."""
+        with self._db.write() as session:
+            for entity, record_id, version in versions:
+                model = SYNCED_MODELS.get(entity)
+                row = session.get(model, record_id) if model is not None else None
+                if row is not None and (row.version is None or row.version < version):
+                    row.version = version
+
     def apply(self, changes: Iterable[Mapping[str, Any]], new_cursor: str | None) -> ApplyResult:
         """Apply one page of server changes and store the new pull cursor, in ONE transaction.
 

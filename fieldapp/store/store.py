@@ -91,6 +91,10 @@ class Store:
         """See RemoteChangesRepo.apply: one page of server changes and the new cursor, one transaction."""
         return self._remote.apply(changes, new_cursor)
 
+    def take_versions(self, versions: Iterable[tuple[str, str, int]]) -> None:
+        """See RemoteChangesRepo.take_versions."""
+        self._remote.take_versions(versions)
+
     def purge_forgotten_files(self, photo_files: Any = None) -> int:
         """See RemoteChangesRepo.purge_forgotten_files."""
         return self._remote.purge_forgotten_files(photo_files)

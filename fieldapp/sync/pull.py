@@ -15,7 +15,6 @@ class Pull:
     """The pull half of :class:`fieldapp.sync.client.SyncClient` (a mixin over its transport and store)."""
 
     def pull(self) -> None:
-        pages = 0
         while True:
             cursor = self.store.sync_state.get().cursor
             params: dict[str, Any] = {"limit": self.pull_limit}
@@ -34,9 +33,8 @@ class Pull:
                 result = self.store.apply_remote_changes(changes, body["cursor"])
                 if getattr(result, "forgotten", None):
                     self._forgot(result.forgotten)
-            pages += 1
             self._report.pulled += len(changes)
-            self._report.pull_pages = pages
+            self._report.pull_pages += 1  # a first sync may pull before its push too
             self._emit(Progress("pull", self._report.pulled, self._report.pulled))
             if not body["has_more"] or not body["changes"]:
                 return

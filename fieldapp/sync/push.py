@@ -26,6 +26,11 @@ class Push:
     store, report and photo uploads)."""
 
     def push(self) -> None:
+        if not self.store.sync_state.get().cursor and self.store.outbox.count():
+            # A pull without a cursor gets everything, this phone's own writes too (a store that
+            # starts empty needs them): pulling first gives the pull after this push a cursor,
+            # and the server then leaves out what it stored exactly as this phone sent it.
+            self.pull()
         state = self.store.sync_state.get()
         total = self.store.outbox.count()
         done = 0
@@ -105,6 +110,7 @@ class Push:
         problems = {(x["entity"], x["id"]): x for x in self.rejections()}
         before = dict(problems)
         conflict_notes: list[dict] = []
+        versions: list[tuple[str, str, int]] = []
         for m, r in zip(batch, results):
             status = r["status"]
             if status == "duplicate":
@@ -112,6 +118,9 @@ class Push:
                 status = r.get("original_status") or "duplicate"
             elif status == "applied":
                 self._report.applied += 1
+            version = r.get("version")
+            if status in ("applied", "conflict") and isinstance(version, int) and not isinstance(version, bool):
+                versions.append((m["entity"], m["id"], version))
             if status == "rejected":
                 self._report.rejected += 1
                 error = r.get("error") or ""
@@ -133,6 +142,10 @@ class Push:
             if status == "conflict":
                 self._report.conflicts += 1
                 conflict_notes.extend(self._conflict_changes(m, r))
+        if versions:
+            # The pull leaves out what the server stored exactly as sent: the receipt's version is
+            # the one the next edit of the record is based on.
+            self.store.take_versions(versions)
         if problems != before:
             self.store.settings.set(S_REJECTIONS, list(problems.values()))
         if conflict_notes:

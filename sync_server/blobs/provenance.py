@@ -17,6 +17,8 @@ A blob is named by its SHA-256, and a hash is no secret: it travels in pulled re
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -98,20 +100,57 @@ def known_hashes(session: Session, user: User, device_id: str, hashes: list[str]
     return known
 
 
+@dataclass
+class Batch:
+    """What ``reference`` reads, read once for the photos of a push applied as one unit: of the
+    hashes and records read (``hashes``, ``ids``), those the device may reference and the
+    references waiting (kept up to date as the batch parks more)."""
+
+    hashes: frozenset[str]
+    ids: frozenset[str]
+    known: frozenset[str]
+    waiting: set[tuple[str, str, str]]
+
+
+def read_batch(session: Session, user: User, device_id: str, refs: list[tuple[str, str, str]]) -> Batch:
+    """``refs``: (sha256, entity, entity_id) the batch will reference. Every hash's turn is taken
+    first (in hash order), as ``reference`` takes it, so an upload completing now is seen."""
+    hashes = sorted({sha for sha, _, _ in refs})
+    for sha in hashes:
+        _take_turns(session, sha, upload=False)
+    waiting: set[tuple[str, str, str]] = set()
+    ids = sorted({entity_id for _, _, entity_id in refs})
+    for start in range(0, len(ids), 500):
+        waiting.update(tuple(row) for row in session.execute(
+            select(PendingBlobRef.sha256, PendingBlobRef.entity, PendingBlobRef.entity_id)
+            .where(PendingBlobRef.entity_id.in_(ids[start:start + 500]))))
+    return Batch(frozenset(hashes), frozenset(ids), frozenset(known_hashes(session, user, device_id, hashes)),
+                 waiting)
+
+
 def reference(session: Session, user: User, device_id: str, sha256: str, entity: str, entity_id: str, *,
-              claim_id: str | None = None, insurer_code: str | None = None) -> bool:
+              claim_id: str | None = None, insurer_code: str | None = None, batch: Batch | None = None) -> bool:
     """Declare that a record names a blob. Returns True when the reference counts now (it grants
-    downloads); False when it waits for this device to upload the bytes."""
+    downloads); False when it waits for this device to upload the bytes. ``batch``: read_batch's
+    answers for a whole push (what the queries here would find)."""
     from ..sync.apply import add_blob_ref
 
     _take_turns(session, sha256, upload=False)
-    if may_reference(session, user, device_id, sha256):
+    if batch is not None and sha256 in batch.hashes:
+        counts = sha256 in batch.known
+    else:
+        counts = may_reference(session, user, device_id, sha256)
+    if counts:
         add_blob_ref(session, sha256, entity, entity_id, claim_id=claim_id, insurer_code=insurer_code)
         return True
-    exists = session.execute(select(PendingBlobRef.id).where(
-        PendingBlobRef.sha256 == sha256, PendingBlobRef.entity == entity, PendingBlobRef.entity_id == entity_id)
-    ).first()
-    if exists is None:
+    if batch is not None and entity_id in batch.ids:
+        exists = (sha256, entity, entity_id) in batch.waiting
+        batch.waiting.add((sha256, entity, entity_id))
+    else:
+        exists = session.execute(select(PendingBlobRef.id).where(
+            PendingBlobRef.sha256 == sha256, PendingBlobRef.entity == entity, PendingBlobRef.entity_id == entity_id)
+        ).first() is not None
+    if not exists:
         session.add(PendingBlobRef(sha256=sha256, device_id=device_id, entity=entity, entity_id=entity_id,
                                    claim_id=claim_id, insurer_code=insurer_code))
     return False

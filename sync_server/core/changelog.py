@@ -15,6 +15,12 @@ Public API (used by the sync code here and by the co-insurance module):
         just assigned receives the claim and everything in it on the next pull, even though
         those rows were written before its cursor.
 
+        - ``origin_device``: the device whose push made the entity exactly what that device
+          sent (its fields verbatim, on the version it had; no merge, conflict or value of the
+          server's). That device's pulls skip the row: it holds the record already and took the
+          new version from its push receipt. A later change of the same entity in the same
+          transaction (the server grouping a pushed claim, say) replaces the row without it.
+
     reemit_claim(session, claim_id)   give a claim's non-private rows new seqs (scope widened)
 
 Surveyors see a claim while an assignment of their insurer gives access
@@ -88,6 +94,7 @@ def record_change(
     op: str = "upsert",
     claim_id: str | None = None,
     insurer_code: str | None = None,
+    origin_device: str | None = None,
 ) -> None:
     if op not in ("upsert", "delete"):
         raise ValueError(f"op must be upsert or delete, not {op!r}")
@@ -103,12 +110,32 @@ def record_change(
         "claim_id": claim_id,
         "insurer_code": insurer_code,
         "fields": fields,
+        "origin_device_id": origin_device,
     }
     if entity == "assignment" and claim_id:
         reemit_claim(session, claim_id)
 
 
+_HELD = "dazu_feed_held"
+
+
+class FeedHeld(Exception):
+    """A claim's rows re-sent while a push holds a whole batch's feed rows back: the push runs
+    the batch again one change at a time (sync_server.sync.apply), so the rows re-sent take the
+    same places in the feed as they always have."""
+
+
+def hold_feed(session: Session, held: bool) -> None:
+    """A push applying a whole batch as one unit (its feed rows are written once, at its end)."""
+    if held:
+        session.info[_HELD] = True
+    else:
+        session.info.pop(_HELD, None)
+
+
 def reemit_claim(session: Session, claim_id: str) -> None:
+    if session.info.get(_HELD):
+        raise FeedHeld()
     pending = _pending(session)
     rows = session.execute(
         select(Change).where(Change.claim_id == claim_id, Change.insurer_code.is_(None))
@@ -125,6 +152,8 @@ def reemit_claim(session: Session, claim_id: str) -> None:
             "claim_id": row.claim_id,
             "insurer_code": row.insurer_code,
             "fields": row.fields,
+            # Unchanged content: the device that pushed it holds it already.
+            "origin_device_id": row.origin_device_id,
         }
 
 

@@ -160,6 +160,9 @@ class Change(Base):
     insurer_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     fields: Mapped[dict[str, Any]] = mapped_column(SealedJson, default=dict)
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The device whose push made the entity exactly what it sent: its own pulls skip the row
+    # (sync_server.core.changelog.record_change).
+    origin_device_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
     __table_args__ = (
         UniqueConstraint("entity", "entity_id", name="uq_changes_entity"),

@@ -133,50 +133,168 @@ def push(db: Database, device_id: str, mutations: list[Mutation], rules: PushRul
             raise DeviceRevoked()
         # Before any claim row is locked: a batch may group claims under events (coinsurance.lock_grouping).
         events_service.lock_grouping(session, shared=True)
-        results: list[Result] = []
-        for m in mutations:
-            if m.seq <= device.acked_seq:
-                receipt = session.get(PushReceipt, (device.id, m.seq))
-                results.append(
-                    Result(
-                        m.seq,
-                        "duplicate",
-                        receipt.version if receipt else None,
-                        receipt.error if receipt else None,
-                        receipt.status if receipt else None,
-                        _field_of(receipt.error) if receipt else None,
-                    )
-                )
-                continue
-            before = changelog.pending_snapshot(session)
-            try:
-                with session.begin_nested():
-                    status, version = apply_mutation(session, user, device, m, rules)
-                result = Result(m.seq, status, version)
-            except (Rejected, DomainError) as exc:
-                changelog.restore_pending(session, before)
-                result = Result(m.seq, "rejected", _current_version(session, m), f"{exc.code}: {exc.message}",
-                                field=getattr(exc, "field", None))
-                # Refusals are logged with codes and ids only, never values (they may be personal).
-                log.info(
-                    "push refused device=%s user=%s role=%s seq=%s entity=%s code=%s",
-                    device.id, user.id, user.role, m.seq, _safe(m.entity), exc.code,
-                )
-            session.add(
-                PushReceipt(
-                    device_id=device.id,
-                    seq=m.seq,
-                    entity=str(m.entity)[:32],
-                    entity_id=str(m.id)[:64],
-                    status=result.status,
-                    version=result.version,
-                    error=result.error,
-                )
-            )
-            device.acked_seq = m.seq
-            results.append(result)
+        results = _push_whole(session, user, device, mutations, rules) if _whole_batch_fits(mutations, rules) \
+            else None
+        if results is None:
+            results = _push_one_by_one(session, user, device, mutations, rules)
         device.last_push_at = utcnow()
         return device.acked_seq, results
+
+
+def _duplicate(m: Mutation, receipt: PushReceipt | None) -> Result:
+    return Result(
+        m.seq,
+        "duplicate",
+        receipt.version if receipt else None,
+        receipt.error if receipt else None,
+        receipt.status if receipt else None,
+        _field_of(receipt.error) if receipt else None,
+    )
+
+
+def _receipt_row(device: Device, m: Mutation, result: Result) -> dict[str, Any]:
+    return {"device_id": device.id, "seq": m.seq, "entity": str(m.entity)[:32], "entity_id": str(m.id)[:64],
+            "status": result.status, "version": result.version, "error": result.error}
+
+
+def _push_one_by_one(session: Session, user: User, device: Device, mutations: list[Mutation],
+                     rules: PushRules) -> list[Result]:
+    """Each mutation in its own savepoint: a refused one leaves nothing but its receipt."""
+    results: list[Result] = []
+    for m in mutations:
+        if m.seq <= device.acked_seq:
+            results.append(_duplicate(m, session.get(PushReceipt, (device.id, m.seq))))
+            continue
+        before = changelog.pending_snapshot(session)
+        try:
+            with session.begin_nested():
+                status, version = apply_mutation(session, user, device, m, rules)
+            result = Result(m.seq, status, version)
+        except (Rejected, DomainError) as exc:
+            changelog.restore_pending(session, before)
+            result = Result(m.seq, "rejected", _current_version(session, m), f"{exc.code}: {exc.message}",
+                            field=getattr(exc, "field", None))
+            # Refusals are logged with codes and ids only, never values (they may be personal).
+            log.info(
+                "push refused device=%s user=%s role=%s seq=%s entity=%s code=%s",
+                device.id, user.id, user.role, m.seq, _safe(m.entity), exc.code,
+            )
+        session.add(PushReceipt(**_receipt_row(device, m, result)))
+        device.acked_seq = m.seq
+        results.append(result)
+    return results
+
+
+# --------------------------------------------------------------------------- the whole batch at once
+#
+# Most batches are a phone's reports going through untouched: every mutation applies. Those run as
+# one unit: ONE savepoint around the batch instead of one per change, the records the batch names
+# read in one statement, the claims a liaison may see remembered for the batch, the change-feed
+# rows written once (when the batch's savepoint is released) and the receipts in one executemany.
+# A claim's rows sent again (changelog.reemit_claim: a township change, a new assignment) would
+# take other places in the feed than one by one: such a batch runs one by one too.
+# Should any mutation be refused (or anything at all go wrong) the batch's savepoint rolls back and
+# the batch runs again one mutation at a time, so refusals, receipts and the feed come out exactly
+# as they always have.
+
+_WHOLE = "dazu_push_whole_batch"
+_PHOTO_BLOBS = ("sha256", "preview_sha256")  # a photo record's blobs
+
+
+@dataclass
+class _WholeBatch:
+    records: dict[str, Record | None]  # the batch's record ids -> the row (None: not there at the start)
+    blobs: provenance.Batch | None = None  # what the new photo records' references find
+    visible_claims: set[str] = field(default_factory=set)
+    # The batch's claims stay in the session's identity map (it holds rows weakly): the records
+    # that follow a claim read it there instead of from the database.
+    claims: list[Claim] = field(default_factory=list)
+
+
+def _whole_batch(session: Session) -> _WholeBatch | None:
+    return session.info.get(_WHOLE)
+
+
+def _whole_batch_fits(mutations: list[Mutation], rules: PushRules) -> bool:
+    # Other features' own entities (assignments' answers, costs, opinions) write what they like:
+    # those batches keep the one-by-one path.
+    return all(m.entity == "claim" or (m.entity in policy.RECORD_ENTITIES and m.entity not in rules.handlers)
+               for m in mutations)
+
+
+def _push_whole(session: Session, user: User, device: Device, mutations: list[Mutation],
+                rules: PushRules) -> list[Result] | None:
+    """The batch as one unit; None when it has to run one by one (nothing of it is left then)."""
+    acked = device.acked_seq
+    replayed = [m.seq for m in mutations if m.seq <= acked]
+    receipts: dict[int, PushReceipt] = {}
+    for start in range(0, len(replayed), 500):
+        receipts.update((r.seq, r) for r in session.execute(select(PushReceipt).where(
+            PushReceipt.device_id == device.id, PushReceipt.seq.in_(replayed[start:start + 500]))).scalars())
+    fresh = [m for m in mutations if m.seq > acked]
+    if not fresh:
+        return [_duplicate(m, receipts.get(m.seq)) for m in mutations]
+    ids = sorted({str(m.id) for m in fresh if m.entity in policy.RECORD_ENTITIES and policy.is_uuid(m.id)})
+    before = changelog.pending_snapshot(session)
+    batch = session.begin_nested()
+    try:
+        known: dict[str, Record | None] = dict.fromkeys(ids)
+        for start in range(0, len(ids), 500):
+            # In id order, as any other transaction locking several of them would.
+            for rec in session.execute(select(Record).where(Record.id.in_(ids[start:start + 500]))
+                                       .order_by(Record.id).with_for_update()).scalars():
+                known[rec.id] = rec
+        refs = [(m.fields[key], "photo", str(m.id)) for m in fresh
+                if m.entity == "photo" and m.op == "upsert" and str(m.id) in known and known[str(m.id)] is None
+                and isinstance(m.fields, dict) for key in _PHOTO_BLOBS if isinstance(m.fields.get(key), str)]
+        blobs = provenance.read_batch(session, user, device.id, refs) if refs else None
+        session.info[_WHOLE] = _WholeBatch(known, blobs)
+        changelog.hold_feed(session, True)
+        results: list[Result] = []
+        rows: list[dict[str, Any]] = []
+        for m in mutations:
+            if m.seq <= acked:
+                results.append(_duplicate(m, receipts.get(m.seq)))
+                continue
+            status, version = apply_mutation(session, user, device, m, rules)
+            result = Result(m.seq, status, version)
+            results.append(result)
+            rows.append(_receipt_row(device, m, result))
+        device.acked_seq = fresh[-1].seq
+        session.flush()
+        session.execute(PushReceipt.__table__.insert(), [dict(r, created_at=utcnow()) for r in rows])
+        batch.commit()  # the change feed's rows are written here (changelog's before_commit)
+        return results
+    except Exception as exc:  # noqa: BLE001 - whatever it was, the one-by-one path meets it again
+        batch.rollback()  # also after a failed flush or commit, which leave it deactivated, not closed
+        changelog.restore_pending(session, before)
+        if not isinstance(exc, (changelog.FeedHeld, Rejected, DomainError)):
+            log.info("push batch of device=%s runs one by one after %s", device.id, type(exc).__name__)
+        return None
+    finally:
+        session.info.pop(_WHOLE, None)
+        changelog.hold_feed(session, False)
+
+
+def _claim_visible(session: Session, user: User, claim_id: str) -> bool:
+    """claim_visible, remembered for the batch when it says yes to a liaison (a liaison sees the
+    claims of its township; a claim that changes township sends the batch one by one)."""
+    whole = _whole_batch(session)
+    if whole is None or user.role != "liaison":
+        return claim_visible(session, user, claim_id)
+    if claim_id in whole.visible_claims:
+        return True
+    seen = claim_visible(session, user, claim_id)
+    if seen:
+        whole.visible_claims.add(claim_id)
+    return seen
+
+
+def _load_record_for_update(session: Session, record_id: str) -> Record | None:
+    whole = _whole_batch(session)
+    if whole is not None and record_id in whole.records:
+        return whole.records[record_id]
+    return session.execute(select(Record).where(Record.id == record_id).with_for_update()).scalar_one_or_none()
 
 
 def _safe(value: Any) -> str:
@@ -276,6 +394,18 @@ def _merge(
         applied[name] = value
         versions[name] = [new_version, device_id]
     return applied, versions, conflict
+
+
+def _as_sent(device: Device, m: Mutation, stored: dict[str, Any], previous: int,
+             sent: dict[str, Any] | None = None) -> str | None:
+    """The pushing device, when what it stores is exactly what the device holds: the edit was
+    made on the version stored until now (``previous``; 0 for a new entity) and its fields are
+    stored as sent (``stored``, after the contract's checks, equals ``sent``, the mutation's
+    fields). The change feed then spares that device its own write (changelog.record_change);
+    the caller drops it on a conflict. None otherwise."""
+    if (m.base_version or 0) != previous:
+        return None
+    return device.id if stored == (m.fields if sent is None else sent) else None
 
 
 def claim_fields(claim: Claim) -> dict[str, Any]:
@@ -386,6 +516,8 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation,
             raise Rejected(ERR.id_in_use, f"claim id {m.id} is already taken; make a new id")
         columns = {k: v for k, v in fields.items() if k in policy.CLAIM_COLUMNS}
         data = {k: v for k, v in fields.items() if k not in policy.CLAIM_COLUMNS}
+        # The phone holds the claim as stored only when the server filled in nothing of its own.
+        own = _as_sent(device, m, fields, 0) if {"status", "catalogue_version"} <= set(fields) else None
         columns.setdefault("status", "reported")
         columns.setdefault("catalogue_version", domain.catalogue_version())
         claim = Claim(
@@ -400,7 +532,13 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation,
         )
         session.add(claim)
         session.flush()
-        record_change(session, "claim", claim.id, claim_snapshot(claim), version=1, claim_id=claim.id)
+        whole = _whole_batch(session)
+        if whole is not None:
+            whole.claims.append(claim)
+            if user.role == "liaison" and claim.township_code == user.township_code:
+                whole.visible_claims.add(claim.id)  # claim_visible's rule for a liaison
+        record_change(session, "claim", claim.id, claim_snapshot(claim), version=1, claim_id=claim.id,
+                      origin_device=own)
         _claim_written(session, user, claim, fields, None)
         return "applied", 1
 
@@ -418,6 +556,7 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation,
         _check_transition(session, rules, user, claim, new_status, fields.get("status_reason"), loss_types,
                           {**current, **fields})
     new_version = claim.version + 1
+    own = _as_sent(device, m, fields, claim.version)
     applied, versions, conflict = _merge(
         session,
         entity="claim",
@@ -444,7 +583,8 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation,
     claim.version = new_version
     claim.updated_at = now
     session.flush()
-    record_change(session, "claim", claim.id, claim_snapshot(claim), version=new_version, claim_id=claim.id)
+    record_change(session, "claim", claim.id, claim_snapshot(claim), version=new_version, claim_id=claim.id,
+                  origin_device=None if conflict else own)
     if township_changed:
         # Another township's liaison now sees this claim: its records must reach them too.
         changelog.reemit_claim(session, claim.id)
@@ -616,8 +756,8 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
     entity = m.entity
     fields = dict(m.fields)
     claim_id = fields.pop("claim_id", None)
-    rec = session.execute(select(Record).where(Record.id == m.id).with_for_update()).scalar_one_or_none()
-    if rec is not None and not claim_visible(session, user, rec.claim_id):
+    rec = _load_record_for_update(session, m.id)
+    if rec is not None and not _claim_visible(session, user, rec.claim_id):
         # A record of a claim out of the caller's scope: scope first, so nothing here says that the
         # id exists (nor names its claim). Answered as for a claim the caller may not see.
         if claim_id is None:
@@ -631,7 +771,7 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
         claim_id = rec.claim_id
     if claim_id is None:
         raise Rejected(ERR.required, f"{entity} needs claim_id", field="claim_id")
-    if not policy.is_uuid(claim_id) or not claim_visible(session, user, claim_id):
+    if not policy.is_uuid(claim_id) or not _claim_visible(session, user, claim_id):
         # Unknown and out-of-scope claims get the same answer.
         raise Rejected(ERR.claim_not_found, f"claim {claim_id} not found")
     now = utcnow()
@@ -647,13 +787,14 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
             return "applied", rec.version
         if entity == "document":
             _check_documents_open(session, user, rec.claim_id, None, {})
+        own = _as_sent(device, m, {}, rec.version, {})
         rec.deleted = True
         sealing.erase_sealed(session, rec)  # a deleted person keeps no ID number, card, phone
         rec.version += 1
         rec.updated_at = now
         session.flush()
         record_change(session, entity, rec.id, {"claim_id": rec.claim_id}, version=rec.version,
-                      op="delete", claim_id=rec.claim_id)
+                      op="delete", claim_id=rec.claim_id, origin_device=own)
         return "applied", rec.version
 
     if rec is None and user.role not in policy.create_roles(entity):
@@ -684,18 +825,26 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
             updated_at=now,
         )
         session.add(rec)
-        session.flush()
+        whole = _whole_batch(session)
+        if whole is not None:
+            # Written with the batch's next statement, several rows at once (a clash of ids
+            # surfaces there and sends the batch one by one, where it is answered as always).
+            whole.records[rec.id] = rec
+        else:
+            session.flush()
         if entity == "photo":
             # Naming a hash is not owning the photo: the reference counts once this device has
             # sent those bytes (or they belong to a record its user sees already); until then the
             # record is kept and the blob stays unreadable through it (sync_server.blobs.provenance).
-            for key in ("sha256", "preview_sha256"):
+            for key in _PHOTO_BLOBS:
                 if clean.get(key):
-                    provenance.reference(session, user, device.id, clean[key], "photo", rec.id, claim_id=claim_id)
+                    provenance.reference(session, user, device.id, clean[key], "photo", rec.id, claim_id=claim_id,
+                                         batch=whole.blobs if whole is not None else None)
         snap = record_snapshot(rec)
         if entity in ("transition", "note"):
             snap["created_by_name"] = user.name  # timelines show people, not ids
-        record_change(session, entity, rec.id, snap, version=1, claim_id=claim_id)
+        record_change(session, entity, rec.id, snap, version=1, claim_id=claim_id,
+                      origin_device=_as_sent(device, m, clean, 0, fields))
         return "applied", 1
 
     if rec.deleted:
@@ -705,6 +854,7 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
             raise Rejected(ERR.append_only, f"a {entity} cannot be changed once recorded; add a new one")
         return "applied", rec.version
     new_version = rec.version + 1
+    own = _as_sent(device, m, clean, rec.version, fields)
     applied, versions, conflict = _merge(
         session,
         entity=entity,
@@ -724,7 +874,8 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
     rec.version = new_version
     rec.updated_at = now
     session.flush()
-    record_change(session, entity, rec.id, record_snapshot(rec), version=new_version, claim_id=claim_id)
+    record_change(session, entity, rec.id, record_snapshot(rec), version=new_version, claim_id=claim_id,
+                  origin_device=None if conflict else own)
     return ("conflict" if conflict else "applied"), new_version
 
 

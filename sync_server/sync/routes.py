@@ -146,7 +146,7 @@ def pull(
     settings: Settings = request.app.state.settings
     after = service.decode_cursor(cursor) if cursor else 0
     page = min(limit or settings.pull_limit_default, settings.pull_limit_max)
-    return service.pull_page(db, settings, caller, after, page)
+    return service.pull_page(db, settings, caller, after, page, first=not cursor)
 
 
 def _require_office(caller: Caller, path: str) -> None:

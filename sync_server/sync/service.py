@@ -7,7 +7,7 @@ import base64
 import binascii
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ..audit import service as audit_service
 from ..claims import survey_access
@@ -54,8 +54,10 @@ def conflict_dict(c: Conflict) -> dict:
 
 
 
-def pull_page(db: Database, settings: Settings, caller: Caller, after: int, page: int) -> dict:
-    """The changes after the cursor ``after`` that the caller may see, at most ``page`` of them."""
+def pull_page(db: Database, settings: Settings, caller: Caller, after: int, page: int, *,
+              first: bool = False) -> dict:
+    """The changes after the cursor ``after`` that the caller may see, at most ``page`` of them;
+    ``first``: the caller sent no cursor (it fills an empty store and gets its own writes too)."""
     surveyor = caller.user.role == "surveyor"
     if surveyor:
         # Surveys whose access ended by time alone (completed long enough ago, an offer past its
@@ -65,10 +67,15 @@ def pull_page(db: Database, settings: Settings, caller: Caller, after: int, page
         # Read the high-water mark FIRST: every seq at or below it is already committed (see
         # changelog), so moving the cursor up to it can never skip a change.
         high = session.execute(select(func.max(Change.seq))).scalar() or 0
+        query = select(Change).where(Change.seq > after, Change.seq <= high,
+                                     change_visibility_clause(caller.user, access_policy(session)))
+        if not first:
+            # The caller's own pushes, stored exactly as it sent them: it holds them already (the
+            # push receipt gave it their versions). A first pull (no cursor: a phone filling an
+            # empty store) gets everything. The cursor still moves past them.
+            query = query.where(or_(Change.origin_device_id.is_(None), Change.origin_device_id != caller.device.id))
         rows = session.execute(
-            select(Change)
-            .where(Change.seq > after, Change.seq <= high,
-                   change_visibility_clause(caller.user, access_policy(session)))
+            query
             .order_by(Change.seq)
             .limit(page + 1)
         ).scalars().all()
