@@ -6,7 +6,7 @@
     python -m sync_server admin enroll-code USER_ID [--qr FILE.png] [--json]
     python -m sync_server admin revoke-device DEVICE_ID [--json]
     python -m sync_server admin demo-seed [--json]
-    python -m sync_server admin seal-existing [--no-compact] [--json]     (sync_server/seal_admin.py)
+    python -m sync_server admin seal-existing [--no-compact] [--json]     (sync_server/core/seal_admin.py)
     python -m sync_server admin rotate-seal-key [--no-compact] [--json]
     python -m sync_server admin clean-blobs [--older-than-hours N] [--json]
     python -m sync_server audit verify [--json]    walk the audit log's hash chain; exit 1 naming
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import logging
 import os
 import sys
@@ -32,13 +31,13 @@ from sqlalchemy import select
 
 from .audit import service as audit_service
 from .core import seal_admin, sealing
+from .command import emit, prepare, qr_dir, redact
 from .core.db import Database
 from .core.error_codes import ERR
 from .core.settings import Settings
 from .devices import service as accounts
 from .devices.models import EnrollmentCode
 from .insurers import admin as insurers_admin
-from .migrate import MigrationError, upgrade
 
 # The key under which `admin demo-seed --json` prints the co-insurance pool's demo data (its
 # shares, contacts, premiums and a survey); dev.py and the tests read it.
@@ -79,10 +78,6 @@ def write_qr(path: Path, payload: str) -> None:
         img.save(f, format="PNG")
 
 
-def qr_dir(settings: Settings) -> Path:
-    return settings.data_dir / "enroll"
-
-
 class KeyValueFormatter(logging.Formatter):
     """One line per event: ``ts=... level=... logger=... <message>``; the server's own security
     events are ``key=value`` throughout (ids, roles and codes, never names or ID numbers)."""
@@ -111,35 +106,6 @@ def configure_logging(level: str, with_pid: bool = False) -> None:
     logger.addHandler(handler)
     logger.setLevel(getattr(logging, level.upper(), logging.INFO) if isinstance(level, str) else level)
     logger.propagate = False
-
-
-def _prepare(settings: Settings) -> Database:
-    try:
-        upgrade(settings.database_url)
-    except MigrationError as exc:
-        print(f"sync_server: {exc}\n  DATABASE_URL={_redact(settings.database_url)}", file=sys.stderr)
-        raise SystemExit(1) from None
-    db = Database(settings)
-    with db.write() as session:
-        accounts.sweep_qr_files(session, qr_dir(settings))
-    return db
-
-
-def _redact(url: str) -> str:
-    # Never print a password from the URL.
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return url
-
-
-def _emit(as_json: bool, data: dict, text: str) -> None:
-    if as_json:
-        print(json.dumps(data, ensure_ascii=False, indent=2))
-    else:
-        print(text)
 
 
 WORKERS_NEED_POSTGRES = (
@@ -203,7 +169,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print("error: these settings cannot be passed to worker processes through the environment",
               file=sys.stderr)
         return 2
-    db = _prepare(settings)
+    db = prepare(settings)
     if args.workers > 1:
         # The seal key file is made here, once, before any worker starts (each worker would
         # otherwise race to make the first key on its first sealed write).
@@ -216,19 +182,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.workers == 1:
         app = create_app(settings)
         print(f"sync_server: serving on {scheme}://{args.host}:{args.port} "
-              f"(database {_redact(settings.database_url)})", flush=True)
+              f"(database {redact(settings.database_url)})", flush=True)
         uvicorn.run(app, **run)
         return 0
     os.environ.update(env)
     print(f"sync_server: serving on {scheme}://{args.host}:{args.port} with {args.workers} worker processes "
-          f"(database {_redact(settings.database_url)})", flush=True)
+          f"(database {redact(settings.database_url)})", flush=True)
     uvicorn.run("sync_server.app:create_app", factory=True, workers=args.workers,
                 timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS, **run)
     return 0
 
 
 def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
-    db = _prepare(settings)
+    db = prepare(settings)
     try:
         with db.write() as session:
             user = accounts.create_user(
@@ -238,9 +204,9 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
             audit_service.record(session, "admin create-user", audit_service.ADMIN_CLI, object_kind="user",
                          object_ids=[user.id], outcome=user.role)
     except accounts.AccountError as exc:
-        _emit(args.json, {"error": exc.code, "message": exc.message}, f"error: {exc.message}")
+        emit(args.json, {"error": exc.code, "message": exc.message}, f"error: {exc.message}")
         return 2
-    _emit(args.json, data, f"created user {data['id']} ({data['role']}: {data['name']})")
+    emit(args.json, data, f"created user {data['id']} ({data['role']}: {data['name']})")
     return 0
 
 
@@ -266,20 +232,20 @@ def _issue_code(db: Database, settings: Settings, user_id: str, qr_path: Path | 
 
 
 def cmd_enroll_code(args: argparse.Namespace, settings: Settings) -> int:
-    db = _prepare(settings)
+    db = prepare(settings)
     try:
         data = _issue_code(db, settings, args.user_id, Path(args.qr) if args.qr else None)
     except accounts.AccountError as exc:
-        _emit(args.json, {"error": exc.code, "message": exc.message}, f"error: {exc.message}")
+        emit(args.json, {"error": exc.code, "message": exc.message}, f"error: {exc.message}")
         return 2
-    _emit(args.json, data,
+    emit(args.json, data,
           f"enrollment code for {data['user']['name']}: {data['code']}  (valid until {data['expires_at']})\n"
           f"QR code: {data['qr_png']}")
     return 0
 
 
 def cmd_revoke_device(args: argparse.Namespace, settings: Settings) -> int:
-    db = _prepare(settings)
+    db = prepare(settings)
     try:
         with db.write() as session:
             device = accounts.revoke_device(session, args.device_id)
@@ -287,16 +253,16 @@ def cmd_revoke_device(args: argparse.Namespace, settings: Settings) -> int:
             audit_service.record(session, "admin revoke-device", audit_service.ADMIN_CLI, object_kind="device",
                          object_ids=[device.id], outcome="revoked")
     except accounts.AccountError as exc:
-        _emit(args.json, {"error": exc.code, "message": exc.message}, f"error: {exc.message}")
+        emit(args.json, {"error": exc.code, "message": exc.message}, f"error: {exc.message}")
         return 2
-    _emit(args.json, data, f"device {data['device_id']} revoked; its next request gets 401")
+    emit(args.json, data, f"device {data['device_id']} revoked; its next request gets 401")
     return 0
 
 
 def cmd_demo_seed(args: argparse.Namespace, settings: Settings) -> int:
     from .demo import seed
 
-    db = _prepare(settings)
+    db = prepare(settings)
     result = seed(db)
     result["plugins"] = {COINSURANCE_DEMO_KEY: insurers_admin.demo_seed(db)}
     audit_service.append(db, "admin demo-seed", audit_service.ADMIN_CLI, object_kind="claim",
@@ -312,7 +278,7 @@ def cmd_demo_seed(args: argparse.Namespace, settings: Settings) -> int:
         scope = u["township_code"] or u["insurer_code"] or "all"
         lines.append(f"  {u['role']:<11} {u['name']:<16} scope={scope:<10} code={c['code']}  QR={c['qr_png']}")
     lines.append(f"  claims: {len(result['claims'])} ({'created' if result['created'] else 'already present'})")
-    _emit(args.json, data, "\n".join(lines))
+    emit(args.json, data, "\n".join(lines))
     return 0
 
 
@@ -321,15 +287,15 @@ def cmd_clean_blobs(args: argparse.Namespace, settings: Settings) -> int:
 
     hours = settings.blob_cleanup_hours if args.older_than_hours is None else args.older_than_hours
     if hours < 0:
-        _emit(args.json, {"error": ERR.invalid_age, "message": "--older-than-hours must be 0 or more"},
+        emit(args.json, {"error": ERR.invalid_age, "message": "--older-than-hours must be 0 or more"},
               "error: --older-than-hours must be 0 or more")
         return 2
-    db = _prepare(settings)
+    db = prepare(settings)
     try:
         data = {"older_than_hours": hours, **clean(db, BlobStore(settings.blob_dir), hours)}
     finally:
         db.dispose()
-    _emit(args.json, data, f"removed {data['partial_files']} partial uploads ({data['partial_bytes']} bytes), "
+    emit(args.json, data, f"removed {data['partial_files']} partial uploads ({data['partial_bytes']} bytes), "
                            f"{data['lock_files']} lock files and {data['blobs']} unreferenced blobs "
                            f"({data['blob_bytes']} bytes) older than {hours:g} hours")
     return 0
@@ -386,17 +352,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    db = _prepare(settings)
+    db = prepare(settings)
     try:
         verdict = audit_service.verify(db)
     finally:
         db.dispose()
     data = verdict.as_dict()
     if verdict.ok:
-        _emit(args.json, data, f"audit log intact: {verdict.rows} rows, head seq {verdict.head_seq} "
+        emit(args.json, data, f"audit log intact: {verdict.rows} rows, head seq {verdict.head_seq} "
                                f"hash {verdict.head_hash}")
         return 0
-    _emit(args.json, data, f"audit log BROKEN at row {verdict.broken_seq}: {verdict.problem}\n"
+    emit(args.json, data, f"audit log BROKEN at row {verdict.broken_seq}: {verdict.problem}\n"
                            f"(rows 1..{verdict.head_seq} are intact; last good hash {verdict.head_hash})")
     return 1
 

@@ -33,9 +33,9 @@ def _protect(settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings, *, rotate: bool) -> int:
-    from ..cli import _emit, _prepare
+    from ..command import emit, prepare
 
-    db = _prepare(settings)
+    db = prepare(settings)
     try:
         sealer = sealing.sealer_of(db.engine.dialect)
         data: dict = {}
@@ -45,7 +45,7 @@ def _run(args: argparse.Namespace, settings: Settings, *, rotate: bool) -> int:
             report = sealing.seal_existing(db)
             data["scans"] = seal_stored_scans(db, Path(settings.data_dir) / "scans")
         except sealing.SealError as exc:
-            _emit(args.json, {"error": ERR.seal_key, "message": str(exc)}, f"error: {exc}")
+            emit(args.json, {"error": ERR.seal_key, "message": str(exc)}, f"error: {exc}")
             return 2
         data.update(report.as_dict())
         data["file_modes_fixed"] = _protect(settings)
@@ -61,7 +61,7 @@ def _run(args: argparse.Namespace, settings: Settings, *, rotate: bool) -> int:
         text = (f"new seal key {data['new_key']}\n{text}\nA running server picks the new key up within "
                 f"{int(sealing.KEY_FILE_RECHECK_SECONDS)} s; run `admin seal-existing` once more after that "
                 "to re-seal what it wrote meanwhile. Keep the key file with the backups.")
-    _emit(args.json, data, text)
+    emit(args.json, data, text)
     return 0
 
 

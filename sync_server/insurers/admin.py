@@ -192,9 +192,9 @@ def _text(data: dict) -> str:
 
 def _runner(fn):
     def run(args: argparse.Namespace, settings) -> int:  # noqa: ANN001
-        from ..cli import _prepare
+        from ..command import prepare
 
-        db = _prepare(settings)
+        db = prepare(settings)
         try:
             with db.write() as session:
                 data = fn(args, session)
