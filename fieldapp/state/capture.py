@@ -97,6 +97,8 @@ class CameraVisit:
     shots: list[CaptureItem] = field(default_factory=list)
     taking: int = 0  # shutters pressed whose picture has not arrived yet
     last_fix: dict | None = None  # the fix read at the last shutter (None: none was available)
+    # Opened by a report's photo step: submits the report (given the shell); None elsewhere.
+    submit: Callable[[Any], None] | None = None
 
     @property
     def count(self) -> int:

@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timezone
+from typing import Any, Callable
 
 import flet as ft
 
 from fieldapp.state.capture import CameraVisit, camera_problem
 from fieldapp.views import widgets as w
+from fieldapp.views.intake import capture_state, photos_busy, pick_photos_action
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +36,10 @@ def camera_supported(page: ft.Page) -> bool:
     return bool(page.web) or page.platform in (ft.PagePlatform.ANDROID, ft.PagePlatform.IOS)
 
 
-def open_camera(shell, claim_id: str, return_route: str) -> None:
-    """Go to the camera for `claim_id`; "done" comes back to `return_route`."""
-    shell.screen_state[("camera", claim_id)] = CameraVisit(claim_id, return_route)
+def open_camera(shell, claim_id: str, return_route: str, submit: Callable[[Any], None] | None = None) -> None:
+    """Go to the camera for `claim_id`; "done" comes back to `return_route`. With `submit` (a
+    report's photo step), the camera is that step: it submits the report instead of "done"."""
+    shell.screen_state[("camera", claim_id)] = CameraVisit(claim_id, return_route, submit=submit)
     shell.go(f"/camera/{claim_id}")
 
 
@@ -54,12 +57,7 @@ def _leave(shell, visit: CameraVisit) -> None:
     shell.go(visit.return_route)
 
 
-REPORT_ROUTE = "/new"  # a visit that comes back there was opened by a report's photo step
-
-
 def build(shell, claim_id: str) -> ft.View:
-    from fieldapp.views.wizard import capture_state, photos_busy, pick_photos_action, submit_report
-
     ctx = shell.ctx
     t = ctx.t
     visit = _visit(shell, claim_id)
@@ -133,12 +131,12 @@ def build(shell, claim_id: str) -> ft.View:
     # Opened by a report's photo step, the screen is that step: the report is submitted from here
     # (waiting, like the step's own button, while photos are still in intake); the back arrow
     # shows the step. Elsewhere "done" returns to the claim's photos.
-    for_report = visit.return_route == REPORT_ROUTE
+    for_report = visit.submit is not None
     if for_report:
         def submit(e) -> None:
             shell.screen_state.pop(("camera_ui", claim_id), None)
             shell.screen_state.pop(("camera", claim_id), None)
-            submit_report(shell)
+            visit.submit(shell)
         finish = w.big_button(t("wizard.submit"), "wizard-submit", submit, icon=ft.Icons.SEND, expand=True,
                               disabled=photos_busy(shell, claim_id))
         title = t("wizard.title") + " · " + t("wizard.step.photos")
@@ -148,7 +146,7 @@ def build(shell, claim_id: str) -> ft.View:
         title = t("camera.title")
     ui = {"visit": visit, "status": status_box, "strip": strip_box, "shutter": shutter_button,
           "preview": preview_box, "camera": camera, "starting": starting, "pending": False,
-          "finish": finish, "for_report": for_report}
+          "finish": finish, "for_report": for_report, "refresh": lambda: refresh(shell, claim_id)}
     shell.screen_state[("camera_ui", claim_id)] = ui
     if camera is not None:
         # Started once the client has it (the patch that adds it is sent before did_mount runs).
@@ -231,8 +229,6 @@ def _apply(shell, visit: CameraVisit, ui: dict) -> None:
     ui["strip"].content = _strip(shell, visit)
     ui["shutter"].disabled = not visit.can_shoot
     if ui["for_report"]:
-        from fieldapp.views.wizard import photos_busy
-
         ui["finish"].disabled = photos_busy(shell, visit.claim_id)
     ui["starting"].visible = visit.status == "starting"
     if visit.status not in ("starting", "ready"):

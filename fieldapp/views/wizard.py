@@ -5,11 +5,13 @@ from __future__ import annotations
 import flet as ft
 
 from fieldapp.state import reference
-from fieldapp.state.capture import PhotoCapture, flag_label
+from fieldapp.state.capture import flag_label
 from claimcore import document_rules
 from claimcore.entities import ID_TYPES
 from fieldapp.state.wizard import ID_NUMBER_MAX, RELATIONS, STEPS, NewReportWizard
 from fieldapp.views import widgets as w
+from fieldapp.views.camera import camera_supported, open_camera
+from fieldapp.views.intake import capture_state, photos_busy, pick_photos_action
 
 
 def wizard_state(shell) -> NewReportWizard:
@@ -66,12 +68,10 @@ def _nav(shell, wiz, next_label: str | None = None, on_next=None) -> ft.Control:
 
     def nxt(e):
         if wiz.next():
-            from fieldapp.views.camera import camera_supported, open_camera
-
             if wiz.step == "photos" and camera_supported(shell.page):
                 # The step is for site photos and the phone has a camera: it opens straight away
                 # (the picker is on the camera screen too, and its back arrow shows the step).
-                open_camera(shell, wiz.claim_id, "/new")
+                open_camera(shell, wiz.claim_id, "/new", submit=submit_report)
                 return
             shell.render()
         else:
@@ -343,12 +343,6 @@ def _people_step(shell, wiz) -> list[ft.Control]:
 
 
 # -- step 4 ---------------------------------------------------------------------------------
-def photos_busy(shell, claim_id: str) -> bool:
-    """Photos of this report are still going through intake: the report waits for them."""
-    cap = capture_state(shell, claim_id)
-    return cap.batch is not None and not cap.batch.done
-
-
 def submit_report(shell) -> None:
     """Submit the report being entered (the photo step's button, and the camera's when the camera
     was opened from that step)."""
@@ -367,51 +361,10 @@ def submit_report(shell) -> None:
     shell.go(f"/claim/{claim_id}/documents")
 
 
-def capture_state(shell, claim_id: str) -> PhotoCapture:
-    ctx = shell.ctx
-    cap = shell.screen_state.get(("capture", claim_id))
-    if cap is None:
-        cap = PhotoCapture(ctx.store, ctx.photo_files, claim_id, ctx.user.id, ctx.language,
-                           on_change=lambda: _capture_changed(shell, claim_id))
-        shell.screen_state[("capture", claim_id)] = cap
-    cap.lang = ctx.language
-    return cap
-
-
-def _capture_changed(shell, claim_id: str) -> None:
-    """Intake progress: the camera screen redraws its strip in place (a redraw of the whole screen
-    would restart the camera); any other screen is redrawn."""
-    if (shell.page.route or "").startswith("/camera/"):
-        from fieldapp.views import camera
-
-        camera.refresh(shell, claim_id)
-        return
-    shell._on_state_change("photo")
-
-
-def pick_photos_action(shell, claim_id: str, key: str | None = None, on_items=None):
-    """The file picker's action: the chosen photos, with the fix at the pick, into intake.
-    `on_items` gets the items that follow them (the camera screen lists them with its shots)."""
-    cap = capture_state(shell, claim_id)
-
-    def on_files(files):
-        async def run():
-            fix = await shell.current_fix()  # the file picker has no shutter: the fix at the pick
-            items = cap.add_tracked([(f.name, f.bytes or b"") for f in files], fix)
-            if on_items is not None:
-                on_items(items)
-            else:
-                shell.render()
-        shell.page.run_task(run)
-
-    return shell.pick_action(on_files, key=key)
-
-
-def photo_controls(shell, claim_id: str, return_route: str) -> list[ft.Control]:
+def photo_controls(shell, claim_id: str, return_route: str, submit=None) -> list[ft.Control]:
     """The camera and picker buttons, intake progress and refusals, and the thumbnails of one
-    claim. The camera comes back to `return_route`."""
-    from fieldapp.views.camera import camera_supported, open_camera
-
+    claim. The camera comes back to `return_route`; with `submit` (a report's photo step) it
+    submits the report too."""
     ctx = shell.ctx
     t = ctx.t
     cap = capture_state(shell, claim_id)
@@ -423,7 +376,7 @@ def photo_controls(shell, claim_id: str, return_route: str) -> list[ft.Control]:
     buttons = [pick]
     if camera_supported(shell.page):
         buttons.insert(0, w.big_button(t("photos.camera"), "open-camera",
-                                       lambda e: open_camera(shell, claim_id, return_route),
+                                       lambda e: open_camera(shell, claim_id, return_route, submit=submit),
                                        icon=ft.Icons.PHOTO_CAMERA, expand=True))
     controls: list[ft.Control] = [ft.Row(buttons, spacing=12)]
     batch = cap.batch
@@ -476,7 +429,7 @@ def _photos_step(shell, wiz) -> list[ft.Control]:
     t = ctx.t
 
     busy = photos_busy(shell, wiz.claim_id)
-    return [ft.Text(t("wizard.photos_intro"), size=15)] + photo_controls(shell, wiz.claim_id, "/new") + [
+    return [ft.Text(t("wizard.photos_intro"), size=15)] + photo_controls(shell, wiz.claim_id, "/new", submit=submit_report) + [
         ft.Row([
             w.big_button(t("common.previous"), "wizard-prev", lambda e: (wiz.previous(), shell.render()),
                          filled=False, expand=True),
