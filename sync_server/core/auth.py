@@ -21,7 +21,7 @@ from . import throttle
 from .error_codes import ERR
 from .changelog import server_now
 from .db import Database
-from .errors import ApiError, unauthorized
+from .errors import ApiError, too_many_attempts, unauthorized
 from .models import User
 from .settings import Settings
 
@@ -61,11 +61,6 @@ def _route_path(request: Request) -> str:
     return str(getattr(route, "path", None) or request.url.path)[:200]
 
 
-def _too_many(wait: int) -> ApiError:
-    return ApiError(429, ERR.too_many_attempts, f"too many failed attempts; try again in {wait} seconds",
-                    headers={"Retry-After": str(wait)})
-
-
 def require_device(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -90,7 +85,7 @@ def require_device(
         if wait is not None:
             security_log.warning("event=throttled status=429 scope=token address=%s retry_after=%d path=%s",
                                  address, wait, _route_path(request))
-            raise _too_many(wait)
+            raise too_many_attempts(wait)
         throttle.failed(db, [(throttle.TOKEN, address)], settings.auth_fail_window_seconds, now)
         audit_service.append(db, "refused", None, object_kind="route", object_ids=[_route_path(request)],
                      outcome="bad_or_revoked_token")

@@ -45,6 +45,12 @@ def unauthorized() -> ApiError:
     )
 
 
+def too_many_attempts(wait: int) -> ApiError:
+    """A sign-in or enrollment throttled: when to try again, in seconds."""
+    return ApiError(429, ERR.too_many_attempts, f"too many failed attempts; try again in {wait} seconds",
+                    headers={"Retry-After": str(wait)})
+
+
 def _is_json(content_type: str | None) -> bool:
     if not content_type:
         return False

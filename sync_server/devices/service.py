@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 from claimcore import entities
 
 from ..audit import service as audit_service
-from ..core import auth, domain, throttle
+from ..core import domain, throttle
 from ..core.changelog import server_now
 from ..core.db import Database
 from ..core.error_codes import ERR
-from ..core.errors import ApiError
+from ..core.errors import ApiError, too_many_attempts
 from ..core.models import Insurer, User, utcnow
 from ..core.settings import Settings
 from .models import Device, EnrollmentCode
@@ -239,9 +239,9 @@ def enroll_device(db: Database, settings: Settings, code: str, device_name: str,
                               (throttle.ENROLL_PREFIX, prefix, settings.enroll_prefix_fail_limit)):
         wait = throttle.blocked(db, scope, key, limit, window, now)
         if wait is not None:
-            auth.security_log.warning("event=throttled status=429 scope=%s address=%s retry_after=%d path=%s",
+            log.warning("event=throttled status=429 scope=%s address=%s retry_after=%d path=%s",
                                  scope, address, wait, path)
-            raise auth._too_many(wait)
+            raise too_many_attempts(wait)
     try:
         with db.write() as session:
             enrolled = enroll(session, code, device_name)
@@ -259,7 +259,7 @@ def enroll_device(db: Database, settings: Settings, code: str, device_name: str,
         throttle.failed(db, [(throttle.ENROLL_ADDRESS, address), (throttle.ENROLL_PREFIX, prefix)], window, now)
         audit_service.append(db, "refused", None, object_kind="route", object_ids=[path],
                      outcome="bad_enrollment_code")
-        auth.security_log.warning("event=refused status=401 reason=bad_enrollment_code address=%s path=%s",
+        log.warning("event=refused status=401 reason=bad_enrollment_code address=%s path=%s",
                              address, path)
         raise ApiError(401, ERR.invalid_code, "unknown, used or expired enrollment code") from None
     remove_qr(enrolled.qr_path)  # the code is spent: its QR picture goes too
