@@ -10,7 +10,7 @@ import flet as ft
 from fieldapp.state import reference
 from fieldapp.state.office import CLAIM_MEASURES, DISASTER_FIGURES, Office
 from fieldapp.views import widgets as w
-from fieldapp.views.office import act, card, load, offer_download, stamp, table
+from fieldapp.views.office_parts import act, card, china_now, load, offer_download, parse_when, stamp, table
 
 
 def part(shell, office: Office, event_id: str) -> list[ft.Control]:
@@ -128,8 +128,6 @@ def _figures_dialog(shell, office: Office, event_id: str, data: dict | None, key
                     township: bool = False) -> None:
     """Record the bureau's figures (when they were received) or a township's report (when it
     reported), with the counts. The server checks them again and says what it refuses."""
-    from fieldapp.views.office_pool import china_now, parse_when
-
     ctx = shell.ctx
     t = ctx.t
     when = w.field(t("office.civil.reported_at" if township else "office.civil.received_at"), "civil-when",

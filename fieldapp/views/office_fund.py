@@ -17,7 +17,7 @@ from claimcore.localtime import format_china_time
 
 from fieldapp.state.office import OFFICE, SPENDING_CATEGORIES, Office, today_in_china
 from fieldapp.views import widgets as w
-from fieldapp.views.office import act, card, figure, forget, load, money, stamp, table
+from fieldapp.views.office_parts import act, card, figure, forget, load, money, stamp, table
 
 
 

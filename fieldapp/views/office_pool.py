@@ -7,29 +7,14 @@ import datetime as dt
 
 import flet as ft
 
-from claimcore.localtime import CHINA_TIME
 from fieldapp.state import reference
 from fieldapp.state.office import OFFICE, Office, history_counts, month_floor_met
 from fieldapp.views import widgets as w
-from fieldapp.views.office import act, card, claim_line, coverage, figure, load, stamp, status, table
+from fieldapp.views.office_parts import (
+    WHEN, act, card, china_now, claim_line, coverage, figure, load, parse_when, stamp, status, table,
+)
 
-_WHEN = "%Y-%m-%d %H:%M"
 NATURAL_DISASTER = "natural_disaster"  # the only coverage whose events have the civil-affairs step
-
-
-def parse_when(text: str) -> dt.datetime:
-    """``YYYY-MM-DD HH:MM`` (or a date alone) in China time, as an aware datetime."""
-    text = (text or "").strip()
-    for fmt in (_WHEN, "%Y-%m-%d"):
-        try:
-            return dt.datetime.strptime(text, fmt).replace(tzinfo=CHINA_TIME)
-        except ValueError:
-            continue
-    raise ValueError(text)
-
-
-def china_now() -> dt.datetime:
-    return dt.datetime.now(CHINA_TIME).replace(second=0, microsecond=0)
 
 
 # ---------------------------------------------------------------------------------- rotation
@@ -98,8 +83,8 @@ def rotation(shell, office: Office, item: str | None) -> list[ft.Control]:
 def _leave_dialog(shell, office: Office, code: str) -> None:
     t = shell.ctx.t
     now = china_now()
-    start = w.field(t("office.leave_from"), "leave-from", now.strftime(_WHEN))
-    end = w.field(t("office.leave_to"), "leave-to", (now + dt.timedelta(days=7)).strftime(_WHEN))
+    start = w.field(t("office.leave_from"), "leave-from", now.strftime(WHEN))
+    end = w.field(t("office.leave_to"), "leave-to", (now + dt.timedelta(days=7)).strftime(WHEN))
     note = w.field(t("office.leave_note"), "leave-note")
 
     def ok(form):
@@ -209,7 +194,7 @@ def _declare_dialog(shell, office: Office) -> None:
         [ft.Radio(value=o.code, label=o.label) for o in reference.coverage_options(ctx.language)], spacing=0))
     towns = [ft.Checkbox(label=o.label, data=o.code, key=f"event-town-{o.code}")
              for o in reference.township_options()]
-    start = w.field(t("office.event_start"), "event-start", china_now().strftime(_WHEN))
+    start = w.field(t("office.event_start"), "event-start", china_now().strftime(WHEN))
 
     def ok(form):
         codes = [c.data for c in towns if c.value]

@@ -18,7 +18,7 @@ from fieldapp.state.office_reports import (
     person_name,
 )
 from fieldapp.views import widgets as w
-from fieldapp.views.office import act, card, figure, load, money, offer_download, stamp, table
+from fieldapp.views.office_parts import act, card, figure, load, money, offer_download, stamp, table
 from fieldapp.views.office_fund import _period, _pickers, bar_chart
 
 FLOOR_COLOURS = {"met": ft.Colors.GREEN_800, "not_met": ft.Colors.RED_800, "in_progress": ft.Colors.ORANGE_900,
