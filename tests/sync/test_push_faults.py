@@ -49,6 +49,7 @@ def test_reply_lost_after_commit_is_resent_and_not_applied_twice(server, phones)
     phone.enroll("liaison", township_code=TOWNSHIP_A)
     made = _fill(phone, 30)
     phone.client.push_batch = 25
+    phone.client.pull()  # the phone holds a cursor: the next sync's first request is the push
     before = phone.store.outbox.count()
     phone.transport.lose_reply_next = 1
     with pytest.raises(Offline) as caught:
