@@ -17,9 +17,10 @@ A blob is named by its SHA-256, and a hash is no secret: it travels in pulled re
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import Table, delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -110,6 +111,8 @@ class Batch:
     ids: frozenset[str]
     known: frozenset[str]
     waiting: set[tuple[str, str, str]]
+    referenced: set[tuple[str, str, str]]  # the references that count already (kept up to date too)
+    rows: list[tuple[Table, dict[str, Any]]] = field(default_factory=list)  # new ones, not written yet
 
 
 def read_batch(session: Session, user: User, device_id: str, refs: list[tuple[str, str, str]]) -> Batch:
@@ -119,13 +122,17 @@ def read_batch(session: Session, user: User, device_id: str, refs: list[tuple[st
     for sha in hashes:
         _take_turns(session, sha, upload=False)
     waiting: set[tuple[str, str, str]] = set()
+    referenced: set[tuple[str, str, str]] = set()
     ids = sorted({entity_id for _, _, entity_id in refs})
     for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
         waiting.update(tuple(row) for row in session.execute(
             select(PendingBlobRef.sha256, PendingBlobRef.entity, PendingBlobRef.entity_id)
-            .where(PendingBlobRef.entity_id.in_(ids[start:start + 500]))))
+            .where(PendingBlobRef.entity_id.in_(chunk))))
+        referenced.update(tuple(row) for row in session.execute(
+            select(BlobRef.sha256, BlobRef.entity, BlobRef.entity_id).where(BlobRef.entity_id.in_(chunk))))
     return Batch(frozenset(hashes), frozenset(ids), frozenset(known_hashes(session, user, device_id, hashes)),
-                 waiting)
+                 waiting, referenced)
 
 
 def reference(session: Session, user: User, device_id: str, sha256: str, entity: str, entity_id: str, *,
@@ -135,22 +142,30 @@ def reference(session: Session, user: User, device_id: str, sha256: str, entity:
     answers for a whole push (what the queries here would find)."""
     from ..sync.apply import add_blob_ref
 
-    _take_turns(session, sha256, upload=False)
     if batch is not None and sha256 in batch.hashes:
-        counts = sha256 in batch.known
+        counts = sha256 in batch.known  # read_batch took this hash's turn
     else:
+        _take_turns(session, sha256, upload=False)
         counts = may_reference(session, user, device_id, sha256)
+    key = (sha256, entity, entity_id)
+    if batch is not None and entity_id in batch.ids:
+        # Rows for the batch to write with its new records (the batch knows what is there).
+        if counts and key not in batch.referenced:
+            batch.referenced.add(key)
+            batch.rows.append((BlobRef.__table__, {"sha256": sha256, "entity": entity, "entity_id": entity_id,
+                                                   "claim_id": claim_id, "insurer_code": insurer_code}))
+        elif not counts and key not in batch.waiting:
+            batch.waiting.add(key)
+            batch.rows.append((PendingBlobRef.__table__, {
+                "sha256": sha256, "device_id": device_id, "entity": entity, "entity_id": entity_id,
+                "claim_id": claim_id, "insurer_code": insurer_code, "created_at": utcnow()}))
+        return counts
     if counts:
         add_blob_ref(session, sha256, entity, entity_id, claim_id=claim_id, insurer_code=insurer_code)
         return True
-    if batch is not None and entity_id in batch.ids:
-        exists = (sha256, entity, entity_id) in batch.waiting
-        batch.waiting.add((sha256, entity, entity_id))
-    else:
-        exists = session.execute(select(PendingBlobRef.id).where(
+    if session.execute(select(PendingBlobRef.id).where(
             PendingBlobRef.sha256 == sha256, PendingBlobRef.entity == entity, PendingBlobRef.entity_id == entity_id)
-        ).first() is not None
-    if not exists:
+    ).first() is None:
         session.add(PendingBlobRef(sha256=sha256, device_id=device_id, entity=entity, entity_id=entity_id,
                                    claim_id=claim_id, insurer_code=insurer_code))
     return False

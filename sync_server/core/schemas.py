@@ -41,11 +41,39 @@ UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
+def _texts(value: Any) -> list[str]:
+    """Every string and key in a parsed JSON value (iterative: a deep body cannot exhaust the stack)."""
+    texts: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            texts.append(item)
+        elif kind is dict:
+            texts.extend(key for key in item if type(key) is str)
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif isinstance(item, str):
+            texts.append(item)
+        elif isinstance(item, dict):
+            texts.extend(key for key in item if isinstance(key, str))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return texts
+
+
 def _first_unstorable(value: Any) -> str | None:
     """Where in a parsed JSON value a string (or key) holds NUL or a lone surrogate, else None.
 
-    Iterative, so a deeply nested body cannot exhaust the stack here.
+    One search over all the text first (a push carries thousands of strings and almost never
+    such a character); only then the walk that names the place. Iterative, so a deeply nested
+    body cannot exhaust the stack here.
     """
+    if not _UNSTORABLE_TEXT.search("\n".join(_texts(value))):
+        return None
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         where, item = stack.pop()

@@ -517,12 +517,17 @@ def unmark_conflict(_mapper: Any, _connection: Any, target: Any) -> None:
             attributes.set_committed_value(target, name, value.value)
 
 
-def index_record(_mapper: Any, connection: Any, target: Any) -> None:
-    """Before a records row is written: the blind index of a (not deleted) person's ID number."""
-    fields = (target.fields or {}) if target.entity == "person" and not target.deleted else {}
+def id_index_of(dialect: Any, entity: str, deleted: bool, fields: dict[str, Any] | None) -> str | None:
+    """A records row's blind index: that of a (not deleted) person's ID number, else None."""
+    fields = (fields or {}) if entity == "person" and not deleted else {}
     number = fields.get("id_number")
-    wanted = sealer_of(connection.dialect).blind_index(number, fields.get("id_type")) \
+    return sealer_of(dialect).blind_index(number, fields.get("id_type")) \
         if isinstance(number, str) and number else None
+
+
+def index_record(_mapper: Any, connection: Any, target: Any) -> None:
+    """Before a records row is written through the ORM: its blind index (id_index_of)."""
+    wanted = id_index_of(connection.dialect, target.entity, target.deleted, target.fields)
     if target.id_index != wanted:
         target.id_index = wanted
 

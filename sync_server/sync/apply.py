@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from claimcore import entities
@@ -204,11 +204,19 @@ _PHOTO_BLOBS = ("sha256", "preview_sha256")  # a photo record's blobs
 @dataclass
 class _WholeBatch:
     records: dict[str, Record | None]  # the batch's record ids -> the row (None: not there at the start)
+    # The claims the batch's claim mutations name (locked, read in one statement; None: not there
+    # at the start), and those it creates: the records that follow a claim read it here. Holding
+    # them also keeps them in the session's identity map, which holds rows weakly.
+    claims: dict[str, Claim | None]
     blobs: provenance.Batch | None = None  # what the new photo records' references find
     visible_claims: set[str] = field(default_factory=set)
-    # The batch's claims stay in the session's identity map (it holds rows weakly): the records
-    # that follow a claim read it there instead of from the database.
-    claims: list[Claim] = field(default_factory=list)
+    # New records as rows, written by one executemany before the batch's next statement reads
+    # anything (_write_new_records), with the new photos' blob references (blobs.rows): the ORM's
+    # bookkeeping of thousands of new objects was a third of a push.
+    new_records: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def unwritten(self) -> bool:
+        return bool(self.new_records or (self.blobs is not None and self.blobs.rows))
 
 
 def _whole_batch(session: Session) -> _WholeBatch | None:
@@ -238,17 +246,21 @@ def _push_whole(session: Session, user: User, device: Device, mutations: list[Mu
     before = changelog.pending_snapshot(session)
     batch = session.begin_nested()
     try:
-        known: dict[str, Record | None] = dict.fromkeys(ids)
-        for start in range(0, len(ids), 500):
-            # In id order, as any other transaction locking several of them would.
-            for rec in session.execute(select(Record).where(Record.id.in_(ids[start:start + 500]))
-                                       .order_by(Record.id).with_for_update()).scalars():
-                known[rec.id] = rec
+        known = _read_locked(session, Record, ids)
+        claims = _read_locked(session, Claim, sorted({str(m.id) for m in fresh
+                                                      if m.entity == "claim" and policy.is_uuid(m.id)}))
         refs = [(m.fields[key], "photo", str(m.id)) for m in fresh
                 if m.entity == "photo" and m.op == "upsert" and str(m.id) in known and known[str(m.id)] is None
                 and isinstance(m.fields, dict) for key in _PHOTO_BLOBS if isinstance(m.fields.get(key), str)]
         blobs = provenance.read_batch(session, user, device.id, refs) if refs else None
-        session.info[_WHOLE] = _WholeBatch(known, blobs)
+        whole = _WholeBatch(known, claims, blobs)
+        if user.role == "liaison":
+            whole.visible_claims = _visible_claims(session, user, {
+                *claims, *(rec.claim_id for rec in known.values() if rec is not None),
+                *(str(m.fields["claim_id"]) for m in fresh
+                  if m.entity in policy.RECORD_ENTITIES and isinstance(m.fields, dict) and m.fields.get("claim_id"))})
+        session.info[_WHOLE] = whole
+        event.listen(session, "do_orm_execute", _before_statement)
         changelog.hold_feed(session, True)
         results: list[Result] = []
         rows: list[dict[str, Any]] = []
@@ -261,7 +273,7 @@ def _push_whole(session: Session, user: User, device: Device, mutations: list[Mu
             results.append(result)
             rows.append(_receipt_row(device, m, result))
         device.acked_seq = fresh[-1].seq
-        session.flush()
+        _write_new_records(session)
         session.execute(PushReceipt.__table__.insert(), [dict(r, created_at=utcnow()) for r in rows])
         batch.commit()  # the change feed's rows are written here (changelog's before_commit)
         return results
@@ -273,28 +285,83 @@ def _push_whole(session: Session, user: User, device: Device, mutations: list[Mu
         return None
     finally:
         session.info.pop(_WHOLE, None)
+        event.remove(session, "do_orm_execute", _before_statement)
         changelog.hold_feed(session, False)
 
 
+def _write_new_records(session: Session) -> None:
+    """The batch's new records written now (after the claims they belong to)."""
+    whole = _whole_batch(session)
+    session.flush()
+    if whole is None or not whole.unwritten():
+        return
+    rows = list(whole.new_records.values())
+    whole.new_records.clear()
+    if rows:
+        session.execute(Record.__table__.insert(), rows)
+    if whole.blobs is not None and whole.blobs.rows:
+        by_table: dict[Any, list[dict[str, Any]]] = {}
+        for table, row in whole.blobs.rows:
+            by_table.setdefault(table, []).append(row)
+        whole.blobs.rows.clear()
+        for table, table_rows in by_table.items():
+            session.execute(table.insert(), table_rows)
+
+
+def _before_statement(state: Any) -> None:  # noqa: ANN401 - sqlalchemy.orm.ORMExecuteState
+    """Whatever the batch runs next sees its new records, as autoflush makes it see new objects."""
+    whole = _whole_batch(state.session)
+    if whole is not None and whole.unwritten():
+        _write_new_records(state.session)
+
+
+def _read_locked(session: Session, model: type[Claim] | type[Record], ids: list[str]) -> dict[str, Any]:
+    """The rows of ``ids`` (sorted), locked, in a few statements; None for an id not there."""
+    rows: dict[str, Any] = dict.fromkeys(ids)
+    for start in range(0, len(ids), 500):
+        # In id order, as any other transaction locking several of them would.
+        for row in session.execute(select(model).where(model.id.in_(ids[start:start + 500]))
+                                   .order_by(model.id).with_for_update()).scalars():
+            rows[row.id] = row
+    return rows
+
+
+def _visible_claims(session: Session, user: User, claim_ids: set[str]) -> set[str]:
+    """Of ``claim_ids``, those ``user`` may see now (claim_visible's rule, one statement per 500)."""
+    ids = sorted(i for i in claim_ids if policy.is_uuid(i))
+    seen: set[str] = set()
+    visible = changelog.claim_visibility_clause(user, changelog.access_policy(session))
+    for start in range(0, len(ids), 500):
+        seen.update(session.execute(select(Claim.id).where(Claim.id.in_(ids[start:start + 500]), visible)).scalars())
+    return seen
+
+
 def _claim_visible(session: Session, user: User, claim_id: str) -> bool:
-    """claim_visible, remembered for the batch when it says yes to a liaison (a liaison sees the
-    claims of its township; a claim that changes township sends the batch one by one)."""
+    """claim_visible; for a liaison's batch, as read for all its claims at the start (a liaison
+    sees the claims of its township; a claim that changes township sends the batch one by one),
+    plus those the batch creates in that township."""
     whole = _whole_batch(session)
     if whole is None or user.role != "liaison":
         return claim_visible(session, user, claim_id)
-    if claim_id in whole.visible_claims:
-        return True
-    seen = claim_visible(session, user, claim_id)
-    if seen:
-        whole.visible_claims.add(claim_id)
-    return seen
+    return claim_id in whole.visible_claims
+
+
+def _claim_of(session: Session, claim_id: str) -> Claim | None:
+    """The claim, from the batch when it holds it (a claim the batch created is not written yet)."""
+    whole = _whole_batch(session)
+    claim = whole.claims.get(claim_id) if whole is not None else None
+    return claim if claim is not None else session.get(Claim, claim_id)
 
 
 def _load_record_for_update(session: Session, record_id: str) -> Record | None:
     whole = _whole_batch(session)
-    if whole is not None and record_id in whole.records:
+    if whole is not None and record_id in whole.records and record_id not in whole.new_records:
         return whole.records[record_id]
-    return session.execute(select(Record).where(Record.id == record_id).with_for_update()).scalar_one_or_none()
+    # A record the batch created is read back once written (the statement writes it first).
+    rec = session.execute(select(Record).where(Record.id == record_id).with_for_update()).scalar_one_or_none()
+    if whole is not None and rec is not None:
+        whole.records[record_id] = rec
+    return rec
 
 
 def _safe(value: Any) -> str:
@@ -421,15 +488,21 @@ def claim_snapshot(claim: Claim) -> dict[str, Any]:
     return snap
 
 
-def record_snapshot(rec: Record) -> dict[str, Any]:
-    snap = dict(rec.fields or {})
-    snap["claim_id"] = rec.claim_id
-    snap["created_by"] = rec.created_by
-    snap["updated_at"] = changelog.now_iso(rec.updated_at)
+def record_snapshot(rec: Record | Mapping[str, Any]) -> dict[str, Any]:
+    """What the change feed holds of a record (a row, or a new record's values not written yet)."""
+    row = rec if isinstance(rec, Mapping) else {"fields": rec.fields, "claim_id": rec.claim_id,
+                                                  "created_by": rec.created_by, "updated_at": rec.updated_at}
+    snap = dict(row["fields"] or {})
+    snap["claim_id"] = row["claim_id"]
+    snap["created_by"] = row["created_by"]
+    snap["updated_at"] = changelog.now_iso(row["updated_at"])
     return snap
 
 
 def _load_claim_for_update(session: Session, claim_id: str) -> Claim | None:
+    whole = _whole_batch(session)
+    if whole is not None and claim_id in whole.claims:
+        return whole.claims[claim_id]
     return session.execute(
         select(Claim).where(Claim.id == claim_id).with_for_update()
     ).scalar_one_or_none()
@@ -491,7 +564,7 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation,
     # A claim the user may not see is answered exactly as an unknown id would be: the same checks,
     # in the same order, with the same messages (so its existence cannot be probed), up to the
     # point where an unknown id would be created.
-    hidden = claim is not None and not claim_visible(session, user, claim.id)
+    hidden = claim is not None and not _claim_visible(session, user, claim.id)
     if hidden:
         claim = None
     fields = _check_fields("claim", m.fields, user.role, creating=claim is None)
@@ -531,12 +604,14 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation,
             **columns,
         )
         session.add(claim)
-        session.flush()
         whole = _whole_batch(session)
         if whole is not None:
-            whole.claims.append(claim)
+            # Written with the batch's next statement, with the records that follow it.
+            whole.claims[claim.id] = claim
             if user.role == "liaison" and claim.township_code == user.township_code:
                 whole.visible_claims.add(claim.id)  # claim_visible's rule for a liaison
+        else:
+            session.flush()
         record_change(session, "claim", claim.id, claim_snapshot(claim), version=1, claim_id=claim.id,
                       origin_device=own)
         _claim_written(session, user, claim, fields, None)
@@ -743,7 +818,7 @@ def _check_documents_open(session: Session, user: User, claim_id: str, rec: Reco
     before = (rec.fields or {}) if rec is not None and not rec.deleted else None
     if before is not None and all(before.get(k) == v for k, v in clean.items()):
         return
-    claim = session.get(Claim, claim_id)
+    claim = _claim_of(session, claim_id)
     if claim is None:
         return
     try:
@@ -811,26 +886,17 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
         _check_timeline_entry(session, user, claim_id, clean)
 
     if rec is None:
-        rec = Record(
-            id=m.id,
-            entity=entity,
-            claim_id=claim_id,
-            version=1,
-            deleted=False,
-            sha256=clean.get("sha256"),
-            fields=clean,
-            field_versions={k: [1, device.id] for k in clean},
-            created_by=user.id,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(rec)
+        row = {"id": m.id, "entity": entity, "claim_id": claim_id, "version": 1, "deleted": False,
+               "sha256": clean.get("sha256"), "fields": clean, "field_versions": {k: [1, device.id] for k in clean},
+               "created_by": user.id, "created_at": now, "updated_at": now}
         whole = _whole_batch(session)
         if whole is not None:
-            # Written with the batch's next statement, several rows at once (a clash of ids
-            # surfaces there and sends the batch one by one, where it is answered as always).
-            whole.records[rec.id] = rec
+            # Written before the batch's next statement, with the other new records (a clash of
+            # ids surfaces there and sends the batch one by one, where it is answered as always).
+            row["id_index"] = sealing.id_index_of(session.get_bind().dialect, entity, False, clean)
+            whole.new_records[m.id] = row
         else:
+            session.add(Record(**row))
             session.flush()
         if entity == "photo":
             # Naming a hash is not owning the photo: the reference counts once this device has
@@ -838,12 +904,12 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
             # record is kept and the blob stays unreadable through it (sync_server.blobs.provenance).
             for key in _PHOTO_BLOBS:
                 if clean.get(key):
-                    provenance.reference(session, user, device.id, clean[key], "photo", rec.id, claim_id=claim_id,
+                    provenance.reference(session, user, device.id, clean[key], "photo", m.id, claim_id=claim_id,
                                          batch=whole.blobs if whole is not None else None)
-        snap = record_snapshot(rec)
+        snap = record_snapshot(row)
         if entity in ("transition", "note"):
             snap["created_by_name"] = user.name  # timelines show people, not ids
-        record_change(session, entity, rec.id, snap, version=1, claim_id=claim_id,
+        record_change(session, entity, m.id, snap, version=1, claim_id=claim_id,
                       origin_device=_as_sent(device, m, clean, 0, fields))
         return "applied", 1
 
@@ -886,7 +952,7 @@ def _check_timeline_entry(session: Session, user: User, claim_id: str, fields: d
     may take (the first entry: a reporting role reported it), and it names the caller's role."""
     from claimcore import workflow
 
-    claim = session.get(Claim, claim_id)
+    claim = _claim_of(session, claim_id)
     source, target = fields.get("from_status"), fields.get("to_status")
     role = fields.get("role")
     if role is not None and role != user.role:
@@ -920,12 +986,11 @@ def add_blob_ref(
     insurer_code: str | None = None,
 ) -> None:
     """Declare that a record references a blob; GET /blobs/{sha256} checks these for scope."""
-    exists = session.execute(
+    if session.execute(
         select(BlobRef.id).where(
             BlobRef.sha256 == sha256, BlobRef.entity == entity, BlobRef.entity_id == entity_id
         )
-    ).first()
-    if exists is None:
+    ).first() is None:
         session.add(
             BlobRef(sha256=sha256, entity=entity, entity_id=entity_id, claim_id=claim_id, insurer_code=insurer_code)
         )
