@@ -189,14 +189,16 @@ def _fields(value: object, *, allow_reserved: bool = False) -> dict[str, Any]:
             raise WireError("reserved_field", f"fields.{name}",
                             "travels outside fields (the id is the mutation's, the version the "
                             "server's)")
-        where = f"fields.{name}"
-        not_int = isinstance(v, bool) or not isinstance(v, int)
-        if name.endswith("_fen") and v is not None and not_int:
-            raise WireError("bad_money", where, f"money is int fen, not {_kind(v)}")
+        if name.endswith("_fen") and v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+            raise WireError("bad_money", f"fields.{name}", f"money is int fen, not {_kind(v)}")
         if name in REFERENCE_FIELDS and v is not None:
-            v = normalise_uuid(v, where)
-        out[name] = _json_value(v, where)
+            v = normalise_uuid(v, f"fields.{name}")
+        # Text, whole numbers and true/false are JSON as they are (most fields; a batch has thousands).
+        out[name] = v if v is None or type(v) in _PLAIN else _json_value(v, f"fields.{name}")
     return out
+
+
+_PLAIN = frozenset({str, int, bool})
 
 
 def validate_mutation(obj: object) -> Mutation:

@@ -5,6 +5,7 @@ responses (``x-error-codes``), and the integer bounds of the wire."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Annotated, Any
 
@@ -39,6 +40,7 @@ UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 # NUL cannot be stored in PostgreSQL text, and a lone surrogate (valid JSON: "\ud800") cannot be
 # encoded as UTF-8 by either database driver: both ended in a 500 after parts of a request ran.
 _UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+_MAYBE_UNSTORABLE = re.compile(r"\\u0000|[\ud800-\udfff]")
 
 
 def _texts(value: Any) -> list[str]:
@@ -72,8 +74,14 @@ def _first_unstorable(value: Any) -> str | None:
     such a character); only then the walk that names the place. Iterative, so a deeply nested
     body cannot exhaust the stack here.
     """
-    if not _UNSTORABLE_TEXT.search("\n".join(_texts(value))):
-        return None
+    try:
+        # JSON text keeps a lone surrogate as it is and writes NUL as \u0000 (as it writes a
+        # backslash followed by "u0000" as \\u0000: that one only costs the walk below).
+        if not _MAYBE_UNSTORABLE.search(json.dumps(value, ensure_ascii=False, check_circular=False)):
+            return None
+    except (TypeError, ValueError, RecursionError):
+        if not _UNSTORABLE_TEXT.search("\n".join(_texts(value))):
+            return None
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         where, item = stack.pop()

@@ -245,6 +245,7 @@ def _push_whole(session: Session, user: User, device: Device, mutations: list[Mu
     ids = sorted({str(m.id) for m in fresh if m.entity in policy.RECORD_ENTITIES and policy.is_uuid(m.id)})
     before = changelog.pending_snapshot(session)
     batch = session.begin_nested()
+    event.listen(session, "do_orm_execute", _before_statement)
     try:
         known = _read_locked(session, Record, ids)
         claims = _read_locked(session, Claim, sorted({str(m.id) for m in fresh
@@ -260,7 +261,6 @@ def _push_whole(session: Session, user: User, device: Device, mutations: list[Mu
                 *(str(m.fields["claim_id"]) for m in fresh
                   if m.entity in policy.RECORD_ENTITIES and isinstance(m.fields, dict) and m.fields.get("claim_id"))})
         session.info[_WHOLE] = whole
-        event.listen(session, "do_orm_execute", _before_statement)
         changelog.hold_feed(session, True)
         results: list[Result] = []
         rows: list[dict[str, Any]] = []
