@@ -4,6 +4,7 @@ Layout under BLOB_DIR:
     objects/ab/<sha256>                 complete, verified blobs (named by hash, never by a client file name)
     partial/<sha256>.<device>.part      bytes one device sent so far; fsync'ed before any offset is reported
     partial/<sha256>.<device>.lock      flock'ed while one PATCH appends, so two uploads never interleave
+                                        (removed with the partial file when the upload ends)
 
 A blob exists only once its bytes hashed to its name: the partial file is verified, fsync'ed,
 renamed into objects/ (atomic on one file system) and the directory fsync'ed.
@@ -114,7 +115,16 @@ class BlobStore:
             if not same:
                 raise UploadBusy()
             os.utime(fd)  # in use now: the clean-up leaves a recently used lock alone
-            yield
+            try:
+                yield
+            finally:
+                if not self.partial_path(sha256, device_id).exists():
+                    # Nothing left to resume (completed or discarded): the lock goes too, while
+                    # held (see the inode check above), so the folder holds unfinished uploads
+                    # only; every PATCH lists it for the quota, and a surge's thousands of
+                    # finished uploads made that listing grow until the clean-up ran.
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path)
         finally:
             os.close(fd)
 

@@ -113,7 +113,10 @@ def test_sending_the_bytes_in_full_proves_possession(actors):
         (204, str(len(data)), str(len(data)))
     assert _get(b, sha).content == data
     store = BlobStore(actors.liaison_a.client.app.state.settings.blob_dir)
-    assert sorted(p.name for p in store.partial.glob("*.part")) == [f"{other_sha}.{b.me.device_id}.part"]
+    # Only the unfinished upload is left: its bytes and its lock. The finished and the discarded
+    # uploads took their lock files with them (every PATCH lists this folder for the quota).
+    assert sorted(p.name for p in store.partial.iterdir()) == \
+        [f"{other_sha}.{b.me.device_id}.lock", f"{other_sha}.{b.me.device_id}.part"]
     assert store.final_path(sha).read_bytes() == data  # one copy, unchanged
 
 
