@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Table, delete, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..core.changelog import OFFICE_ROLES, row_visible
+from ..core.db import insert_new
 from ..core.models import User, utcnow
 from .models import Blob, BlobRef, BlobUpload, PendingBlobRef
 
@@ -173,24 +173,16 @@ def reference(session: Session, user: User, device_id: str, sha256: str, entity:
 
 def record_upload(session: Session, sha256: str, size: int, device_id: str, user_id: str) -> None:
     """A device sent a blob's bytes in full and they hashed to its name: remember it, and let the
-    records this device pushed before the bytes arrived reference the blob now."""
-    from ..sync.apply import add_blob_ref
-
+    records this device pushed before the bytes arrived reference the blob now. Rows another
+    device (or another upload of this one) wrote at the same moment are left as they are."""
     _take_turns(session, sha256, upload=True)
-    for row in (Blob(sha256=sha256, size=size),
-                BlobUpload(sha256=sha256, device_id=device_id, user_id=user_id, created_at=utcnow())):
-        if session.get(type(row), session.identity_key(instance=row)[1]) is not None:
-            continue
-        try:
-            with session.begin_nested():  # another device completing the same bytes at this moment
-                session.add(row)
-                session.flush()
-        except IntegrityError:
-            pass
+    insert_new(session, Blob.__table__, [{"sha256": sha256, "size": size, "created_at": utcnow()}])
+    insert_new(session, BlobUpload.__table__, [{"sha256": sha256, "device_id": device_id, "user_id": user_id,
+                                                "created_at": utcnow()}])
     waiting = session.execute(select(PendingBlobRef).where(
         PendingBlobRef.sha256 == sha256, PendingBlobRef.device_id == device_id)).scalars().all()
-    for p in waiting:
-        add_blob_ref(session, p.sha256, p.entity, p.entity_id, claim_id=p.claim_id, insurer_code=p.insurer_code)
     if waiting:
-        session.flush()
+        insert_new(session, BlobRef.__table__, [
+            {"sha256": p.sha256, "entity": p.entity, "entity_id": p.entity_id, "claim_id": p.claim_id,
+             "insurer_code": p.insurer_code} for p in waiting])
         session.execute(delete(PendingBlobRef).where(PendingBlobRef.id.in_([p.id for p in waiting])))

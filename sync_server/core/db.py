@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Table, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +24,18 @@ from . import sealing
 from .settings import Settings
 
 _WRITE_OPTION = "dazu_write"
+
+
+def insert_new(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT the rows, leaving out those whose key is taken (ON CONFLICT DO NOTHING, on both
+    databases): another transaction writing the same row at this moment is not an error."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
 def make_engine(database_url: str) -> Engine:
