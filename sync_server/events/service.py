@@ -80,15 +80,16 @@ def _events_of_coverage(session: Session, coverage: str) -> list[CoinsuranceEven
     return cache[coverage]
 
 
-def group_claim(session: Session, claim: Claim) -> CoinsuranceEvent | None:
+def group_claim(session: Session, claim: Claim, *, new: bool = False) -> CoinsuranceEvent | None:
     """Put a claim without an event into the event it matches (the latest started), if any.
-    Called by a push, which holds the grouping lock (shared)."""
+    Called by a push, which holds the grouping lock (shared). ``new``: the claim is being
+    created, so no office has taken it out of an event yet."""
     if claim.event_id is not None:
         return None
     events = _events_of_coverage(session, claim.coverage)
     if not _best_event(claim, events, set()):
         return None  # the common case (no event fits): no further query for this claim
-    excluded = {(e.event_id, e.claim_id) for e in session.execute(
+    excluded = set() if new else {(e.event_id, e.claim_id) for e in session.execute(
         select(EventClaimExclusion).where(EventClaimExclusion.claim_id == claim.id)).scalars()}
     ev = _best_event(claim, events, excluded)
     if ev is not None:

@@ -614,7 +614,7 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation,
             session.flush()
         record_change(session, "claim", claim.id, claim_snapshot(claim), version=1, claim_id=claim.id,
                       origin_device=own)
-        _claim_written(session, user, claim, fields, None)
+        _claim_written(session, user, claim, fields, None, new=True)
         return "applied", 1
 
     current = claim_fields(claim)
@@ -670,14 +670,14 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation,
 
 
 def _claim_written(session: Session, user: User, claim: Claim, applied: dict[str, Any],
-                   event_before: str | None) -> None:
+                   event_before: str | None, *, new: bool = False) -> None:
     """What a pushed claim write (a new claim or a change) sets going in the co-insurance rules:
     an office's ``event_id`` is a choice by hand; a claim without an event whose coverage,
     township or incident time is new joins the event it matches."""
     if "event_id" in applied:
         events_service.event_set_by_hand(session, claim, event_before, applied["event_id"], user)
     if events_service.GROUPING_FIELDS & set(applied):
-        events_service.group_claim(session, claim)
+        events_service.group_claim(session, claim, new=new)
 
 
 def _after_transition(session: Session, rules: PushRules, user: User, claim: Claim, target: str) -> None:
