@@ -158,11 +158,13 @@ def enroll(session: Session, code: str, device_name: str) -> Enrolled | None:
 
 
 def authenticate(session: Session, token: str) -> tuple[Device, User] | None:
-    device = session.execute(select(Device).where(Device.token_hash == hash_secret(token))).scalar_one_or_none()
-    if device is None or device.revoked_at is not None:
+    """The device of this token and its user (one statement: every request asks)."""
+    row = session.execute(select(Device, User).join(User, User.id == Device.user_id)
+                          .where(Device.token_hash == hash_secret(token))).one_or_none()
+    if row is None:
         return None
-    user = session.get(User, device.user_id)
-    if user is None or not user.active:
+    device, user = row
+    if device.revoked_at is not None or not user.active:
         return None
     return device, user
 

@@ -94,6 +94,7 @@ def _persist(session: Session, state: rot.RotationState, entries: Iterable[rot.L
     """Write log entries and their effect on assignment rows; return the assignments created.
     ``applied``: the entries were made in place on ``state`` already."""
     created = []
+    surveyors: dict[str, str | None] = {}  # an event's dispatch names each insurer many times
     for e in entries:
         if not applied:
             rot.apply(state, e)  # refuses anything the log does not allow, before it is written
@@ -102,8 +103,10 @@ def _persist(session: Session, state: rot.RotationState, entries: Iterable[rot.L
                                   event_id=e.event_id, actor_user_id=actor_id,
                                   note=note if e.kind == rot.DECLINED else ""))
         if e.kind == rot.ASSIGNED:
+            if e.insurer_code not in surveyors:
+                surveyors[e.insurer_code] = _surveyor_for(session, e.insurer_code)
             a = Assignment(id=e.assignment_id, claim_id=e.claim_id, insurer_code=e.insurer_code,
-                           surveyor_id=_surveyor_for(session, e.insurer_code), status="assigned",
+                           surveyor_id=surveyors[e.insurer_code], status="assigned",
                            kind=e.dispatch, created_at=e.at)
             d = AssignmentDetails(assignment_id=e.assignment_id, version=1, event_id=e.event_id,
                                   assigned_at=e.at)
