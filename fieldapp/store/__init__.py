@@ -66,7 +66,7 @@ Documents (``store.documents``): ``set_status(claim_id, code, status, *, note=..
 Photos (``store.photos``): ``add(claim_id, intake, *, fix=None, taken_at=None, user=None) -> id``
     (intake: fieldapp.media's IntakeResult; fix: lat, lon, altitude, accuracy_m, fix_time);
     ``pending_upload(limit=None) -> [UploadItem]``; ``mark_uploaded(sha256, "preview"|"original")``;
-    ``get_by_sha``; ``list_for_claim``.
+    ``mark_all_uploaded([(sha256, kind), ...])``; ``get_by_sha``; ``list_for_claim``.
 Notes (``store.notes``, append-only): ``add(claim_id, text, *, author=None)``; ``list_for_claim``.
 Assignments (``store.assignments``): ``list(status=None)``, ``get(id)``, ``set_status(id, status,
     user=None, reason=None, lat=None, lon=None)`` (decline reason, arrival fix travel with it),

@@ -121,13 +121,29 @@ class PhotosRepo(Repo):
     def mark_uploaded(self, sha256: str, kind: str) -> str:
         """Record that the server durably holds the ``preview`` or the ``original``. Never moves
         backwards (a late preview acknowledgement does not undo 'original'). Returns the state."""
-        if kind not in ("preview", "original"):
-            raise StoreValidationError("error.store.upload_kind")
         with self._db.write() as session:
-            p = session.scalar(select(Photo).where(Photo.sha256 == sha256))
-            if p is None:
+            state = _mark_uploaded(session, sha256, kind)
+            if state is None:
                 raise NotFoundError("photo", sha256)
-            if UPLOAD_STATES.index(kind) > UPLOAD_STATES.index(p.upload_state):
-                p.upload_state = kind
-            return p.upload_state
+            return state
+
+    def mark_all_uploaded(self, marks: list[tuple[str, str]]) -> None:
+        """``mark_uploaded`` for each (sha256, kind), in order, in ONE durable write (one fsync
+        for a run of uploads). A photo no longer on the phone (its claim was forgotten
+        meanwhile) is passed over."""
+        with self._db.write() as session:
+            for sha256, kind in marks:
+                _mark_uploaded(session, sha256, kind)
+
+
+def _mark_uploaded(session, sha256: str, kind: str) -> str | None:  # noqa: ANN001 - a Session
+    """The photo's upload state after the server said it holds ``kind``; None: no such photo."""
+    if kind not in ("preview", "original"):
+        raise StoreValidationError("error.store.upload_kind")
+    p = session.scalar(select(Photo).where(Photo.sha256 == sha256))
+    if p is None:
+        return None
+    if UPLOAD_STATES.index(kind) > UPLOAD_STATES.index(p.upload_state):
+        p.upload_state = kind
+    return p.upload_state
 

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterator
 
-from fieldapp.store import NotFoundError
 
 from .errors import Offline
 from .report import Progress, now_iso
@@ -84,14 +84,33 @@ class Uploads:
         done_items = 0
         done_bytes = 0
         # Recording "uploaded" is a durable (fsync'ed) store write; it runs on one helper thread,
-        # in order, while the next photo is on the wire. If the phone dies before a mark lands,
-        # the next sync's blobs/missing says the server has the blob and marks it then.
+        # in order, while the next photo is on the wire, and records in one write every upload
+        # that ended while the previous write was being synced (the phone's flash then syncs
+        # once per run of uploads, not once per photo, beside the server's own syncs). If the
+        # phone dies before a mark lands, the next sync's blobs/missing says the server has the
+        # blob and marks it then.
+        unmarked: list[tuple[str, str]] = []
+        unmarked_lock = threading.Lock()
+
+        def mark_those_waiting() -> None:
+            with unmarked_lock:
+                those = list(unmarked)
+                unmarked.clear()
+            if those:
+                self.store.photos.mark_all_uploaded(those)
+
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-mark") as marker:
             marks = []
+
+            def mark(photo_sha: str, kind: str) -> None:
+                with unmarked_lock:
+                    unmarked.append((photo_sha, kind))
+                marks.append(marker.submit(mark_those_waiting))
+
             try:
                 for sha, kind, path, photo_sha in blobs:
                     if sha not in missing:
-                        marks.append(marker.submit(self._mark_uploaded, photo_sha, kind))
+                        mark(photo_sha, kind)
                         continue
                     if sizes.get(sha) is None:
                         self._photo_failed(photo_sha, "photo_file_missing")
@@ -102,7 +121,7 @@ class Uploads:
                     except Damaged:
                         self._photo_failed(photo_sha, "photo_damaged")
                         continue
-                    marks.append(marker.submit(self._mark_uploaded, photo_sha, kind))
+                    mark(photo_sha, kind)
                     done_items += 1
                     done_bytes += sizes[sha] or 0
                     self._report.blobs_uploaded += 1
@@ -110,12 +129,6 @@ class Uploads:
             finally:
                 for f in marks:
                     f.result()
-
-    def _mark_uploaded(self, sha: str, kind: str) -> None:
-        try:
-            self.store.photos.mark_uploaded(sha, kind)
-        except NotFoundError:
-            pass  # its claim was forgotten meanwhile (a co-insurer's survey ended): nothing to mark
 
     def _photo_failed(self, sha: str, code: str) -> None:
         self._report.photo_errors += 1

@@ -98,6 +98,20 @@ def test_photo_upload_state_only_moves_forward(store):
         store.photos.add(other, intake(1))
 
 
+def test_a_run_of_uploads_is_marked_in_one_write_in_order(store):
+    cid = new_claim(store)
+    for n in (2, 3):
+        store.photos.add(cid, intake(n))
+    a, b = intake(2).sha256, intake(3).sha256
+    # In order, never backwards, a photo no longer on the phone passed over.
+    store.photos.mark_all_uploaded([(a, "preview"), (b, "original"), ("f" * 64, "original"), (a, "original"),
+                                    (b, "preview")])
+    assert {p.sha256: p.upload_state for p in store.photos.list_for_claim(cid)} == {a: "original", b: "original"}
+    assert store.photos.pending_upload() == []
+    with pytest.raises(StoreValidationError):
+        store.photos.mark_all_uploaded([(a, "thumbnail")])
+
+
 def test_draft_and_everything_survive_reopen(data_dir):
     s = open_store(data_dir)
     s.drafts.save("draft-1", {"coverage": "fire_explosion", "place": "宝顶镇"}, step="place")
