@@ -43,30 +43,6 @@ _UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 _MAYBE_UNSTORABLE = re.compile(r"\\u0000|[\ud800-\udfff]")
 
 
-def _texts(value: Any) -> list[str]:
-    """Every string and key in a parsed JSON value (iterative: a deep body cannot exhaust the stack)."""
-    texts: list[str] = []
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is str:
-            texts.append(item)
-        elif kind is dict:
-            texts.extend(key for key in item if type(key) is str)
-            stack.extend(item.values())
-        elif kind is list:
-            stack.extend(item)
-        elif isinstance(item, str):
-            texts.append(item)
-        elif isinstance(item, dict):
-            texts.extend(key for key in item if isinstance(key, str))
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return texts
-
-
 def _first_unstorable(value: Any) -> str | None:
     """Where in a parsed JSON value a string (or key) holds NUL or a lone surrogate, else None.
 
@@ -80,8 +56,7 @@ def _first_unstorable(value: Any) -> str | None:
         if not _MAYBE_UNSTORABLE.search(json.dumps(value, ensure_ascii=False, check_circular=False)):
             return None
     except (TypeError, ValueError, RecursionError):
-        if not _UNSTORABLE_TEXT.search("\n".join(_texts(value))):
-            return None
+        pass  # not plain JSON, or nested deeper than the encoder goes: the walk below decides
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         where, item = stack.pop()
