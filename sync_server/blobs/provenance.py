@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, delete, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from ..core.changelog import OFFICE_ROLES, row_visible
@@ -112,7 +112,21 @@ class Batch:
     known: frozenset[str]
     waiting: set[tuple[str, str, str]]
     referenced: set[tuple[str, str, str]]  # the references that count already (kept up to date too)
-    rows: list[tuple[Table, dict[str, Any]]] = field(default_factory=list)  # new ones, not written yet
+    # New references (counted, waiting) as rows, written by write_batch with the batch's records.
+    new_refs: list[dict[str, Any]] = field(default_factory=list)
+    new_waiting: list[dict[str, Any]] = field(default_factory=list)
+
+    def unwritten(self) -> bool:
+        return bool(self.new_refs or self.new_waiting)
+
+
+def write_batch(session: Session, batch: Batch) -> None:
+    """The batch's new references, one executemany per table."""
+    for table, waiting in ((BlobRef.__table__, batch.new_refs), (PendingBlobRef.__table__, batch.new_waiting)):
+        rows = list(waiting)
+        waiting.clear()  # before the statement: the batch's statement hook asks whether any are left
+        if rows:
+            session.execute(table.insert(), rows)
 
 
 def read_batch(session: Session, user: User, device_id: str, refs: list[tuple[str, str, str]]) -> Batch:
@@ -140,8 +154,6 @@ def reference(session: Session, user: User, device_id: str, sha256: str, entity:
     """Declare that a record names a blob. Returns True when the reference counts now (it grants
     downloads); False when it waits for this device to upload the bytes. ``batch``: read_batch's
     answers for a whole push (what the queries here would find)."""
-    from ..sync.apply import add_blob_ref
-
     if batch is not None and sha256 in batch.hashes:
         counts = sha256 in batch.known  # read_batch took this hash's turn
     else:
@@ -152,13 +164,13 @@ def reference(session: Session, user: User, device_id: str, sha256: str, entity:
         # Rows for the batch to write with its new records (the batch knows what is there).
         if counts and key not in batch.referenced:
             batch.referenced.add(key)
-            batch.rows.append((BlobRef.__table__, {"sha256": sha256, "entity": entity, "entity_id": entity_id,
-                                                   "claim_id": claim_id, "insurer_code": insurer_code}))
+            batch.new_refs.append({"sha256": sha256, "entity": entity, "entity_id": entity_id,
+                                   "claim_id": claim_id, "insurer_code": insurer_code})
         elif not counts and key not in batch.waiting:
             batch.waiting.add(key)
-            batch.rows.append((PendingBlobRef.__table__, {
-                "sha256": sha256, "device_id": device_id, "entity": entity, "entity_id": entity_id,
-                "claim_id": claim_id, "insurer_code": insurer_code, "created_at": utcnow()}))
+            batch.new_waiting.append({"sha256": sha256, "device_id": device_id, "entity": entity,
+                                      "entity_id": entity_id, "claim_id": claim_id, "insurer_code": insurer_code,
+                                      "created_at": utcnow()})
         return counts
     if counts:
         add_blob_ref(session, sha256, entity, entity_id, claim_id=claim_id, insurer_code=insurer_code)
@@ -186,3 +198,13 @@ def record_upload(session: Session, sha256: str, size: int, device_id: str, user
             {"sha256": p.sha256, "entity": p.entity, "entity_id": p.entity_id, "claim_id": p.claim_id,
              "insurer_code": p.insurer_code} for p in waiting])
         session.execute(delete(PendingBlobRef).where(PendingBlobRef.id.in_([p.id for p in waiting])))
+
+
+def add_blob_ref(session: Session, sha256: str, entity: str, entity_id: str, *, claim_id: str | None = None,
+                 insurer_code: str | None = None) -> None:
+    """Declare that a record (or a fund entry) references a blob; GET /blobs/{sha256} checks these
+    for scope."""
+    if session.execute(select(BlobRef.id).where(
+            BlobRef.sha256 == sha256, BlobRef.entity == entity, BlobRef.entity_id == entity_id)).first() is None:
+        session.add(BlobRef(sha256=sha256, entity=entity, entity_id=entity_id, claim_id=claim_id,
+                            insurer_code=insurer_code))

@@ -170,9 +170,7 @@ def log_spending(session: Session, actor: User, *, on: dt.date, amount_fen: int,
     _check_caps(session, settings, amount_fen, category, assignment_id, on=on)
     booked = add_fund_entry(session, entry, actor, assignment_id=assignment_id)
     if receipt_sha256:
-        from ..sync.apply import add_blob_ref
-
-        add_blob_ref(session, receipt_sha256, "cost", booked["id"], insurer_code=insurer_code)
+        provenance.add_blob_ref(session, receipt_sha256, "cost", booked["id"], insurer_code=insurer_code)
     return booked
 
 

@@ -30,7 +30,6 @@ from claimcore import entities
 
 from ..authority import service as authority_service
 from ..blobs import provenance
-from ..blobs.models import BlobRef
 from ..claims import survey_access
 from ..core import changelog, domain, sealing
 from ..core import rules as core_rules
@@ -216,7 +215,7 @@ class _WholeBatch:
     new_records: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def unwritten(self) -> bool:
-        return bool(self.new_records or (self.blobs is not None and self.blobs.rows))
+        return bool(self.new_records or (self.blobs is not None and self.blobs.unwritten()))
 
 
 def _whole_batch(session: Session) -> _WholeBatch | None:
@@ -299,13 +298,8 @@ def _write_new_records(session: Session) -> None:
     whole.new_records.clear()
     if rows:
         session.execute(Record.__table__.insert(), rows)
-    if whole.blobs is not None and whole.blobs.rows:
-        by_table: dict[Any, list[dict[str, Any]]] = {}
-        for table, row in whole.blobs.rows:
-            by_table.setdefault(table, []).append(row)
-        whole.blobs.rows.clear()
-        for table, table_rows in by_table.items():
-            session.execute(table.insert(), table_rows)
+    if whole.blobs is not None:
+        provenance.write_batch(session, whole.blobs)
 
 
 def _before_statement(state: Any) -> None:  # noqa: ANN401 - sqlalchemy.orm.ORMExecuteState
@@ -975,22 +969,3 @@ def _check_timeline_entry(session: Session, user: User, claim_id: str, fields: d
         raise Rejected(ERR.illegal_transition, f"role {user.role} does not move a claim from {source} to {target}",
                        field="from_status")
 
-
-def add_blob_ref(
-    session: Session,
-    sha256: str,
-    entity: str,
-    entity_id: str,
-    *,
-    claim_id: str | None = None,
-    insurer_code: str | None = None,
-) -> None:
-    """Declare that a record references a blob; GET /blobs/{sha256} checks these for scope."""
-    if session.execute(
-        select(BlobRef.id).where(
-            BlobRef.sha256 == sha256, BlobRef.entity == entity, BlobRef.entity_id == entity_id
-        )
-    ).first() is None:
-        session.add(
-            BlobRef(sha256=sha256, entity=entity, entity_id=entity_id, claim_id=claim_id, insurer_code=insurer_code)
-        )
