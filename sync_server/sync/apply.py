@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claimcore import entities
@@ -33,7 +33,7 @@ from ..blobs import provenance
 from ..claims import survey_access
 from ..core import changelog, domain, sealing
 from ..core import rules as core_rules
-from ..core.changelog import ASSIGNMENT_STATUSES_WITHOUT_ACCESS, claim_visible, record_change
+from ..core.changelog import ASSIGNMENT_STATUSES_WITHOUT_ACCESS, record_change
 from ..core.db import Database
 from ..core.domain import DomainError
 from ..core.error_codes import ERR
@@ -43,7 +43,7 @@ from ..devices.models import Device
 from ..events import caps as events_caps
 from ..events import service as events_service
 from ..rotation import service as rotation_service
-from . import policy
+from . import batch, policy
 from .models import Conflict, PushReceipt
 
 log = logging.getLogger("sync_server.push")
@@ -196,30 +196,7 @@ def _push_one_by_one(session: Session, user: User, device: Device, mutations: li
 # the batch runs again one mutation at a time, so refusals, receipts and the feed come out exactly
 # as they always have.
 
-_WHOLE = "dazu_push_whole_batch"
 _PHOTO_BLOBS = ("sha256", "preview_sha256")  # a photo record's blobs
-
-
-@dataclass
-class _WholeBatch:
-    records: dict[str, Record | None]  # the batch's record ids -> the row (None: not there at the start)
-    # The claims the batch's claim mutations name (locked, read in one statement; None: not there
-    # at the start), and those it creates: the records that follow a claim read it here. Holding
-    # them also keeps them in the session's identity map, which holds rows weakly.
-    claims: dict[str, Claim | None]
-    blobs: provenance.Batch | None = None  # what the new photo records' references find
-    visible_claims: set[str] = field(default_factory=set)
-    # New records as rows, written by one executemany before the batch's next statement reads
-    # anything (_write_new_records), with the new photos' blob references (blobs.rows): the ORM's
-    # bookkeeping of thousands of new objects was a third of a push.
-    new_records: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def unwritten(self) -> bool:
-        return bool(self.new_records or (self.blobs is not None and self.blobs.unwritten()))
-
-
-def _whole_batch(session: Session) -> _WholeBatch | None:
-    return session.info.get(_WHOLE)
 
 
 def _whole_batch_fits(mutations: list[Mutation], rules: PushRules) -> bool:
@@ -243,23 +220,23 @@ def _push_whole(session: Session, user: User, device: Device, mutations: list[Mu
         return [_duplicate(m, receipts.get(m.seq)) for m in mutations]
     ids = sorted({str(m.id) for m in fresh if m.entity in policy.RECORD_ENTITIES and policy.is_uuid(m.id)})
     before = changelog.pending_snapshot(session)
-    batch = session.begin_nested()
-    event.listen(session, "do_orm_execute", _before_statement)
+    savepoint = session.begin_nested()
+    batch.begin(session)
     try:
-        known = _read_locked(session, Record, ids)
-        claims = _read_locked(session, Claim, sorted({str(m.id) for m in fresh
+        known = batch.read_locked(session, Record, ids)
+        claims = batch.read_locked(session, Claim, sorted({str(m.id) for m in fresh
                                                       if m.entity == "claim" and policy.is_uuid(m.id)}))
         refs = [(m.fields[key], "photo", str(m.id)) for m in fresh
                 if m.entity == "photo" and m.op == "upsert" and str(m.id) in known and known[str(m.id)] is None
                 and isinstance(m.fields, dict) for key in _PHOTO_BLOBS if isinstance(m.fields.get(key), str)]
         blobs = provenance.read_batch(session, user, device.id, refs) if refs else None
-        whole = _WholeBatch(known, claims, blobs)
+        whole = batch.WholeBatch(known, claims, blobs)
         if user.role == "liaison":
-            whole.visible_claims = _visible_claims(session, user, {
+            whole.visible_claims = batch.visible_claims(session, user, {
                 *claims, *(rec.claim_id for rec in known.values() if rec is not None),
                 *(str(m.fields["claim_id"]) for m in fresh
                   if m.entity in policy.RECORD_ENTITIES and isinstance(m.fields, dict) and m.fields.get("claim_id"))})
-        session.info[_WHOLE] = whole
+        batch.hold(session, whole)
         changelog.hold_feed(session, True)
         results: list[Result] = []
         rows: list[dict[str, Any]] = []
@@ -272,90 +249,19 @@ def _push_whole(session: Session, user: User, device: Device, mutations: list[Mu
             results.append(result)
             rows.append(_receipt_row(device, m, result))
         device.acked_seq = fresh[-1].seq
-        _write_new_records(session)
+        batch.write_new_records(session)
         session.execute(PushReceipt.__table__.insert(), [dict(r, created_at=utcnow()) for r in rows])
-        batch.commit()  # the change feed's rows are written here (changelog's before_commit)
+        savepoint.commit()  # the change feed's rows are written here (changelog's before_commit)
         return results
     except Exception as exc:  # noqa: BLE001 - whatever it was, the one-by-one path meets it again
-        batch.rollback()  # also after a failed flush or commit, which leave it deactivated, not closed
+        savepoint.rollback()  # also after a failed flush or commit, which leave it deactivated, not closed
         changelog.restore_pending(session, before)
         if not isinstance(exc, (changelog.FeedHeld, Rejected, DomainError)):
             log.info("push batch of device=%s runs one by one after %s", device.id, type(exc).__name__)
         return None
     finally:
-        session.info.pop(_WHOLE, None)
-        event.remove(session, "do_orm_execute", _before_statement)
+        batch.end(session)
         changelog.hold_feed(session, False)
-
-
-def _write_new_records(session: Session) -> None:
-    """The batch's new records written now (after the claims they belong to)."""
-    whole = _whole_batch(session)
-    session.flush()
-    if whole is None or not whole.unwritten():
-        return
-    rows = list(whole.new_records.values())
-    whole.new_records.clear()
-    if rows:
-        session.execute(Record.__table__.insert(), rows)
-    if whole.blobs is not None:
-        provenance.write_batch(session, whole.blobs)
-
-
-def _before_statement(state: Any) -> None:  # noqa: ANN401 - sqlalchemy.orm.ORMExecuteState
-    """Whatever the batch runs next sees its new records, as autoflush makes it see new objects."""
-    whole = _whole_batch(state.session)
-    if whole is not None and whole.unwritten():
-        _write_new_records(state.session)
-
-
-def _read_locked(session: Session, model: type[Claim] | type[Record], ids: list[str]) -> dict[str, Any]:
-    """The rows of ``ids`` (sorted), locked, in a few statements; None for an id not there."""
-    rows: dict[str, Any] = dict.fromkeys(ids)
-    for start in range(0, len(ids), 500):
-        # In id order, as any other transaction locking several of them would.
-        for row in session.execute(select(model).where(model.id.in_(ids[start:start + 500]))
-                                   .order_by(model.id).with_for_update()).scalars():
-            rows[row.id] = row
-    return rows
-
-
-def _visible_claims(session: Session, user: User, claim_ids: set[str]) -> set[str]:
-    """Of ``claim_ids``, those ``user`` may see now (claim_visible's rule, one statement per 500)."""
-    ids = sorted(i for i in claim_ids if policy.is_uuid(i))
-    seen: set[str] = set()
-    visible = changelog.claim_visibility_clause(user, changelog.access_policy(session))
-    for start in range(0, len(ids), 500):
-        seen.update(session.execute(select(Claim.id).where(Claim.id.in_(ids[start:start + 500]), visible)).scalars())
-    return seen
-
-
-def _claim_visible(session: Session, user: User, claim_id: str) -> bool:
-    """claim_visible; for a liaison's batch, as read for all its claims at the start (a liaison
-    sees the claims of its township; a claim that changes township sends the batch one by one),
-    plus those the batch creates in that township."""
-    whole = _whole_batch(session)
-    if whole is None or user.role != "liaison":
-        return claim_visible(session, user, claim_id)
-    return claim_id in whole.visible_claims
-
-
-def _claim_of(session: Session, claim_id: str) -> Claim | None:
-    """The claim, from the batch when it holds it (a claim the batch created is not written yet)."""
-    whole = _whole_batch(session)
-    claim = whole.claims.get(claim_id) if whole is not None else None
-    return claim if claim is not None else session.get(Claim, claim_id)
-
-
-def _load_record_for_update(session: Session, record_id: str) -> Record | None:
-    whole = _whole_batch(session)
-    if whole is not None and record_id in whole.records and record_id not in whole.new_records:
-        return whole.records[record_id]
-    # A record the batch created is read back once written (the statement writes it first).
-    rec = session.execute(select(Record).where(Record.id == record_id).with_for_update()).scalar_one_or_none()
-    if whole is not None and rec is not None:
-        whole.records[record_id] = rec
-    return rec
 
 
 def _safe(value: Any) -> str:
@@ -493,14 +399,6 @@ def record_snapshot(rec: Record | Mapping[str, Any]) -> dict[str, Any]:
     return snap
 
 
-def _load_claim_for_update(session: Session, claim_id: str) -> Claim | None:
-    whole = _whole_batch(session)
-    if whole is not None and claim_id in whole.claims:
-        return whole.claims[claim_id]
-    return session.execute(
-        select(Claim).where(Claim.id == claim_id).with_for_update()
-    ).scalar_one_or_none()
-
 
 def _survey_participant(session: Session, user: User, claim_id: str) -> bool:
     if user.role != "surveyor":
@@ -554,11 +452,11 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation,
                  rules: PushRules) -> tuple[str, int | None]:
     if m.op == "delete":
         raise Rejected(ERR.delete_not_allowed, "claims are never deleted; withdraw them instead")
-    claim = _load_claim_for_update(session, m.id)
+    claim = batch.load_claim_for_update(session, m.id)
     # A claim the user may not see is answered exactly as an unknown id would be: the same checks,
     # in the same order, with the same messages (so its existence cannot be probed), up to the
     # point where an unknown id would be created.
-    hidden = claim is not None and not _claim_visible(session, user, claim.id)
+    hidden = claim is not None and not batch.claim_visible(session, user, claim.id)
     if hidden:
         claim = None
     fields = _check_fields("claim", m.fields, user.role, creating=claim is None)
@@ -598,7 +496,7 @@ def _apply_claim(session: Session, user: User, device: Device, m: Mutation,
             **columns,
         )
         session.add(claim)
-        whole = _whole_batch(session)
+        whole = batch.current(session)
         if whole is not None:
             # Written with the batch's next statement, with the records that follow it.
             whole.claims[claim.id] = claim
@@ -812,7 +710,7 @@ def _check_documents_open(session: Session, user: User, claim_id: str, rec: Reco
     before = (rec.fields or {}) if rec is not None and not rec.deleted else None
     if before is not None and all(before.get(k) == v for k, v in clean.items()):
         return
-    claim = _claim_of(session, claim_id)
+    claim = batch.claim_of(session, claim_id)
     if claim is None:
         return
     try:
@@ -825,8 +723,8 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
     entity = m.entity
     fields = dict(m.fields)
     claim_id = fields.pop("claim_id", None)
-    rec = _load_record_for_update(session, m.id)
-    if rec is not None and not _claim_visible(session, user, rec.claim_id):
+    rec = batch.load_record_for_update(session, m.id)
+    if rec is not None and not batch.claim_visible(session, user, rec.claim_id):
         # A record of a claim out of the caller's scope: scope first, so nothing here says that the
         # id exists (nor names its claim). Answered as for a claim the caller may not see.
         if claim_id is None:
@@ -840,7 +738,7 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
         claim_id = rec.claim_id
     if claim_id is None:
         raise Rejected(ERR.required, f"{entity} needs claim_id", field="claim_id")
-    if not policy.is_uuid(claim_id) or not _claim_visible(session, user, claim_id):
+    if not policy.is_uuid(claim_id) or not batch.claim_visible(session, user, claim_id):
         # Unknown and out-of-scope claims get the same answer.
         raise Rejected(ERR.claim_not_found, f"claim {claim_id} not found")
     now = utcnow()
@@ -883,7 +781,7 @@ def _apply_record(session: Session, user: User, device: Device, m: Mutation) -> 
         row = {"id": m.id, "entity": entity, "claim_id": claim_id, "version": 1, "deleted": False,
                "sha256": clean.get("sha256"), "fields": clean, "field_versions": {k: [1, device.id] for k in clean},
                "created_by": user.id, "created_at": now, "updated_at": now}
-        whole = _whole_batch(session)
+        whole = batch.current(session)
         if whole is not None:
             # Written before the batch's next statement, with the other new records (a clash of
             # ids surfaces there and sends the batch one by one, where it is answered as always).
@@ -946,7 +844,7 @@ def _check_timeline_entry(session: Session, user: User, claim_id: str, fields: d
     may take (the first entry: a reporting role reported it), and it names the caller's role."""
     from claimcore import workflow
 
-    claim = _claim_of(session, claim_id)
+    claim = batch.claim_of(session, claim_id)
     source, target = fields.get("from_status"), fields.get("to_status")
     role = fields.get("role")
     if role is not None and role != user.role:
