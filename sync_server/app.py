@@ -39,7 +39,7 @@ from .insurers import routes as insurers_routes
 from .reports import routes as reports_routes
 from .rotation import routes as rotation_routes
 from .sync import routes as sync_routes
-from .sync.apply import PushRules
+from .sync.mutations import PushRules
 
 log = logging.getLogger("sync_server")
 __version__ = "1.0"

@@ -17,7 +17,7 @@ from .core.db import Database
 from .core.models import Claim, Insurer, User
 from .devices import service as accounts
 from .fund import service as fund_service
-from .sync.apply import claim_snapshot
+from .sync.claims import claim_snapshot
 
 _NS = uuid.UUID("6f1d0c1e-6a59-4e0c-9d37-1f0a3c5b2d10")
 LEAD_INSURER = "picc"

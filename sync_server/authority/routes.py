@@ -29,7 +29,7 @@ from ..core.schemas import (
     _err,
     _refusals,
 )
-from ..sync.apply import Rejected
+from ..sync.mutations import Rejected
 from . import service
 
 router = APIRouter(prefix="/api/v1", tags=["co-insurance"])

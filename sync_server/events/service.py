@@ -65,7 +65,7 @@ def _best_event(claim: Claim, events: Iterable[CoinsuranceEvent], excluded: set[
 
 
 def _set_event(session: Session, claim: Claim, event_id: str | None) -> None:
-    from ..sync.apply import server_change
+    from ..sync.claims import server_change
 
     server_change(session, claim, {"event_id": event_id})
 

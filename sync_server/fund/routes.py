@@ -32,7 +32,7 @@ from ..core.schemas import (
     _refusals,
 )
 from ..insurers import service as insurers_service
-from ..sync.apply import Rejected
+from ..sync.mutations import Rejected
 from . import rules as fundlib
 from . import service as fund_service
 

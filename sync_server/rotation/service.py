@@ -167,7 +167,7 @@ def _lead_assignment(session: Session, claim_id: str, lead: str, actor: User, no
 
 
 def _move(session: Session, claim: Claim, target: str, actor: User) -> None:
-    from ..sync.apply import move_claim
+    from ..sync.claims import move_claim
 
     move_claim(session, claim, target, actor)
 

@@ -15,16 +15,17 @@ from ..core.errors import ApiError, unauthorized
 from ..core.schemas import E401, E422, JSON_BODY, MAX_WIRE_INT, UUID_PATTERN, StorableText, _err, _integral
 from ..core.settings import Settings
 from . import apply, service
+from .mutations import DeviceRevoked, Mutation, PushRules
 
 router = APIRouter()
 
 
-def get_push_rules(request: Request) -> apply.PushRules:
+def get_push_rules(request: Request) -> PushRules:
     """The rules this app hands every push (sync_server.app.push_rules)."""
     return request.app.state.push_rules
 
 
-PushRulesDep = Annotated[apply.PushRules, Depends(get_push_rules)]
+PushRulesDep = Annotated[PushRules, Depends(get_push_rules)]
 
 
 
@@ -124,11 +125,11 @@ def push(body: PushIn, caller: CallerDep, db: DbDep, rules: PushRulesDep, reques
     if any(b <= a for a, b in zip(seqs, seqs[1:])):
         raise ApiError(422, ERR.seq_order, "mutations must be in strictly increasing seq order")
     mutations = [
-        apply.Mutation(m.seq, m.entity, m.id, m.op, m.fields, m.base_version) for m in body.mutations
+        Mutation(m.seq, m.entity, m.id, m.op, m.fields, m.base_version) for m in body.mutations
     ]
     try:
         acked, results = apply.push(db, caller.device.id, mutations, rules)
-    except apply.DeviceRevoked:
+    except DeviceRevoked:
         refuse(caller, "revoked_during_push", request.url.path)
         raise unauthorized() from None
     return {"acked_seq": acked, "results": [r.as_dict() for r in results]}

@@ -239,7 +239,7 @@ def phones(request, tmp_path):
 
 def server_claim(server: Server, claim_id: str) -> dict | None:
     from sync_server.core.models import Claim
-    from sync_server.sync.apply import claim_fields
+    from sync_server.sync.claims import claim_fields
 
     with server.harness.db.read() as s:
         c = s.get(Claim, claim_id)

@@ -15,7 +15,7 @@ from .conftest import BASE, TOWNSHIP_A, server_records
 
 def _move_on_server(server, claim_id: str, status: str) -> None:
     from sync_server.core.models import Claim
-    from sync_server.sync.apply import server_change
+    from sync_server.sync.claims import server_change
 
     with server.harness.db.write() as s:
         server_change(s, s.get(Claim, claim_id), {"status": status})

@@ -8,7 +8,7 @@ import pytest
 from claimcore.catalogue import load_catalogue
 from claimcore.checklist import required_documents
 from sync_server.core.models import Claim
-from sync_server.sync.apply import checklist_complete
+from sync_server.sync.claims import checklist_complete
 from tests.claimcore.test_checklist_basis import _mandatory_only
 
 from .conftest import LONGSHUI, claim_fields, new_id

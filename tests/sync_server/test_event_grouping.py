@@ -45,7 +45,7 @@ def old_claim(w, reported_at) -> str:
     """A claim from before incident times were required (as the sync core stores one)."""
     from sync_server.core.changelog import record_change
     from sync_server.core.models import Claim
-    from sync_server.sync.apply import claim_snapshot
+    from sync_server.sync.claims import claim_snapshot
 
     cid = new_id()
     with w.harness.db.write() as s:

@@ -14,7 +14,7 @@ from sync_server.app import create_app, push_rules
 from sync_server.authority import service as authority_service
 from sync_server.fund import routes as fund_routes
 from sync_server.rotation import routes as rotation_routes
-from sync_server.sync import apply
+from sync_server.sync import apply, mutations
 
 from .conftest import Phone
 from .test_rotation_api import Clock, add_claims, dispatch, setup_pool, world  # noqa: F401  (fixture)
@@ -75,7 +75,7 @@ def test_the_co_insurance_rules_are_always_handed_to_the_push(world):
     the co-insurance features handle; there is no default to fall back to."""
     assert inspect.signature(apply.push).parameters["rules"].default is inspect.Parameter.empty
     assert all(f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-               for f in dataclasses.fields(apply.PushRules))
+               for f in dataclasses.fields(mutations.PushRules))
     rules = world.client.app.state.push_rules
     assert rules.authority_cleared is authority_service.authority_cleared
     assert rules.handlers["assignment"] is rotation_routes.push_assignment

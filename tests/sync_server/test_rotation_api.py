@@ -14,7 +14,7 @@ from sync_server.core.changelog import record_change
 from sync_server.core.models import Claim
 from sync_server.insurers.models import InsurerLeave, InsurerTerms
 from sync_server.rotation import rules as rot
-from sync_server.sync.apply import claim_snapshot
+from sync_server.sync.claims import claim_snapshot
 
 LONGSHUI = "500111100"
 BAODING = "500111102"
