@@ -8,7 +8,6 @@ in the sibling modules; they read state from `shell.ctx` and call its actions, n
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import threading
 from typing import Any, Callable
@@ -27,10 +26,6 @@ FONT_FILES = {"GB2312": "fonts/NotoSansSC-GB2312.otf", "GBK": "fonts/NotoSansSC-
 WIDE_LAYOUT_MIN_WIDTH = 900
 # The locale Flutter's built-in texts follow, by the app's language (fieldapp.i18n.LANGUAGES).
 UI_LOCALES = {"zh": ft.Locale("zh", "CN"), "en": ft.Locale("en", "US")}
-
-
-# What a view shows (all of ft.View's own settings): a screen drawn again takes these over.
-_VIEW_PROPS = tuple(f.name for f in dataclasses.fields(ft.View) if not f.name.startswith("_"))
 
 
 class AppShell:
@@ -255,34 +250,9 @@ class AppShell:
                 log.exception("screen %s failed", route)
                 views = [router.error_view(self, route, exc)]
             self._drawn_wide = self.wide
-            self._show(views)
-
-    def _show(self, views: list[ft.View]) -> None:
-        """Put ``views`` on the page. A scrolling screen drawn again (a pull landed, a form saved)
-        keeps its view object and takes the new content: to Flutter it is the same screen, so
-        someone reading far down a claim keeps their place, and the button under their thumb does
-        not move (a new view would be shown from the top). Another route starts at the top.
-
-        The content goes in as one new column. Put straight into the reused view, Flet matches
-        its keyed controls to the old ones and diffs them in place, and the home screen stopped
-        following the sync (seen in the browser tests)."""
-        for view in views:
-            if view.scroll is not None:
-                view.controls = [ft.Column(view.controls, spacing=view.spacing,
-                                           horizontal_alignment=view.horizontal_alignment)]
-        shown = list(self.page.views)
-        if len(shown) == len(views) and all(type(old) is type(new) and old.route == new.route
-                                            for old, new in zip(shown, views)):
-            for i, (old, new) in enumerate(zip(shown, views)):
-                if old.scroll is not None and new.scroll is not None:
-                    for name in _VIEW_PROPS:
-                        setattr(old, name, getattr(new, name))
-                else:
-                    self.page.views[i] = new
-        else:
             self.page.views.clear()
             self.page.views.extend(views)
-        self.page.update()
+            self.page.update()
 
     # Screens with a form whose typing a redraw would interrupt (focus, caret and the phone's
     # keyboard are lost when a text field is replaced): pulled data waits for the next navigation

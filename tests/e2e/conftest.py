@@ -410,12 +410,6 @@ class Screen:
             self.page.mouse.wheel(0, 450)
             self.page.wait_for_timeout(300)
 
-    def tab(self, name: str, then: str | None = None) -> None:
-        """One of the claim's tabs (概况, 照片, 资料, 进度), at the top of the claim: a person scrolls
-        back up to it (a redraw keeps the claim where it was read)."""
-        self.top()
-        self.tap(self.button(name, exact=True), then=then)
-
     def top(self) -> None:
         """Back to the top of the screen."""
         size = self.page.viewport_size or PHONE

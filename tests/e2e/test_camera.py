@@ -140,7 +140,7 @@ def test_a_burst_from_the_in_app_camera_carries_the_fix_and_passes_intake(server
         assert phone.page.get_by_text("未能保存").count() == 0
 
         # the claim's photo tab reaches the same camera and comes back to the tab
-        phone.tab("照片", then="已有 3 张照片")
+        phone.tap(phone.button("照片", exact=True), then="已有 3 张照片")
         phone.tap(phone.button("相机拍照"), then="本次 0 张")
         phone.tap(phone.button("完成"), then="已有 3 张照片")
         assert phone.page.url.rstrip("/").endswith(f"/claim/{claim_id}/photos")
@@ -160,7 +160,7 @@ def test_no_camera_is_said_and_the_picker_stays(phone_app, browsers):
     try:
         phone.see("我的案件", timeout=90_000)
         phone.tap(phone.page.get_by_text(VICTIM).first, then="概况")
-        phone.tab("照片", then="已有 3 张照片")
+        phone.tap(phone.button("照片", exact=True), then="已有 3 张照片")
         phone.tap(phone.button("相机拍照"), then="本次 0 张")
         problem = phone.page.get_by_text(re.compile("没有相机权限|没有找到相机|相机打不开"))
         problem.first.wait_for(state="attached", timeout=60_000)

@@ -106,9 +106,24 @@ def enrol(phone: Screen, server, role: str, **match) -> dict:
 
 
 def press(phone: Screen, name: str, then: str | None = None) -> None:
-    """A button further down the screen: scroll to it, tap it."""
+    """A button further down the screen: scroll to it, tap it. A pull that lands in between
+    redraws the screen from the top, and the button is no longer drawn where it was (nor at all):
+    until the screen shows `then`, the button is scrolled to and tapped again, as a person would."""
     phone.find(name)
-    phone.tap(phone.button(name, exact=True), then=then)
+    phone.tap(phone.button(name, exact=True))
+    if then is None:
+        return
+    for _ in range(3):
+        try:
+            phone.see(then, timeout=5_000)
+            return
+        except Exception:  # noqa: BLE001 - Playwright's TimeoutError: the tap was lost
+            try:
+                phone.find(name, timeout=5_000)
+                phone.button(name, exact=True).click(timeout=5_000)
+            except Exception:  # noqa: BLE001 - covered by what the tap opened after all: look again
+                continue
+    phone.see(then)
 
 
 def move(phone: Screen, label: str, shot: str) -> None:
@@ -188,7 +203,7 @@ def test_a_death_claim_is_paid_to_the_heir_and_a_small_one_by_the_lead_alone(ser
         report(liaison, "7月1日凌晨暴雨引发山洪，房屋倒塌，户主周德明遇难。", ("身故", "房屋及室内财产"),
                VICTIM["name"], VICTIM["id"], PHOTOS)
         liaison.see("还缺", timeout=30_000)
-        liaison.tab("概况", then="相关人员")
+        liaison.tap(liaison.button("概况", exact=True), then="相关人员")
         liaison.shot("claim-reported")
 
         # the heir, with the bank card the payment goes to
@@ -253,11 +268,11 @@ def test_a_death_claim_is_paid_to_the_heir_and_a_small_one_by_the_lead_alone(ser
         liaison.page.wait_for_timeout(2500)
         liaison.see("已查勘")
         move(liaison, "收集资料中", "collecting")
-        liaison.tab("资料", then="还缺")
+        liaison.tap(liaison.button("资料", exact=True), then="还缺")
         mark_all_collected(liaison)
         liaison.see("资料已齐全")
         liaison.shot("documents-complete")
-        liaison.tab("概况", then="相关人员")
+        liaison.tap(liaison.button("概况", exact=True), then="相关人员")
         move(liaison, "资料已提交", "submitted")
         drained(apps["liaison"])
         status_on(apps["adjuster"], claim_id, "submitted")
@@ -369,7 +384,7 @@ def test_a_death_claim_is_paid_to_the_heir_and_a_small_one_by_the_lead_alone(ser
         adjuster.see("已转为：已赔付")
         adjuster.shot("paid")
         move(adjuster, "已结案", "closed")
-        adjuster.tab("进度", then="已结案")
+        adjuster.tap(adjuster.button("进度", exact=True), then="已结案")
         adjuster.see(coordinator_user["name"])  # the stamp is on the timeline under a person's name
         adjuster.shot("timeline")
         drained(apps["adjuster"])
@@ -448,7 +463,7 @@ def _small_claim(server, apps, liaison: Screen, adjuster: Screen, office: Screen
     liaison.back()
     report(liaison, "7月2日山洪冲毁厨房及粮食，无人员伤亡。", ("房屋及室内财产",), victim, None, PHOTOS[:1])
     liaison.see("还缺", timeout=30_000)
-    liaison.tab("概况", then="相关人员")
+    liaison.tap(liaison.button("概况", exact=True), then="相关人员")
     press(liaison, "添加人员（继承人、代理人、收款人）", then="人员类别")
     liaison.tap(liaison.button("收款人"))
     liaison.tap(liaison.button("本人"))
@@ -484,9 +499,9 @@ def _small_claim(server, apps, liaison: Screen, adjuster: Screen, office: Screen
     adjuster.find(victim)
     open_claim(adjuster, victim)
     move(adjuster, "收集资料中", "small-collecting")
-    adjuster.tab("资料", then="还缺")
+    adjuster.tap(adjuster.button("资料", exact=True), then="还缺")
     mark_all_collected(adjuster)
-    adjuster.tab("概况", then="相关人员")
+    adjuster.tap(adjuster.button("概况", exact=True), then="相关人员")
     move(adjuster, "资料已提交", "small-submitted")
     move(adjuster, "审核中", "small-review")
     press(adjuster, "添加损失项目", then="损失类别")

@@ -151,7 +151,7 @@ def test_liaison_reports_offline_and_syncs(server, workdir, browser):
                                 ("进度", "claim-timeline", "地点：")):
             phone.tap(phone.button(tab, exact=True), then=sign)
             phone.shot(shot)
-        phone.tab("概况", then="相关人员")
+        phone.tap(phone.button("概况", exact=True), then="相关人员")
         phone.see("110105********002X")  # the ID number masked on screen
 
         # sync drains by itself while the server is up
@@ -170,7 +170,7 @@ def test_liaison_reports_offline_and_syncs(server, workdir, browser):
         # -- offline: stop the server, edit, see what waits ------------------------------------
         server.stop()
         phone.tap(phone.page.get_by_text(VICTIM["name"]).first, then="概况")
-        phone.tab("资料", then="还缺")
+        phone.tap(phone.button("资料", exact=True), then="还缺")
         first_collect = phone.page.get_by_role("button", name="已收").first
         phone.tap(first_collect)
         try:
@@ -205,7 +205,7 @@ def test_liaison_reports_offline_and_syncs(server, workdir, browser):
 
         # -- a scan tapped on the claim application lands there and reaches the server ---------
         phone.tap(phone.page.get_by_text(VICTIM["name"]).first, then="概况")
-        phone.tab("资料", then="还缺")
+        phone.tap(phone.button("资料", exact=True), then="还缺")
         phone.see("索赔申请书")
         with phone.page.expect_file_chooser() as chooser:
             phone.tap(phone.button("附扫描件").first)  # the first item drawn: 索赔申请书

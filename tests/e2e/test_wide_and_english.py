@@ -31,9 +31,9 @@ def test_office_browser_side_by_side_then_english(server, workdir, browser):
         # Side by side: the list is still there next to the claim.
         wide.see("我的案件")
         wide.shot("claim-overview")
-        wide.tab("资料", then="还缺")
+        wide.tap(wide.button("资料", exact=True), then="还缺")
         wide.shot("claim-documents")
-        wide.tab("进度")
+        wide.tap(wide.button("进度", exact=True))
         wide.shot("claim-timeline")
 
         # -- English: the switch in settings ---------------------------------------------------
