@@ -327,10 +327,12 @@ class Screen:
     def field(self, name: str):
         return self.page.get_by_role("textbox", name=name).first
 
-    def tap(self, locator, timeout: float = 30_000, then: str | None = None) -> None:
+    def tap(self, locator, timeout: float = 30_000, then: str | None = None, refind: str | None = None) -> None:
         """Tap once (counted). With `then`, wait for that text; Flutter web occasionally takes the
         first pointer event after a route change as a hover only, so the same tap is repeated
-        (not counted: a person would not notice) until the screen shows `then`."""
+        (not counted: a person would not notice) until the screen shows `then`. With `refind`,
+        the control sits further down a long screen, which a pull landing in between redraws from
+        the top: before each repeat it is scrolled to again (`find(refind)`)."""
         _wait(locator, "visible", timeout, f"{self.prefix}: a control to tap")
         locator.click()
         self.taps += 1
@@ -342,7 +344,13 @@ class Screen:
                 self.see(then, timeout=5_000)
                 return
             except Exception:
-                if locator.count():
+                if refind is not None:
+                    try:
+                        self.find(refind, timeout=5_000)
+                        locator.click(timeout=5_000)
+                    except Exception:  # noqa: BLE001 - covered by what the tap opened after all: look again
+                        pass
+                elif locator.count():
                     locator.click()
         self.see(then, timeout=timeout)
 

@@ -106,24 +106,10 @@ def enrol(phone: Screen, server, role: str, **match) -> dict:
 
 
 def press(phone: Screen, name: str, then: str | None = None) -> None:
-    """A button further down the screen: scroll to it, tap it. A pull that lands in between
-    redraws the screen from the top, and the button is no longer drawn where it was (nor at all):
-    until the screen shows `then`, the button is scrolled to and tapped again, as a person would."""
+    """A button further down the screen: scroll to it, tap it (again, scrolled to again, while a
+    redraw lost the tap: see Screen.tap)."""
     phone.find(name)
-    phone.tap(phone.button(name, exact=True))
-    if then is None:
-        return
-    for _ in range(3):
-        try:
-            phone.see(then, timeout=5_000)
-            return
-        except Exception:  # noqa: BLE001 - Playwright's TimeoutError: the tap was lost
-            try:
-                phone.find(name, timeout=5_000)
-                phone.button(name, exact=True).click(timeout=5_000)
-            except Exception:  # noqa: BLE001 - covered by what the tap opened after all: look again
-                continue
-    phone.see(then)
+    phone.tap(phone.button(name, exact=True), then=then, refind=name)
 
 
 def move(phone: Screen, label: str, shot: str) -> None:
