@@ -17,14 +17,15 @@ A blob is named by its SHA-256, and a hash is no secret: it travels in pulled re
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from ..core.changelog import OFFICE_ROLES, row_visible
-from ..core.db import insert_new
+from ..core.db import dialect_insert, insert_new
 from ..core.models import User, utcnow
 from .models import Blob, BlobRef, BlobUpload, PendingBlobRef
 
@@ -188,16 +189,27 @@ def record_upload(session: Session, sha256: str, size: int, device_id: str, user
     records this device pushed before the bytes arrived reference the blob now. Rows another
     device (or another upload of this one) wrote at the same moment are left as they are."""
     _take_turns(session, sha256, upload=True)
-    insert_new(session, Blob.__table__, [{"sha256": sha256, "size": size, "created_at": utcnow()}])
+    now = utcnow()
+    insert_new(session, Blob.__table__, [{"sha256": sha256, "size": size, "created_at": now}])
     insert_new(session, BlobUpload.__table__, [{"sha256": sha256, "device_id": device_id, "user_id": user_id,
-                                                "created_at": utcnow()}])
-    waiting = session.execute(select(PendingBlobRef).where(
-        PendingBlobRef.sha256 == sha256, PendingBlobRef.device_id == device_id)).scalars().all()
-    if waiting:
-        insert_new(session, BlobRef.__table__, [
-            {"sha256": p.sha256, "entity": p.entity, "entity_id": p.entity_id, "claim_id": p.claim_id,
-             "insurer_code": p.insurer_code} for p in waiting])
-        session.execute(delete(PendingBlobRef).where(PendingBlobRef.id.in_([p.id for p in waiting])))
+                                                "created_at": now}])
+    # The waiting references move inside the database (no push can park another meanwhile: the
+    # upload holds this hash's turn, and SQLite has one writer).
+    mine = {"sha256": sha256, "device_id": device_id}
+    session.execute(_move_waiting(session.get_bind().dialect.name), mine)
+    session.execute(_DROP_WAITING, mine)
+
+
+_PENDING = PendingBlobRef.__table__
+_WAITING = (_PENDING.c.sha256 == bindparam("sha256"), _PENDING.c.device_id == bindparam("device_id"))
+_DROP_WAITING = _PENDING.delete().where(*_WAITING)
+
+
+@functools.cache
+def _move_waiting(dialect: str):  # noqa: ANN202 - an Insert
+    moved = ("sha256", "entity", "entity_id", "claim_id", "insurer_code")
+    return dialect_insert(dialect, BlobRef.__table__).from_select(
+        moved, select(*(_PENDING.c[name] for name in moved)).where(*_WAITING)).on_conflict_do_nothing()
 
 
 def add_blob_ref(session: Session, sha256: str, entity: str, entity_id: str, *, claim_id: str | None = None,

@@ -43,13 +43,15 @@ def _int_header(value: str | None, name: str) -> int:
     return int(value)
 
 
-def _ensure_blob_row(db: Database, sha256: str, size: int, caller: Caller) -> None:
-    """The blob is stored and this device sent all of it: its provenance, and the references its
-    records made before the bytes arrived now count."""
+def _complete(store: BlobStore, db: Database, sha256: str, length: int, caller: Caller) -> bool:
+    """The last bytes arrived: verify them against the name (``store.complete`` fsyncs them first,
+    so the PATCH itself does not) and, when they match, record the blob, this device's upload and
+    the references its records made before the bytes arrived. One worker-thread hop for all of it."""
+    if not store.complete(sha256, caller.device.id):
+        return False
     with db.write() as session:
-        provenance.record_upload(session, sha256, size, caller.device.id, caller.user.id)
-
-
+        provenance.record_upload(session, sha256, length, caller.device.id, caller.user.id)
+    return True
 
 
 async def append(store: BlobStore, db: Database, settings: Settings, caller: Caller, sha256: str, offset: int,
@@ -98,21 +100,21 @@ async def append(store: BlobStore, db: Database, settings: Settings, caller: Cal
                 except ClientDisconnect:
                     pass  # keep what arrived: the next HEAD reports it and the phone resumes
                 f.flush()
-                await run_in_threadpool(os.fsync, f.fileno())
+                new_offset = offset + written
+                if too_long or new_offset != length:
+                    # Durable before the offset is reported (the last PATCH's bytes: _complete).
+                    await run_in_threadpool(os.fsync, f.fileno())
             if too_long:
                 # The whole request's bytes go; what was held before it stays.
                 await run_in_threadpool(store.truncate_partial, sha256, device, offset)
                 raise ApiError(413, ERR.body_too_large, "body runs past Upload-Length",
                                headers={"Upload-Offset": str(offset)})
-            new_offset = offset + written
             if new_offset == length:
-                ok = await run_in_threadpool(store.complete, sha256, device)
-                if not ok:
+                if not await run_in_threadpool(_complete, store, db, sha256, length, caller):
                     log.info("refused reason=sha256_mismatch device=%s", caller.device.id)
                     raise ApiError(422, ERR.sha256_mismatch,
                                    "the bytes do not hash to this name; the upload was discarded, start again at 0",
                                    headers={"Upload-Offset": "0"}, offset=0)
-                await run_in_threadpool(_ensure_blob_row, db, sha256, length, caller)
                 return {"Upload-Offset": str(length), "Upload-Length": str(length)}
             return {"Upload-Offset": str(new_offset)}
     except UploadBusy:

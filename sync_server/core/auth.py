@@ -35,12 +35,10 @@ security_log = logging.getLogger("sync_server.security")  # refusals and throttl
 bearer = HTTPBearer(auto_error=False, description="Device token from POST /api/v1/enroll")
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
+    # async: FastAPI runs a plain ``def`` dependency in a worker thread, a hop that costs more
+    # CPU than this attribute read (every request asks).
     return request.app.state.db
-
-
-def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
 
 
 def get_blobs(request: Request) -> BlobStore:

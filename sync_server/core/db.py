@@ -12,11 +12,13 @@ pysqlite's own transaction handling is switched off (``isolation_level = None``)
 """
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 from sqlalchemy import Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,16 +28,24 @@ from .settings import Settings
 _WRITE_OPTION = "dazu_write"
 
 
+@functools.cache
+def dialect_insert(dialect: str, table: Table):  # noqa: ANN201 - the dialect's Insert
+    """``INSERT`` of a dialect (by name), which knows ``on_conflict_do_nothing``. One object per
+    table and dialect, and callers keep theirs: a statement built once keeps its cache key, where
+    building it anew costs more than running it."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+@functools.cache
+def _insert_new(dialect: str, table: Table):  # noqa: ANN202
+    return dialect_insert(dialect, table).on_conflict_do_nothing()
+
+
 def insert_new(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """INSERT the rows, leaving out those whose key is taken (ON CONFLICT DO NOTHING, on both
     databases): another transaction writing the same row at this moment is not an error."""
-    if not rows:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(table).on_conflict_do_nothing(), rows)
+    if rows:
+        session.execute(_insert_new(session.get_bind().dialect.name, table), rows)
 
 
 def make_engine(database_url: str) -> Engine:

@@ -20,8 +20,9 @@ from .mutations import DeviceRevoked, Mutation, PushRules
 router = APIRouter()
 
 
-def get_push_rules(request: Request) -> PushRules:
-    """The rules this app hands every push (sync_server.app.push_rules)."""
+async def get_push_rules(request: Request) -> PushRules:
+    """The rules this app hands every push (sync_server.app.push_rules); async: no worker thread
+    for an attribute read."""
     return request.app.state.push_rules
 
 
