@@ -121,7 +121,7 @@ class SyncClient(Transport, Push, Pull, Uploads):
             self._report = SyncReport()
             self.syncing = True
             try:
-                self._auth()
+                self._run_auth = self._auth()
                 if self.parallel_photos and self._uploadable():
                     self._sync_parallel()
                 else:
@@ -141,6 +141,7 @@ class SyncClient(Transport, Push, Pull, Uploads):
                 raise
             finally:
                 self.syncing = False
+                self._run_auth = None
             self.store.sync_state.set(last_sync_at=now_iso(), last_error=None)
             self._emit(Progress("done"))
             return self._report
