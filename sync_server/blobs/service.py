@@ -72,7 +72,9 @@ async def append(store: BlobStore, db: Database, settings: Settings, caller: Cal
     # Otherwise the device sends the bytes, into its own partial upload, whether or not the server
     # holds them already: it learns nothing about other devices' blobs until its own bytes hash
     # to the name, and then it has shown it holds the photo (complete() keeps one copy).
-    held = await run_in_threadpool(store.partial_bytes, device)
+    # Listed here, not in a worker thread: the folder holds unfinished uploads only (a finished
+    # one takes its lock file with it), and a thread hop costs more CPU than listing it.
+    held = store.partial_bytes(device)
     others = sum(n for h, n in held.items() if h != sha256)
     if others + length > settings.upload_quota_bytes:
         raise ApiError(413, ERR.upload_quota,
