@@ -128,3 +128,34 @@ def test_revoked_while_a_batch_is_in_flight(loopback, phones, delay_ms):
         r = c.get("/api/v1/sync/pull", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401
     _reenroll_and_finish(phone, loopback, 60)
+
+
+def test_a_sync_run_reads_the_sealed_token_once_whatever_its_number_of_requests(server, phones):
+    """The header is read at the run's start and kept for it: a run with five times the uploads
+    reads the sync state as often as a small one (it used to read it, and open the sealed token,
+    for every request). The next run reads it again (a new enrolment's token is used: above)."""
+    phone = phones()
+    phone.enroll("liaison", township_code=TOWNSHIP_A)
+    phone.new_claim()
+    phone.client.sync_once()  # the first run also pulls before its push (no cursor yet)
+    real_get = phone.store.sync_state.get
+    reads = []
+
+    def counted_get():  # noqa: ANN202
+        reads.append(1)
+        return real_get()
+
+    phone.store.sync_state.get = counted_get
+    per_run = []
+    for photos in (1, 5):
+        cid = phone.new_claim()
+        for seed in range(photos):
+            phone.add_photo(cid, seed=100 * photos + seed)
+        reads.clear()
+        sent = phone.transport.requests
+        phone.client.sync_once()
+        per_run.append((len(reads), phone.transport.requests - sent))
+    (small_reads, small_requests), (large_reads, large_requests) = per_run
+    assert large_requests == small_requests + 8, per_run  # a photo and its preview: two uploads each
+    assert large_reads == small_reads, per_run
+    assert not phone.client.has_work()
