@@ -34,6 +34,7 @@ from ..core.schemas import (
 from ..insurers import service as insurers_service
 from ..sync.mutations import Rejected
 from . import rules as fundlib
+from . import recoveries as recovery_service
 from . import service as fund_service
 
 router = APIRouter(prefix="/api/v1", tags=["co-insurance"])
@@ -378,7 +379,7 @@ def fund_recoveries(caller: CallerDep, db: DbDep, request: Request) -> dict:
     and entries only."""
     _require(caller, (*OFFICE, "surveyor"), request)
     scope = (caller.user.insurer_code or "") if caller.user.role == "surveyor" else None
-    return _run(db, fund_service.recoveries, scope)
+    return _run(db, recovery_service.recoveries, scope)
 
 
 _CO_INSURER_404 = {404: _err("not_found: no such co-insurer (an unknown insurer, or the lead itself)")}
@@ -390,7 +391,7 @@ def demand_recovery(insurer_code: str, body: RecoveryIn, caller: CallerDep, db: 
                     request: Request) -> dict:
     """The lead's office asked the co-insurer for ``amount_fen`` of what it owes."""
     _require(caller, OFFICE, request)
-    return _run(db, fund_service.record_recovery, caller.user, insurer_code, fundlib.DEMANDED,
+    return _run(db, recovery_service.record_recovery, caller.user, insurer_code, fundlib.DEMANDED,
                 amount_fen=body.amount_fen, on=body.on, note=body.note)
 
 
@@ -402,7 +403,7 @@ def receive_recovery(insurer_code: str, body: RecoveryIn, caller: CallerDep, db:
                      request: Request) -> dict:
     """The co-insurer paid ``amount_fen`` back (never more, in all, than was demanded of it)."""
     _require(caller, OFFICE, request)
-    return _run(db, fund_service.record_recovery, caller.user, insurer_code, fundlib.RECEIVED,
+    return _run(db, recovery_service.record_recovery, caller.user, insurer_code, fundlib.RECEIVED,
                 amount_fen=body.amount_fen, on=body.on, note=body.note)
 
 
@@ -420,7 +421,7 @@ def correct_recovery(entry_id: str, body: RecoveryCorrectionIn, caller: CallerDe
     naming the entry and the reason (the entry itself is never changed)."""
     _require(caller, OFFICE, request)
     today = to_china_time(_now(request)).date()  # the entries' dates are Dazu's calendar days
-    return _run(db, fund_service.correct_recovery, caller.user, entry_id, body.reason, today)
+    return _run(db, recovery_service.correct_recovery, caller.user, entry_id, body.reason, today)
 
 
 def push_cost(session, user, device, m, rules):  # noqa: ANN001

@@ -10,6 +10,7 @@ from ..core import rules as core_rules
 from ..core.models import Assignment, Claim
 from ..events import service as events_service
 from ..fund import rules as fundlib
+from ..fund import recoveries as recovery_service
 from ..fund import service as fund_service
 from ..insurers import service as insurers_service
 from ..rotation import service as rotation_service
@@ -57,7 +58,7 @@ def build_report(session, kind: str, year: int, quarter: int | None,
         # counts in its own period, so a published report keeps its figures.
         _, end = reports.period_bounds(kind, year, quarter)
         try:
-            recoveries = fund_service.recovery_positions(session, end.date())
+            recoveries = recovery_service.recovery_positions(session, end.date())
         except core_rules.RuleError:  # no lead insurer set: nobody to recover for
             recoveries = None
     settlement = settlement_error = None
