@@ -251,7 +251,8 @@ class Screen:
     def _semantics_on(self) -> None:
         self.page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=90_000)
         self.page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
-        self._taps_at_open = self.taps
+        self._tapped = False  # nothing tapped on this page yet: a frozen one may be opened again
+        self._typed: list[tuple[str, str]] = []  # typed since it opened, typed again if it is
 
     def reload(self, then: str) -> None:
         """Reload the tab (the app must carry on from its store) and wait for `then`; a reloaded
@@ -275,15 +276,19 @@ class Screen:
     def reopen_if_frozen(self, what: str) -> bool:
         """Before the first tap on a page only: a freshly opened (or reloaded) page that stopped
         painting is opened again, once, as a person would reload a tab that never finished
-        loading. Chromium's software renderer has been seen to stop painting a new page for
-        minutes (at 1280×800 in CI and here, about one full run in three; in CI once right after
-        a reload), console clean, the app's log clean. Recorded in e2e_slow_frames.log; after the
-        first tap a frozen page fails the test as before."""
-        if self.taps > self._taps_at_open or self.painting():
+        loading, and what was typed into it is typed again (a reload empties a form). Chromium's
+        software renderer has been seen to stop painting a new page for minutes (at 1280×800 in
+        CI and here, about one full run in three; in CI once right after a reload, once before
+        the first tap on a phone's home screen), console clean, the app's log clean. Recorded in
+        e2e_slow_frames.log; after the first tap a frozen page fails the test as before."""
+        if self._tapped or self.painting():
             return False
         _note_slow(f"{self.prefix}: {what}: the new page stopped painting; opened again")
+        typed = self._typed
         self.ctx.close()
         self._open()
+        for name, text in typed:
+            self.type_into(name, text, tap=False)
         return True
 
     def button(self, name: str, exact: bool = False):
@@ -300,6 +305,7 @@ class Screen:
         arrow = self.page.locator('flt-semantics[aria-label="返回"], flt-semantics[aria-label="Back"]').first
         _wait(arrow, "attached", 30_000, f"{self.prefix}: the back arrow")
         self.taps += 1
+        self._tapped = True
         for _ in range(4):
             self.page.mouse.click(28, 28)
             try:
@@ -322,6 +328,7 @@ class Screen:
             raise AssertionError(f"the app bar action {name!r} never got a place on screen")
         self.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         self.taps += 1
+        self._tapped = True
         self.page.wait_for_timeout(500)
 
     def field(self, name: str):
@@ -332,10 +339,20 @@ class Screen:
         first pointer event after a route change as a hover only, so the same tap is repeated
         (not counted: a person would not notice) until the screen shows `then`. With `refind`,
         the control sits further down a long screen, which a pull landing in between redraws from
-        the top: before each repeat it is scrolled to again (`find(refind)`)."""
-        _wait(locator, "visible", timeout, f"{self.prefix}: a control to tap")
-        locator.click()
+        the top: before each repeat it is scrolled to again (`find(refind)`). The first tap on a
+        page that stopped painting opens it again (`reopen_if_frozen`) and taps there."""
+        try:
+            _wait(locator, "visible", timeout, f"{self.prefix}: a control to tap")
+            locator.click()
+        except Exception as exc:  # noqa: BLE001 - a timeout on a frozen new page: opened again, tapped once more
+            if "Timeout" not in type(exc).__name__ or not self.reopen_if_frozen("a control to tap"):
+                raise
+            # The same control on the page opened again (its selector, not the closed page's node).
+            locator = self.page.locator(locator._impl_obj._selector)
+            _wait(locator, "visible", timeout, f"{self.prefix}: a control to tap")
+            locator.click()
         self.taps += 1
+        self._tapped = True
         self.page.wait_for_timeout(300)  # the tap's round trip to the app before the next one
         if then is None:
             return
@@ -379,6 +396,7 @@ class Screen:
             box.fill(text)
             self.page.wait_for_timeout(250)  # the round trip to the app, and any late rewrite
             if box.input_value() == text:
+                self._typed.append((name, text))
                 return
         raise AssertionError(f"text typed into {name!r} did not stay: {box.input_value()!r} != {text!r}")
 
