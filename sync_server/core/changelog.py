@@ -20,6 +20,10 @@ Public API (used by the sync code here and by the co-insurance module):
           server's). That device's pulls skip the row: it holds the record already and took the
           new version from its push receipt. A later change of the same entity in the same
           transaction (the server grouping a pushed claim, say) replaces the row without it.
+        - ``new``: the entity's row did not exist before this transaction (a claim or record
+          created by a push), so the feed has no row of it to replace. A push creates thousands;
+          looking each up again to delete nothing was a seventh of its time. Were it wrong, the
+          feed's unique (entity, entity_id) refuses the commit: nothing is served twice.
 
     reemit_claim(session, claim_id)   give a claim's non-private rows new seqs (scope widened)
 
@@ -49,7 +53,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, event, false, or_, select, text, true, tuple_
+from sqlalchemy import and_, event, false, or_, select, text, true, tuple_
 from sqlalchemy.orm import Session
 
 from claimcore import entities
@@ -57,6 +61,7 @@ from claimcore import entities
 from .models import Assignment, Change, Claim, User, utcnow
 
 _PENDING = "dazu_pending_changes"
+_NEW = "dazu_new_entities"  # (entity, id) created in this transaction: no feed row to replace
 _CHANGELOG_LOCK_KEY = 4_207_113_001  # any constant; shared by every process writing the feed
 
 # Assignment statuses that do NOT give the insurer's surveyors access to the claim.
@@ -95,11 +100,14 @@ def record_change(
     claim_id: str | None = None,
     insurer_code: str | None = None,
     origin_device: str | None = None,
+    new: bool = False,
 ) -> None:
     if op not in ("upsert", "delete"):
         raise ValueError(f"op must be upsert or delete, not {op!r}")
     pending = _pending(session)
     key = (entity, str(entity_id))
+    if new:
+        session.info.setdefault(_NEW, set()).add(key)
     # Re-inserting moves the key to the end: the feed order follows the order of the last change.
     pending.pop(key, None)
     pending[key] = {
@@ -115,6 +123,8 @@ def record_change(
     if entity == "assignment" and claim_id:
         reemit_claim(session, claim_id)
 
+
+_CHANGES = Change.__table__
 
 _HELD = "dazu_feed_held"
 
@@ -159,23 +169,21 @@ def reemit_claim(session: Session, claim_id: str) -> None:
 
 def _flush_pending(session: Session) -> None:
     pending: dict = session.info.pop(_PENDING, None) or {}
+    new = session.info.pop(_NEW, None) or set()
     if not pending:
         return
+    # Whatever the session still holds goes first (an erased record's feed row, say): the rows
+    # replaced below are deleted beneath the ORM, which must have nothing left to write to them.
+    session.flush()
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHANGELOG_LOCK_KEY})
-    keys = list(pending)
+    replaced = [key for key in pending if key not in new]
+    for start in range(0, len(replaced), 500):
+        session.execute(_CHANGES.delete().where(
+            tuple_(_CHANGES.c.entity, _CHANGES.c.entity_id).in_(replaced[start : start + 500])))
     now = utcnow()
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        session.execute(
-            delete(Change).where(tuple_(Change.entity, Change.entity_id).in_(chunk))
-        )
-    session.flush()
-    session.execute(
-        Change.__table__.insert(),
-        [dict(p, changed_at=now) for p in pending.values()],
-    )
+    session.execute(_CHANGES.insert(), [dict(p, changed_at=now) for p in pending.values()])
 
 
 @event.listens_for(Session, "before_commit")
@@ -186,6 +194,7 @@ def _before_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_NEW, None)
 
 
 # --------------------------------------------------------------------------------------- scope

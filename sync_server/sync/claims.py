@@ -141,7 +141,7 @@ def apply_claim(session: Session, user: User, device: Device, m: Mutation,
         else:
             session.flush()
         record_change(session, "claim", claim.id, claim_snapshot(claim), version=1, claim_id=claim.id,
-                      origin_device=own)
+                      origin_device=own, new=True)
         _claim_written(session, user, claim, fields, None, new=True)
         return "applied", 1
 

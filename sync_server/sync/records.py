@@ -146,7 +146,7 @@ def apply_record(session: Session, user: User, device: Device, m: Mutation) -> t
         if entity in ("transition", "note"):
             snap["created_by_name"] = user.name  # timelines show people, not ids
         record_change(session, entity, m.id, snap, version=1, claim_id=claim_id,
-                      origin_device=as_sent(device, m, clean, 0, fields))
+                      origin_device=as_sent(device, m, clean, 0, fields), new=True)
         return "applied", 1
 
     if rec.deleted:
