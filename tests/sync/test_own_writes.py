@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import base64
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+from sync_server.core.changelog import record_change
 from sync_server.core.models import Change
 
 from .conftest import TOWNSHIP_A, server_claim, server_conflicts
@@ -118,3 +121,27 @@ def test_a_first_pull_gets_the_phones_own_writes(server, phones):
     again = a.client._send("GET", "/api/v1/sync/pull",  # noqa: SLF001
                            params={"cursor": first.json()["cursor"]})
     assert again.json()["changes"] == []
+
+
+def test_the_feed_keeps_one_row_per_entity_and_refuses_a_second_for_one_said_to_be_new(loopback, phones):
+    """A claim a push creates is written to the feed without looking for a row to replace (it has
+    none); its next change replaces that row. Saying "new" of an entity the feed holds already is
+    refused at commit, and the feed keeps its one row."""
+    a = phones("a")
+    a.enroll("liaison", township_code=TOWNSHIP_A)
+    cid = a.new_claim(description="原始描述")
+    a.client.sync_once()
+    a.store.claims.update(cid, description="第二次描述")
+    assert a.client.sync_once().applied == 1
+
+    def rows():
+        with loopback.harness.db.read() as s:
+            return s.execute(select(Change.seq, Change.version)
+                             .where(Change.entity == "claim", Change.entity_id == cid)).all()
+
+    before = rows()
+    assert [r.version for r in before] == [2]
+    with pytest.raises(IntegrityError):
+        with loopback.harness.db.write() as s:
+            record_change(s, "claim", cid, {"description": "不该出现"}, version=3, claim_id=cid, new=True)
+    assert rows() == before
