@@ -180,7 +180,8 @@ def _push_whole(session: Session, user: User, device: Device, mutations: list[Mu
             rows.append(_receipt_row(device, m, result))
         device.acked_seq = fresh[-1].seq
         batch.write_new_records(session)
-        session.execute(PushReceipt.__table__.insert(), [dict(r, created_at=utcnow()) for r in rows])
+        now = utcnow()  # one batch, one moment
+        session.execute(PushReceipt.__table__.insert(), [dict(r, created_at=now) for r in rows])
         savepoint.commit()  # the change feed's rows are written here (changelog's before_commit)
         return results
     except Exception as exc:  # noqa: BLE001 - whatever it was, the one-by-one path meets it again
