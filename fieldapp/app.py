@@ -40,11 +40,13 @@ def main(argv: list[str]) -> int:
 
     from fieldapp.state.context import AppContext
     from fieldapp.state.session_slot import SessionSlot
+    from fieldapp.views.method_answers import keep_sessions_answering
     from fieldapp.views.shell import AppShell
 
     data_dir = Path(args.data or os.environ.get("DAZU_PHONE_DATA") or "data/phone").resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=os.environ.get("DAZU_LOG_LEVEL", "WARNING"))
+    keep_sessions_answering()
     ctx = AppContext(data_dir, server_default=args.server)
     ctx.start()
     # One phone, one session: in web mode every browser tab is a session of this one process and

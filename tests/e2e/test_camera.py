@@ -144,11 +144,19 @@ def test_a_burst_from_the_in_app_camera_carries_the_fix_and_passes_intake(server
         phone.tap(phone.button("相机拍照"), then="本次 0 张")
         phone.tap(phone.button("完成"), then="已有 3 张照片")
         assert phone.page.url.rstrip("/").endswith(f"/claim/{claim_id}/photos")
+        _session_kept_answering(app)
     except BaseException:
         phone.failed(app.log)
         raise
     finally:
         phone.close()
+
+
+def _session_kept_answering(app) -> None:  # noqa: ANN001
+    """The camera's answers came after "done" took it off the page (it was still starting): the
+    session's receive loop must not end on them (it did, and the page stopped answering)."""
+    log = app.log.read_text(encoding="utf-8", errors="replace")
+    assert "Receive loop error" not in log, log[-3000:]
 
 
 def test_no_camera_is_said_and_the_picker_stays(phone_app, browsers):
@@ -168,6 +176,7 @@ def test_no_camera_is_said_and_the_picker_stays(phone_app, browsers):
         assert phone.page.get_by_role("button", name="从相册选择").count() == 1
         assert phone.page.get_by_role("button", name="拍照", exact=True).first.is_disabled()
         phone.tap(phone.button("完成"), then="已有 3 张照片")
+        _session_kept_answering(app)
     except BaseException:
         phone.failed(app.log)
         raise
