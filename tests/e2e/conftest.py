@@ -278,9 +278,10 @@ class Screen:
         painting is opened again, once, as a person would reload a tab that never finished
         loading, and what was typed into it is typed again (a reload empties a form). Chromium's
         software renderer has been seen to stop painting a new page for minutes (at 1280×800 in
-        CI and here, about one full run in three; in CI once right after a reload, once before
-        the first tap on a phone's home screen), console clean, the app's log clean. Recorded in
-        e2e_slow_frames.log; after the first tap a frozen page fails the test as before."""
+        CI and here, about one full run in three; in CI once right after a reload, and once
+        before the first tap on a phone's home screen, where even a screenshot timed out), the
+        console clean. Recorded in e2e_slow_frames.log; after the first tap a frozen page fails
+        the test as before."""
         if self._tapped or self.painting():
             return False
         _note_slow(f"{self.prefix}: {what}: the new page stopped painting; opened again")
