@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import bindparam, delete, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from claimcore import wire, workflow
@@ -56,6 +56,14 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+def _take_version(table: Any) -> Any:  # noqa: ANN401 - a Table
+    """Raise a record's version to the receipt's, never lower it."""
+    return (update(table)
+            .where(table.c.id == bindparam("record_id"),
+                   or_(table.c.version.is_(None), table.c.version < bindparam("taken")))
+            .values(version=bindparam("taken")))
+
+
 class RemoteChangesRepo(Repo):
     """The store's side of a sync, behind Store.apply_remote_changes, Store.requeue_record and
     Store.purge_forgotten_files."""
@@ -90,13 +98,16 @@ class RemoteChangesRepo(Repo):
         """The versions the server's push receipts gave this phone's own writes ``(entity, id,
         version)``: the next edit is based on them. The pull does not bring a write back that the
         server stored exactly as sent; one it merged or changed comes with its fields and version.
-        A newer version the phone holds already (pulled since) stays."""
+        A newer version the phone holds already (pulled since) stays. One executemany per kind of
+        record, not a read and an ORM write per receipt: a first sync takes 14,000."""
+        by_model: dict[Any, list[dict[str, Any]]] = {}
+        for entity, record_id, version in versions:
+            model = SYNCED_MODELS.get(entity)
+            if model is not None:
+                by_model.setdefault(model, []).append({"record_id": record_id, "taken": version})
         with self._db.write() as session:
-            for entity, record_id, version in versions:
-                model = SYNCED_MODELS.get(entity)
-                row = session.get(model, record_id) if model is not None else None
-                if row is not None and (row.version is None or row.version < version):
-                    row.version = version
+            for model, rows in by_model.items():
+                session.execute(_take_version(model.__table__), rows)
 
     def apply(self, changes: Iterable[Mapping[str, Any]], new_cursor: str | None) -> ApplyResult:
         """Apply one page of server changes and store the new pull cursor, in ONE transaction.

@@ -164,3 +164,17 @@ def test_sync_state_token_is_sealed_and_survives_reopen(data_dir):
         "dev-1", "tok-secret-123456", "c9", "2026-07-01T00:00:00.000000+00:00")
     s.close()
     assert b"tok-secret-123456" not in (data_dir / "store.db").read_bytes()
+
+
+def test_push_receipts_raise_versions_and_never_lower_them(store):
+    """The versions a push's receipts give the phone's own writes: a record takes a higher one, a
+    newer one it pulled meanwhile stays, and a receipt for a record or kind the phone does not hold
+    changes nothing."""
+    mine, pulled = new_claim(store), str(uuid.uuid4())
+    store.apply_remote_changes([_server_claim(pulled, 7)], "cursor-1")
+    store.take_versions([("claim", mine, 3), ("claim", pulled, 5), ("claim", str(uuid.uuid4()), 9),
+                         ("no_such_kind", mine, 99)])
+    assert store.claims.get(mine).version == 3
+    assert store.claims.get(pulled).version == 7
+    store.take_versions([("claim", mine, 2)])
+    assert store.claims.get(mine).version == 3
