@@ -123,39 +123,34 @@ class PhotosRepo(Repo):
         """Record that the server durably holds the ``preview`` or the ``original``. Never moves
         backwards (a late preview acknowledgement does not undo 'original'). Returns the state."""
         with self._db.write() as session:
-            state = _mark_uploaded(session, sha256, kind)
+            _mark_uploaded(session, [(sha256, kind)])
+            state = session.scalar(select(Photo.upload_state).where(Photo.sha256 == sha256))
             if state is None:
                 raise NotFoundError("photo", sha256)
             return state
 
     def mark_all_uploaded(self, marks: list[tuple[str, str]]) -> None:
         """``mark_uploaded`` for each (sha256, kind) in ONE durable write (one fsync for a run of
-        uploads): a photo ends in the furthest state of its marks and its own, as marking them in
-        order would leave it. A photo no longer on the phone (its claim was forgotten meanwhile)
-        is passed over. One UPDATE per state, not a read and an ORM write per photo: this runs
-        beside the next upload, and a first sync marks thousands."""
-        by_state: dict[str, list[str]] = {}
-        for sha256, kind in marks:
-            if kind not in UPLOAD_STATES[1:]:
-                raise StoreValidationError("error.store.upload_kind")
-            by_state.setdefault(kind, []).append(sha256)
+        uploads). A photo no longer on the phone (its claim was forgotten meanwhile) is passed
+        over."""
         with self._db.write() as session:
-            for rank, state in enumerate(UPLOAD_STATES):  # never backwards: only over the states below
-                shas = sorted(set(by_state.get(state, ())))
-                for start in range(0, len(shas), 500):
-                    session.execute(update(_PHOTOS).where(_PHOTOS.c.sha256.in_(shas[start:start + 500]),
-                                                          _PHOTOS.c.upload_state.in_(UPLOAD_STATES[:rank]))
-                                    .values(upload_state=state))
+            _mark_uploaded(session, marks)
 
 
-def _mark_uploaded(session, sha256: str, kind: str) -> str | None:  # noqa: ANN001 - a Session
-    """The photo's upload state after the server said it holds ``kind``; None: no such photo."""
-    if kind not in ("preview", "original"):
-        raise StoreValidationError("error.store.upload_kind")
-    p = session.scalar(select(Photo).where(Photo.sha256 == sha256))
-    if p is None:
-        return None
-    if UPLOAD_STATES.index(kind) > UPLOAD_STATES.index(p.upload_state):
-        p.upload_state = kind
-    return p.upload_state
+def _mark_uploaded(session, marks: list[tuple[str, str]]) -> None:  # noqa: ANN001 - a Session
+    """Each photo ends in the furthest state of its marks and its own, as marking them one by one
+    in order would leave it: one UPDATE per state, over the states below it only (never
+    backwards). Not a read and an ORM write per photo: a first sync marks thousands, beside the
+    next upload."""
+    by_state: dict[str, list[str]] = {}
+    for sha256, kind in marks:
+        if kind not in UPLOAD_STATES[1:]:
+            raise StoreValidationError("error.store.upload_kind")
+        by_state.setdefault(kind, []).append(sha256)
+    for rank, state in enumerate(UPLOAD_STATES):
+        shas = sorted(set(by_state.get(state, ())))
+        for start in range(0, len(shas), 500):
+            session.execute(update(_PHOTOS).where(_PHOTOS.c.sha256.in_(shas[start:start + 500]),
+                                                  _PHOTOS.c.upload_state.in_(UPLOAD_STATES[:rank]))
+                            .values(upload_state=state))
 
