@@ -207,15 +207,58 @@ def _wait(locator, state: str, timeout: float, what: str) -> None:
     """Wait for `locator`; a long wait that runs out is given one more minute, recorded. On a
     machine shared with other runs, Chromium's software renderer has been seen to paint nothing
     for over 30 s (CI: the enrolment field of a freshly opened screen); the element either comes
-    within the extra minute or the test fails as before. Short waits (a probe that expects to
-    miss) are never extended."""
+    within the extra minute or the test fails as before, saying what the screen showed. Short
+    waits (a probe that expects to miss) are never extended."""
     try:
         locator.wait_for(state=state, timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - Playwright's TimeoutError; anything else re-raises below
         if timeout < 30_000 or "Timeout" not in type(exc).__name__:
             raise
         _note_slow(f"{what}: not {state} after {timeout / 1000:.0f} s; waiting one more minute")
-        locator.wait_for(state=state, timeout=60_000)
+        try:
+            locator.wait_for(state=state, timeout=60_000)
+        except Exception:
+            print(_what_was_there(locator), flush=True)
+            raise
+
+
+# What a person saw, for a failure report that CI may cut short: each labelled semantics node
+# once, in page order, with its role and whether it has a place on screen.
+_SCREEN_WORDS = """() => {
+  const out = [], seen = new Set();
+  for (const e of document.querySelectorAll('flt-semantics')) {
+    const role = e.getAttribute('role') || '';
+    const leaf = !e.querySelector('flt-semantics');
+    const text = (e.getAttribute('aria-label') || (leaf || role ? e.innerText : '') || '').trim();
+    if (!text || seen.has(role + text)) continue;
+    seen.add(role + text);
+    const r = e.getBoundingClientRect();
+    out.push((role ? `[${role}] ` : '') + text.replace(/\\s+/g, ' ').slice(0, 70) +
+             (r.width > 0 && r.height > 0 ? '' : ' (no box)'));
+  }
+  return out.slice(0, 40);
+}"""
+_BOXES = """els => els.map(e => { const r = e.getBoundingClientRect();
+  return `${Math.round(r.x)},${Math.round(r.y)} ${Math.round(r.width)}x${Math.round(r.height)} ` +
+         getComputedStyle(e).visibility; })"""
+
+
+def _what_was_there(locator) -> str:
+    """The awaited control's matches (where each one is) and the words on the screen."""
+    page = locator.page
+    try:
+        # A page whose script is stuck would never answer an evaluate (it has no timeout).
+        page.screenshot(timeout=15_000)
+    except Exception:  # noqa: BLE001 - Playwright's TimeoutError: no frame came
+        return "(the page painted no frame in 15 s: what it showed could not be read)"
+    try:
+        selector = locator._impl_obj._selector.removesuffix(" >> nth=0")
+        boxes = page.locator(selector).evaluate_all(_BOXES)
+        words = page.evaluate(_SCREEN_WORDS)
+    except Exception as exc:  # noqa: BLE001 - a report after a failure never replaces it
+        return f"(what the screen showed could not be read: {str(exc).splitlines()[0]})"
+    return (f"awaited {selector}: {len(boxes)} match(es) {boxes}\n"
+            "the screen showed:\n  " + "\n  ".join(words or ["(no labelled node)"]))
 
 
 class Screen:
@@ -291,6 +334,18 @@ class Screen:
         for name, text in typed:
             self.type_into(name, text, tap=False)
         return True
+
+    def opened(self, locator, timeout: float = 60_000) -> None:
+        """Wait for the first control of a page just opened (`_wait`: one more minute if it is
+        slow). A page that stopped painting before showing it is opened again
+        (`reopen_if_frozen`), as a person reloads a tab that never finished loading."""
+        try:
+            _wait(locator, "visible", timeout, f"{self.prefix}: the first screen")
+        except Exception as exc:  # noqa: BLE001 - a timeout on a frozen new page: opened again, waited once more
+            if "Timeout" not in type(exc).__name__ or not self.reopen_if_frozen("the first screen"):
+                raise
+            _wait(self.page.locator(locator._impl_obj._selector), "visible", timeout,
+                  f"{self.prefix}: the first screen")
 
     def button(self, name: str, exact: bool = False):
         return self.page.get_by_role("button", name=name, exact=exact).first
@@ -468,9 +523,16 @@ class Screen:
         except Exception as exc:  # noqa: BLE001 - the original failure is what matters
             print(f"no FAILED screenshot: {str(exc).splitlines()[0]}", flush=True)
         if self.console:
-            print(f"{self.prefix}: the page said:\n" + "\n".join(self.console[-40:]), flush=True)
+            # Each distinct line once, with how often: a renderer's repeated font warnings must
+            # not push what matters out of a report that CI shows only in part.
+            counts: dict[str, int] = {}
+            for line in self.console:
+                counts[line] = counts.get(line, 0) + 1
+            said = [line if n == 1 else f"{line} (x{n})" for line, n in counts.items()]
+            print(f"{self.prefix}: the page said:\n" + "\n".join(said[-25:]), flush=True)
         if log is not None and log.exists():
-            print(log.read_text(errors="replace")[-4000:], flush=True)
+            print(f"{self.prefix}: the app's log ({log.name}), its end:\n"
+                  + log.read_text(errors="replace")[-3000:], flush=True)
 
     def close(self) -> None:
         self.ctx.close()

@@ -172,7 +172,7 @@ def test_every_control_is_big_enough_and_named_in_chinese(server, workdir, brows
     phone = desk = None
     try:
         phone = Screen(browser, phone_app.url, "a11y-phone")
-        phone.button("登记").wait_for(timeout=90_000)
+        phone.opened(phone.button("登记"))
         phone.type_into("登记码", "ABCD")  # the field's counter and hint are announced too
         phone.type_into("登记码", "")
         audit.walk(phone, "enrolment")

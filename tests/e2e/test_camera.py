@@ -79,7 +79,7 @@ def test_a_burst_from_the_in_app_camera_carries_the_fix_and_passes_intake(server
     app = phone_app
     phone = Screen(browsers["camera"], app.url, "camera", permissions=["geolocation", "camera"])
     try:
-        phone.button("登记").wait_for(timeout=90_000)
+        phone.opened(phone.button("登记"))
         code, user = server.code_for("liaison", LONGSHUI)
         phone.type_into("登记码", code)
         phone.tap(phone.button("登记", exact=True))

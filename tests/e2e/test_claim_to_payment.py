@@ -94,7 +94,7 @@ def server_feed(server, app) -> list[dict]:
 
 
 def enrol(phone: Screen, server, role: str, **match) -> dict:
-    phone.button("登记").wait_for(timeout=90_000)
+    phone.opened(phone.button("登记"))
     code, user = next((e["code"], e["user"]) for e in server.seed["enrollment"]
                        if e["user"]["role"] == role and all(e["user"].get(k) == v for k, v in match.items()))
     phone.type_into("登记码", code)

@@ -72,7 +72,7 @@ def test_the_run_command_starts_every_role_and_survives_the_server_going_away(tm
         assert len(holder) == 1, out
         phone = Screen(browser, holder[0][2] + "/", "demo-run-surveyor")
         try:
-            phone.button("登记").wait_for(timeout=90_000)
+            phone.opened(phone.button("登记"))
             phone.type_into("登记码", holder[0][3])
             phone.tap(phone.button("登记", exact=True))
             phone.see(holder[0][1])

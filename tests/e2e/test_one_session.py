@@ -14,7 +14,7 @@ def test_second_tab_takes_over_and_the_first_says_so(workdir, browser):
     first = second = third = None
     try:
         first = Screen(browser, app.url, "session-first")
-        first.button("登记").wait_for(timeout=90_000)
+        first.opened(first.button("登记"))
 
         second = Screen(browser, app.url, "session-second")
         second.see("此应用已在另一个窗口打开", timeout=90_000)
@@ -41,7 +41,7 @@ def test_second_tab_takes_over_and_the_first_says_so(workdir, browser):
         second.close()
         second = None
         third = Screen(browser, app.url, "session-third")
-        third.button("登记").wait_for(timeout=90_000)
+        third.opened(third.button("登记"))
         third.shot("reopened")
     except Exception:
         for screen in (first, second, third):

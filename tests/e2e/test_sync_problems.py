@@ -74,7 +74,7 @@ def test_a_refused_claim_is_shown_corrected_on_the_phone_and_reaches_the_server(
     app = FieldApp(workdir, "phone-problems", server.url)
     phone = Screen(browser, app.url, "problems")
     try:
-        phone.button("登记").wait_for(timeout=90_000)
+        phone.opened(phone.button("登记"))
         code, user = server.code_for("liaison", BAODING)
         phone.type_into("登记码", code)
         phone.tap(phone.button("登记", exact=True))

@@ -100,7 +100,7 @@ def test_liaison_reports_offline_and_syncs(server, workdir, browser):
     record: dict = {}
     try:
         # -- enrol ------------------------------------------------------------------------------
-        phone.button("登记").wait_for(timeout=90_000)
+        phone.opened(phone.button("登记"))
         phone.see("设备登记")
         phone.shot("enrol")
         code, user = server.code_for("liaison", LONGSHUI)
@@ -268,7 +268,7 @@ def test_surveyor_second_phone_works_an_assignment(server, workdir, browser):
     app = FieldApp(workdir, "phone-surveyor", server.url)
     phone = Screen(browser, app.url, "surveyor")
     try:
-        phone.button("登记").wait_for(timeout=90_000)
+        phone.opened(phone.button("登记"))
         code, user = next((e["code"], e["user"]) for e in server.seed["enrollment"]
                           if e["user"].get("insurer_code") == dispatched["insurer_code"])
         phone.type_into("登记码", code)

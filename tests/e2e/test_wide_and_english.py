@@ -17,7 +17,7 @@ def test_office_browser_side_by_side_then_english(server, workdir, browser):
     wide = Screen(browser, app.url, "wide", viewport=DESKTOP)
     phone = None
     try:
-        wide.button("登记").wait_for(timeout=90_000)
+        wide.opened(wide.button("登记"))
         code, user = server.code_for("adjuster")
         wide.type_into("登记码", code)
         wide.tap(wide.button("登记", exact=True))
