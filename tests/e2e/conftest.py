@@ -316,18 +316,34 @@ class Screen:
         except Exception:  # noqa: BLE001 - Playwright's TimeoutError: no frame came
             return False
 
+    def _shows_no_control(self) -> bool:
+        """Whether the page, painting, offers nothing to tap or type into: no screen of the app is
+        like that (each has a button, a field or the back arrow). Seen in CI and here, at random,
+        on the enrolment screen of a new page: the body blank under the app bar, its texts still in
+        the semantics tree, its fields and buttons gone, the console clean."""
+        return not self.page.evaluate(
+            "() => !!document.querySelector('flt-semantics[role=\"button\"], flt-semantics input, "
+            "flt-semantics textarea')")
+
     def reopen_if_frozen(self, what: str) -> bool:
         """Before the first tap on a page only: a freshly opened (or reloaded) page that stopped
-        painting is opened again, once, as a person would reload a tab that never finished
+        painting, or that paints but offers no control at all (`_shows_no_control`), is opened
+        again, once, as a person would reload a tab that never finished
         loading, and what was typed into it is typed again (a reload empties a form). Chromium's
         software renderer has been seen to stop painting a new page for minutes (at 1280×800 in
         CI and here, about one full run in three; in CI once right after a reload, and once
         before the first tap on a phone's home screen, where even a screenshot timed out), the
-        console clean. Recorded in e2e_slow_frames.log; after the first tap a frozen page fails
-        the test as before."""
-        if self._tapped or self.painting():
+        console clean. Recorded in e2e_slow_frames.log (a blank page with what it showed); after
+        the first tap a frozen or blank page fails the test as before."""
+        if self._tapped:
             return False
-        _note_slow(f"{self.prefix}: {what}: the new page stopped painting; opened again")
+        if not self.painting():
+            _note_slow(f"{self.prefix}: {what}: the new page stopped painting; opened again")
+        elif not self._shows_no_control():
+            return False
+        else:
+            print(_what_was_there(self.page.locator("flt-semantics").first), flush=True)
+            _note_slow(f"{self.prefix}: {what}: the new page showed no control at all; opened again")
         typed = self._typed
         self.ctx.close()
         self._open()
