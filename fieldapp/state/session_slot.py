@@ -49,6 +49,24 @@ class SessionSlot:
                 self._taken_from.discard(session)
             return self._active == session
 
+    def claim_if_gone(self, session: Hashable) -> bool:
+        """A session that is not the app asks again: it becomes the app if the app's session is
+        no longer connected. A tab closed while a frame was being sent to it never says it left,
+        and a tab opened just before its socket closed was told the app is elsewhere; asked again
+        later, it opens. True if ``session`` is the app now. The session taken from is told
+        nothing (it is gone)."""
+        with self._lock:
+            if self._active == session:
+                return True
+            if session not in self._listeners or (self._active is not None
+                                                  and self._is_connected(self._active)):
+                return False
+            if self._active is not None:
+                self._forget(self._active)
+            self._active = session
+            self._taken_from.discard(session)
+            return True
+
     def holds(self, session: Hashable) -> bool:
         with self._lock:
             return self._active == session

@@ -277,6 +277,12 @@ class AppShell:
         office) unless the user is in a form; anything else redraws the screen. Redraws are
         coalesced, so a burst of reports costs one."""
         try:
+            if not self.is_the_app:
+                # A session waiting for the app asks again whenever the app's state moves (a sync
+                # runs every SYNC_INTERVAL_S at least): the app's tab may have gone without a word.
+                if self.slot is not None and self.slot.claim_if_gone(self):
+                    self.page.run_task(self._render_async)
+                return
             route = self.page.route or "/"
             if what == "sync" and route != "/sync":
                 if not (self._pulled_new_data() and not route.startswith(self.FORM_ROUTES)

@@ -82,7 +82,7 @@ def test_a_burst_from_the_in_app_camera_carries_the_fix_and_passes_intake(server
         phone.opened(phone.button("登记"))
         code, user = server.code_for("liaison", LONGSHUI)
         phone.type_into("登记码", code)
-        phone.tap(phone.button("登记", exact=True))
+        phone.tap(phone.button("登记", exact=True), then=user["name"])
         phone.see(user["name"])
         phone.tap(phone.button("确认并开始"))
         phone.see("我的案件")

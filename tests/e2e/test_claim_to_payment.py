@@ -98,7 +98,7 @@ def enrol(phone: Screen, server, role: str, **match) -> dict:
     code, user = next((e["code"], e["user"]) for e in server.seed["enrollment"]
                        if e["user"]["role"] == role and all(e["user"].get(k) == v for k, v in match.items()))
     phone.type_into("登记码", code)
-    phone.tap(phone.button("登记", exact=True))
+    phone.tap(phone.button("登记", exact=True), then=user["name"])
     phone.see(user["name"])
     phone.tap(phone.button("确认并开始"))
     phone.see("我的案件")

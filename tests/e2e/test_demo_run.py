@@ -74,7 +74,7 @@ def test_the_run_command_starts_every_role_and_survives_the_server_going_away(tm
         try:
             phone.opened(phone.button("登记"))
             phone.type_into("登记码", holder[0][3])
-            phone.tap(phone.button("登记", exact=True))
+            phone.tap(phone.button("登记", exact=True), then=holder[0][1])
             phone.see(holder[0][1])
             phone.tap(phone.button("确认并开始"))
             phone.see("接受", timeout=60_000)

@@ -77,7 +77,7 @@ def test_a_refused_claim_is_shown_corrected_on_the_phone_and_reaches_the_server(
         phone.opened(phone.button("登记"))
         code, user = server.code_for("liaison", BAODING)
         phone.type_into("登记码", code)
-        phone.tap(phone.button("登记", exact=True))
+        phone.tap(phone.button("登记", exact=True), then="确认并开始")
         phone.tap(phone.button("确认并开始"))
         phone.see("我的案件")
         claim_id = _claim_from_an_older_app(app.data, user)

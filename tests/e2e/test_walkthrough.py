@@ -105,7 +105,7 @@ def test_liaison_reports_offline_and_syncs(server, workdir, browser):
         phone.shot("enrol")
         code, user = server.code_for("liaison", LONGSHUI)
         phone.type_into("登记码", code)
-        phone.tap(phone.button("登记", exact=True))
+        phone.tap(phone.button("登记", exact=True), then=user["name"])
         phone.see(user["name"])
         phone.see("龙水镇")
         phone.shot("enrol-confirm")
@@ -272,7 +272,7 @@ def test_surveyor_second_phone_works_an_assignment(server, workdir, browser):
         code, user = next((e["code"], e["user"]) for e in server.seed["enrollment"]
                           if e["user"].get("insurer_code") == dispatched["insurer_code"])
         phone.type_into("登记码", code)
-        phone.tap(phone.button("登记", exact=True))
+        phone.tap(phone.button("登记", exact=True), then=user["name"])
         phone.see(user["name"])
         phone.shot("enrol-confirm")
         phone.tap(phone.button("确认并开始"))

@@ -20,7 +20,7 @@ def test_office_browser_side_by_side_then_english(server, workdir, browser):
         wide.opened(wide.button("登记"))
         code, user = server.code_for("adjuster")
         wide.type_into("登记码", code)
-        wide.tap(wide.button("登记", exact=True))
+        wide.tap(wide.button("登记", exact=True), then=user["name"])
         wide.see(user["name"])
         wide.tap(wide.button("确认并开始"))
         # The adjuster sees every demo claim once the first pull is in; nothing is chosen yet.

@@ -164,12 +164,32 @@ def test_a_session_gone_without_a_word_loses_the_slot_to_the_next_tab():
     slot, told, alive = SessionSlot(), [], {"a": True}
     assert slot.join("a", lambda: told.append("a"), lambda: alive["a"])
     assert not slot.join("b", lambda: told.append("b"), lambda: True)  # "a" is still there
+    assert not slot.claim_if_gone("b")  # asked again while "a" is there: still elsewhere
     slot.leave("b")
+    assert not slot.claim_if_gone("b")  # a session that left claims nothing
     alive["a"] = False  # its tab is gone; no leave() came
     assert slot.join("c", lambda: told.append("c"), lambda: True)
     assert slot.standing("c") is None and not slot.holds("a") and told == []
     assert not slot.join("a", lambda: told.append("a"), lambda: True)  # it comes back: elsewhere
     assert slot.standing("a") == ELSEWHERE
+
+
+def test_a_tab_told_elsewhere_while_the_app_tab_was_closing_opens_when_it_asks_again(ctx):
+    """The app's tab closed while a frame was being sent to it (its socket still closing when the
+    next tab opened, and no leave afterwards): the waiting tab opens at the next change of the
+    app's state (a sync), without a take-over; while the app's tab is there, it keeps waiting."""
+    slot, alive = SessionSlot(), {"first": True}
+    first, first_page = _open(ctx, slot)
+    first._connected = lambda: alive["first"]  # noqa: E731 - the web server socket's state
+    slot.join(first, first._on_slot_change, first._connected)
+    second, second_page = _open(ctx, slot)
+    assert "此应用已在另一个窗口打开" in second_page.texts()
+    second._on_state_change("sync")  # the first tab is still there: the second one waits
+    assert not second.is_the_app and "此应用已在另一个窗口打开" in second_page.texts()
+    alive["first"] = False  # its socket closed; no leave() came
+    second._on_state_change("sync")
+    assert second.is_the_app and "此应用已在另一个窗口打开" not in second_page.texts()
+    assert not slot.holds(first)
 
 
 def test_a_holder_whose_check_fails_counts_as_gone():
