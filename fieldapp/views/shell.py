@@ -46,6 +46,7 @@ class AppShell:
         self._pickers: dict[str, ft.FilePicker] = {}  # pick_action(key=...): one picker per key, reused
         self.geolocator = None
         self._render_pending = False
+        self._route_echoes: list[str] = []  # routes pushed to the browser, their echo still to come
         self._drawn_wide: bool | None = None  # the layout last drawn (see _on_resize)
         self._drawn_cursor: str | None = None  # the pull cursor the screen was drawn at
         self.sync_bar: ft.Container | None = None  # the one on screen, redrawn on sync progress
@@ -69,7 +70,7 @@ class AppShell:
             page.services.append(self.geolocator)
         except ImportError:  # a build without the GPS extension: photos get the "no fix" flag
             self.geolocator = None
-        page.on_route_change = lambda e: self.render()
+        page.on_route_change = self._on_route_change
         page.on_view_pop = self._on_view_pop
         page.on_resize = self._on_resize
         self._subscribe()
@@ -185,6 +186,7 @@ class AppShell:
         self.page.route = route
         self.render()
         # Keep the browser's address bar and history in step (back button, reload).
+        self._route_echoes = (self._route_echoes + [route])[-8:]
         self.page.run_task(self._push_route, route)
 
     async def _push_route(self, route: str) -> None:
@@ -192,6 +194,19 @@ class AppShell:
             await self.page.push_route(route)
         except Exception:  # the client may be gone; the screen already shows the route
             log.debug("push_route failed", exc_info=True)
+            self._route_echoes = [r for r in self._route_echoes if r != route]
+
+    def _on_route_change(self, e: Any) -> None:
+        """The browser's route changed: its echo of a route `go` pushed, or the user's back or
+        forward. An echo of a push that a later tap overtook (a tab tapped right after a submit
+        that opened another one) must not take the screen back to it."""
+        route = getattr(e, "route", None)
+        if route in self._route_echoes:
+            del self._route_echoes[:self._route_echoes.index(route) + 1]
+            if self._route_echoes:  # a later push is on its way: the screen shows that one
+                self.page.route = self._route_echoes[-1]
+                return
+        self.render()
 
     def back(self) -> None:
         self.go("/")
