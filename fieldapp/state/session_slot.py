@@ -42,12 +42,7 @@ class SessionSlot:
             self._listeners[session] = on_change
             if connected is not None:
                 self._connected[session] = connected
-            for gone in [s for s in self._listeners if s != session and not self._is_connected(s)]:
-                self._forget(gone)
-            if self._active is None:
-                self._active = session
-                self._taken_from.discard(session)
-            return self._active == session
+            return self._take_if_free(session)
 
     def claim_if_gone(self, session: Hashable) -> bool:
         """A session that is not the app asks again: it becomes the app if the app's session is
@@ -56,16 +51,7 @@ class SessionSlot:
         later, it opens. True if ``session`` is the app now. The session taken from is told
         nothing (it is gone)."""
         with self._lock:
-            if self._active == session:
-                return True
-            if session not in self._listeners or (self._active is not None
-                                                  and self._is_connected(self._active)):
-                return False
-            if self._active is not None:
-                self._forget(self._active)
-            self._active = session
-            self._taken_from.discard(session)
-            return True
+            return session in self._listeners and self._take_if_free(session)
 
     def holds(self, session: Hashable) -> bool:
         with self._lock:
@@ -108,6 +94,16 @@ class SessionSlot:
             notify()
 
     # -- under the lock ---------------------------------------------------------------------------
+    def _take_if_free(self, session: Hashable) -> bool:
+        """Sessions no longer connected are forgotten; ``session`` becomes the app if nobody is.
+        True if it is the app."""
+        for gone in [s for s in self._listeners if s != session and not self._is_connected(s)]:
+            self._forget(gone)
+        if self._active is None:
+            self._active = session
+            self._taken_from.discard(session)
+        return self._active == session
+
     def _is_connected(self, session: Hashable) -> bool:
         check = self._connected.get(session)
         try:
