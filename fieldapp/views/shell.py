@@ -26,6 +26,8 @@ FONT_FILES = {"GB2312": "fonts/NotoSansSC-GB2312.otf", "GBK": "fonts/NotoSansSC-
 WIDE_LAYOUT_MIN_WIDTH = 900
 # The locale Flutter's built-in texts follow, by the app's language (fieldapp.i18n.LANGUAGES).
 UI_LOCALES = {"zh": ft.Locale("zh", "CN"), "en": ft.Locale("en", "US")}
+# How often a session told the app is open elsewhere asks whether the app's tab is gone.
+SLOT_RECHECK_S = 1.0
 
 
 class AppShell:
@@ -50,6 +52,8 @@ class AppShell:
         self._drawn_wide: bool | None = None  # the layout last drawn (see _on_resize)
         self._drawn_cursor: str | None = None  # the pull cursor the screen was drawn at
         self.sync_bar: ft.Container | None = None  # the one on screen, redrawn on sync progress
+        self._slot_watch: threading.Thread | None = None  # asks for the slot while this one waits
+        self._left = threading.Event()  # this session's tab closed or disconnected
 
     # -- start ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -99,10 +103,12 @@ class AppShell:
 
     # -- one session per phone ----------------------------------------------------------------
     def _join_slot(self) -> None:
+        self._left.clear()
         if self.slot is not None:
             self.slot.join(self, self._on_slot_change, self._connected)
 
     def _leave_slot(self) -> None:
+        self._left.set()
         if self.slot is not None:
             self.slot.leave(self)
 
@@ -122,8 +128,10 @@ class AppShell:
         if connection is None:
             return False
         socket = getattr(connection, "_FletApp__websocket", None)
-        state = getattr(socket, "client_state", None)
-        return getattr(state, "name", "CONNECTED") != "DISCONNECTED"
+        # Either side says it: the browser's close was received (client), or a send failed
+        # (application: the tab went while a frame was on its way).
+        return all(getattr(getattr(socket, side, None), "name", "CONNECTED") != "DISCONNECTED"
+                   for side in ("client_state", "application_state"))
 
     @property
     def is_the_app(self) -> bool:
@@ -159,6 +167,32 @@ class AppShell:
                 except Exception:
                     break
         self.render()
+
+    def _watch_the_slot(self) -> None:
+        """While this session waits, it asks every SLOT_RECHECK_S whether the app's tab is gone.
+        A tab closed as this one opened (its socket still closing), or closed while a frame was on
+        its way, never says it left; nothing else would prompt the asking (on the enrolment screen
+        no sync runs at all). Stops once this session is the app or its own tab is gone."""
+        with self._render_lock:
+            if self.slot is None or self._slot_watch is not None:
+                return
+            self._slot_watch = threading.Thread(target=self._ask_for_the_slot, daemon=True,
+                                                name="slot-watch")
+        self._slot_watch.start()
+
+    def _ask_for_the_slot(self) -> None:
+        try:
+            while not self._left.wait(SLOT_RECHECK_S):
+                if self.is_the_app or not self._connected():
+                    return
+                if self.slot.claim_if_gone(self):
+                    self.page.run_task(self._render_async)
+                    return
+        except Exception:  # the session closed under the watch
+            log.debug("slot watch ended", exc_info=True)
+        finally:
+            with self._render_lock:
+                self._slot_watch = None
 
     def _session_notice(self, route: str) -> ft.View:
         """What a session that is not the app shows: why, and a button to use the app here."""
@@ -250,6 +284,7 @@ class AppShell:
                 self.page.views.clear()
                 self.page.views.append(self._session_notice(route))
                 self.page.update()
+                self._watch_the_slot()
                 return
             # The cursor is read BEFORE the screen reads the store: a pull landing while the
             # screen is built then still counts as new and redraws it (read after, the screen
@@ -293,10 +328,6 @@ class AppShell:
         coalesced, so a burst of reports costs one."""
         try:
             if not self.is_the_app:
-                # A session waiting for the app asks again whenever the app's state moves (a sync
-                # runs every SYNC_INTERVAL_S at least): the app's tab may have gone without a word.
-                if self.slot is not None and self.slot.claim_if_gone(self):
-                    self.page.run_task(self._render_async)
                 return
             route = self.page.route or "/"
             if what == "sync" and route != "/sync":

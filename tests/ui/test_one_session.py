@@ -4,10 +4,12 @@ of its own left to write a draft) and may take it back; a tab that ends frees th
 from __future__ import annotations
 
 import asyncio
+import time
 
 import flet as ft
 
 from fieldapp.state.session_slot import ELSEWHERE, TAKEN_OVER, SessionSlot
+from fieldapp.views import shell as shell_module
 from fieldapp.views.shell import AppShell
 
 
@@ -174,22 +176,43 @@ def test_a_session_gone_without_a_word_loses_the_slot_to_the_next_tab():
     assert slot.standing("a") == ELSEWHERE
 
 
-def test_a_tab_told_elsewhere_while_the_app_tab_was_closing_opens_when_it_asks_again(ctx):
+def test_a_tab_told_elsewhere_while_the_app_tab_was_closing_opens_by_itself(ctx, monkeypatch):
     """The app's tab closed while a frame was being sent to it (its socket still closing when the
-    next tab opened, and no leave afterwards): the waiting tab opens at the next change of the
-    app's state (a sync), without a take-over; while the app's tab is there, it keeps waiting."""
+    next tab opened, and no leave afterwards): the waiting tab opens by itself, without a
+    take-over and without any change of the app's state (on the enrolment screen no sync runs);
+    while the app's tab is there, it keeps waiting."""
+    monkeypatch.setattr(shell_module, "SLOT_RECHECK_S", 0.05)
     slot, alive = SessionSlot(), {"first": True}
     first, first_page = _open(ctx, slot)
     first._connected = lambda: alive["first"]  # noqa: E731 - the web server socket's state
     slot.join(first, first._on_slot_change, first._connected)
     second, second_page = _open(ctx, slot)
     assert "此应用已在另一个窗口打开" in second_page.texts()
-    second._on_state_change("sync")  # the first tab is still there: the second one waits
-    assert not second.is_the_app and "此应用已在另一个窗口打开" in second_page.texts()
+    assert not _within(0.5, lambda: second.is_the_app)  # the first tab is still there: it waits
+    assert "此应用已在另一个窗口打开" in second_page.texts()
     alive["first"] = False  # its socket closed; no leave() came
-    second._on_state_change("sync")
-    assert second.is_the_app and "此应用已在另一个窗口打开" not in second_page.texts()
+    assert _within(5, lambda: second.is_the_app and "此应用已在另一个窗口打开" not in second_page.texts())
     assert not slot.holds(first)
+
+
+def test_a_waiting_tab_that_closed_stops_asking(ctx, monkeypatch):
+    monkeypatch.setattr(shell_module, "SLOT_RECHECK_S", 0.05)
+    slot = SessionSlot()
+    first, _ = _open(ctx, slot)
+    second, second_page = _open(ctx, slot)
+    assert _within(5, lambda: second._slot_watch is not None)
+    second_page.on_close(None)
+    assert _within(5, lambda: second._slot_watch is None)
+
+
+def _within(seconds: float, condition) -> bool:
+    """Whether ``condition`` holds within ``seconds`` (the slot watch runs on its own thread)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return bool(condition())
 
 
 def test_a_holder_whose_check_fails_counts_as_gone():
@@ -201,15 +224,16 @@ def test_a_holder_whose_check_fails_counts_as_gone():
 
 
 class _Socket:
-    def __init__(self, state: str) -> None:
+    def __init__(self, client: str, application: str) -> None:
         from starlette.websockets import WebSocketState
 
-        self.client_state = WebSocketState[state]
+        self.client_state = WebSocketState[client]
+        self.application_state = WebSocketState[application]
 
 
 class _Connection:
-    def __init__(self, state: str) -> None:
-        self._FletApp__websocket = _Socket(state)
+    def __init__(self, client: str, application: str = "CONNECTED") -> None:
+        self._FletApp__websocket = _Socket(client, application)
 
 
 class _Session:
@@ -229,6 +253,11 @@ def test_the_shell_reads_its_tab_from_the_web_server_socket(ctx):
     assert third.is_the_app and "此应用已在另一个窗口打开" not in third_page.texts()
     first_page.session = _Session(None)  # Flet's own word that it is gone counts as well
     assert first._connected() is False
+    # A send that failed (the tab went while a frame was on its way) before the close was read.
+    first_page.session = _Session(_Connection("CONNECTED", "DISCONNECTED"))
+    assert first._connected() is False
+    first_page.session = _Session(_Connection("CONNECTED", "CONNECTED"))
+    assert first._connected() is True
 
 
 def test_the_web_server_still_keeps_the_socket_where_the_shell_reads_it():
