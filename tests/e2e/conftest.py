@@ -191,6 +191,9 @@ _LISTEN_HOOK = """
   };
 })();
 """
+# What the console says when Flutter's WebAssembly engine traps (the page then stays blank).
+_ENGINE_TRAPS = ("memory access out of bounds", "table index is out of bounds", "unreachable",
+                 "function signature mismatch")
 _READY_TO_TYPE = "el => el === document.activeElement && !!el.__e2eInput && el.__e2eInput.size > 0"
 SLOW_FRAMES = SCREENSHOTS.parent / "e2e_slow_frames.log"
 
@@ -203,17 +206,20 @@ def _note_slow(note: str) -> None:
         f.write(time.strftime("%Y-%m-%dT%H:%M:%S ") + note + "\n")
 
 
-def _wait(locator, state: str, timeout: float, what: str) -> None:
+def _wait(locator, state: str, timeout: float, what: str, screen: "Screen | None" = None) -> None:
     """Wait for `locator`; a long wait that runs out is given one more minute, recorded. On a
     machine shared with other runs, Chromium's software renderer has been seen to paint nothing
     for over 30 s (CI: the enrolment field of a freshly opened screen); the element either comes
     within the extra minute or the test fails as before, saying what the screen showed. Short
-    waits (a probe that expects to miss) are never extended."""
+    waits (a probe that expects to miss) are never extended. A page whose renderer crashed
+    meanwhile is reloaded first (`Screen.reload_if_crashed`)."""
     try:
         locator.wait_for(state=state, timeout=timeout)
     except Exception as exc:  # noqa: BLE001 - Playwright's TimeoutError; anything else re-raises below
         if timeout < 30_000 or "Timeout" not in type(exc).__name__:
             raise
+        if screen is not None:
+            screen.reload_if_crashed(what)
         _note_slow(f"{what}: not {state} after {timeout / 1000:.0f} s; waiting one more minute")
         try:
             locator.wait_for(state=state, timeout=60_000)
@@ -277,6 +283,7 @@ class Screen:
         # What the page said, for the failure report: a crashed or erroring renderer is told
         # apart from a slow one there.
         self.console: list[str] = []
+        self._crash_reloads = 0
         self._open()
 
     def _open(self) -> None:
@@ -288,6 +295,7 @@ class Screen:
         self.page.on("console", lambda m: self.console.append(f"console.{m.type}: {m.text}"[:500]))
         self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"[:500]))
         self.page.on("crash", lambda _p: self.console.append("the page crashed"))
+        self._console_seen = len(self.console)  # what this page said starts here
         self.page.goto(self.url)
         self._semantics_on()
 
@@ -307,6 +315,25 @@ class Screen:
         except Exception:  # noqa: BLE001 - Playwright's TimeoutError: frozen, or slow
             self.reopen_if_frozen(f"the text {then!r} after a reload")
             self.see(then, timeout=60_000)
+
+    def reload_if_crashed(self, what: str) -> bool:
+        """A page whose Flutter engine crashed (a WebAssembly trap in CanvasKit: the page goes
+        blank and never paints again; seen here at random, e.g. on the home screen waiting for a
+        sync problem, with "pageerror: memory access out of bounds") is reloaded, once per
+        screen, as a person reloads a dead tab: the app itself lives in its process and carries on
+        from its store, the reload comes back to the same route. Said aloud and recorded in
+        e2e_slow_frames.log; a second crash, or a crash without the engine's trap in the
+        console, fails the test as before."""
+        crash = next((line for line in self.console[self._console_seen:]
+                      if line.startswith("pageerror:") and any(trap in line for trap in _ENGINE_TRAPS)), None)
+        if crash is None or self._crash_reloads >= 1:
+            return False
+        self._crash_reloads += 1
+        _note_slow(f"{what}: the page's renderer crashed ({crash}); reloaded")
+        self.page.reload()
+        self._console_seen = len(self.console)
+        self._semantics_on()
+        return True
 
     def painting(self, timeout: float = 15_000) -> bool:
         """Whether the page still paints frames (a screenshot needs a new one)."""
@@ -356,7 +383,7 @@ class Screen:
         slow). A page that stopped painting before showing it is opened again
         (`reopen_if_frozen`), as a person reloads a tab that never finished loading."""
         try:
-            _wait(locator, "visible", timeout, f"{self.prefix}: the first screen")
+            _wait(locator, "visible", timeout, f"{self.prefix}: the first screen", self)
         except Exception as exc:  # noqa: BLE001 - a timeout on a frozen new page: opened again, waited once more
             if "Timeout" not in type(exc).__name__ or not self.reopen_if_frozen("the first screen"):
                 raise
@@ -375,7 +402,7 @@ class Screen:
         Every back leads home, which has no back arrow: the tap is repeated (not counted) while
         the arrow stays, as Flutter web can take a first pointer event as a hover only."""
         arrow = self.page.locator('flt-semantics[aria-label="返回"], flt-semantics[aria-label="Back"]').first
-        _wait(arrow, "attached", 30_000, f"{self.prefix}: the back arrow")
+        _wait(arrow, "attached", 30_000, f"{self.prefix}: the back arrow", self)
         self.taps += 1
         self._tapped = True
         for _ in range(4):
@@ -391,7 +418,7 @@ class Screen:
         """The app bar's first action icon (named by its tooltip on a non-tappable wrapper)."""
         loc = self.page.locator(f'flt-semantics[aria-label="{name}"]').first
         for _ in range(50):  # a redraw can catch the node between attached and laid out
-            _wait(loc, "attached", 30_000, f"{self.prefix}: the app bar action {name!r}")
+            _wait(loc, "attached", 30_000, f"{self.prefix}: the app bar action {name!r}", self)
             box = loc.bounding_box()
             if box is not None:
                 break
@@ -414,14 +441,14 @@ class Screen:
         the top: before each repeat it is scrolled to again (`find(refind)`). The first tap on a
         page that stopped painting opens it again (`reopen_if_frozen`) and taps there."""
         try:
-            _wait(locator, "visible", timeout, f"{self.prefix}: a control to tap")
+            _wait(locator, "visible", timeout, f"{self.prefix}: a control to tap", self)
             locator.click()
         except Exception as exc:  # noqa: BLE001 - a timeout on a frozen new page: opened again, tapped once more
             if "Timeout" not in type(exc).__name__ or not self.reopen_if_frozen("a control to tap"):
                 raise
             # The same control on the page opened again (its selector, not the closed page's node).
             locator = self.page.locator(locator._impl_obj._selector)
-            _wait(locator, "visible", timeout, f"{self.prefix}: a control to tap")
+            _wait(locator, "visible", timeout, f"{self.prefix}: a control to tap", self)
             locator.click()
         self.taps += 1
         self._tapped = True
@@ -453,7 +480,7 @@ class Screen:
         except Exception:  # noqa: BLE001 - not there yet: a frozen new page, or slow
             if self.reopen_if_frozen(f"the field {name!r}"):
                 box = self.field(name)
-            _wait(box, "visible", 60_000, f"{self.prefix}: the field {name!r}")
+            _wait(box, "visible", 60_000, f"{self.prefix}: the field {name!r}", self)
         if tap:
             self.taps += 1
         for attempt in range(4):
@@ -488,7 +515,7 @@ class Screen:
             loc = self.page.get_by_text(text).or_(self.page.locator(f'[aria-label*="{text}"]')).first
         else:
             loc = self.page.get_by_text(text).first
-        _wait(loc, "attached", timeout, f"{self.prefix}: the text {text!r}")
+        _wait(loc, "attached", timeout, f"{self.prefix}: the text {text!r}", self)
         return loc
 
     def find(self, text, timeout: float = 30_000):
