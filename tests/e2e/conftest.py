@@ -191,9 +191,10 @@ _LISTEN_HOOK = """
   };
 })();
 """
-# What the console says when Flutter's WebAssembly engine traps (the page then stays blank).
-_ENGINE_TRAPS = ("memory access out of bounds", "table index is out of bounds", "unreachable",
-                 "function signature mismatch")
+# How the console reports Flutter's WebAssembly engine trapping (the page then stays blank): a
+# WebAssembly.RuntimeError ("memory access out of bounds", "null function", ...); no other error
+# a page can throw is called so.
+_ENGINE_TRAP = "pageerror: RuntimeError: "
 _READY_TO_TYPE = "el => el === document.activeElement && !!el.__e2eInput && el.__e2eInput.size > 0"
 SLOW_FRAMES = SCREENSHOTS.parent / "e2e_slow_frames.log"
 
@@ -293,7 +294,7 @@ class Screen:
         self.ctx.add_init_script(_LISTEN_HOOK)
         self.page = self.ctx.new_page()
         self.page.on("console", lambda m: self.console.append(f"console.{m.type}: {m.text}"[:500]))
-        self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"[:500]))
+        self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e.name}: {e.message}"[:500]))
         self.page.on("crash", lambda _p: self.console.append("the page crashed"))
         self._console_seen = len(self.console)  # what this page said starts here
         self.page.goto(self.url)
@@ -318,21 +319,28 @@ class Screen:
 
     def reload_if_crashed(self, what: str) -> bool:
         """A page whose Flutter engine crashed (a WebAssembly trap in CanvasKit: the page goes
-        blank and never paints again; seen here at random, e.g. on the home screen waiting for a
-        sync problem, with "pageerror: memory access out of bounds") is reloaded, once per
-        screen, as a person reloads a dead tab: the app itself lives in its process and carries on
-        from its store, the reload comes back to the same route. Said aloud and recorded in
-        e2e_slow_frames.log; a second crash, or a crash without the engine's trap in the
-        console, fails the test as before."""
+        blank and never paints again; seen here at random: on the home screen waiting for a sync
+        problem, "memory access out of bounds"; on the enrolment screen after the code was typed,
+        its texts left in the semantics tree and its fields and buttons gone, "null function") is
+        reloaded, once per page, as a person reloads a dead tab: the app itself lives in its
+        process and carries on from its store, and the reload comes back to the same route; a
+        form not sent yet is typed again. Said aloud and recorded in e2e_slow_frames.log; a
+        second crash, or a page gone blank without the engine's trap in the console, fails the
+        test as before."""
         crash = next((line for line in self.console[self._console_seen:]
-                      if line.startswith("pageerror:") and any(trap in line for trap in _ENGINE_TRAPS)), None)
+                      if line.startswith(_ENGINE_TRAP)), None)
         if crash is None or self._crash_reloads >= 1:
             return False
         self._crash_reloads += 1
         _note_slow(f"{what}: the page's renderer crashed ({crash}); reloaded")
+        typed, tapped = self._typed, self._tapped
         self.page.reload()
         self._console_seen = len(self.console)
         self._semantics_on()
+        if not tapped:  # a form not sent yet: what was typed into it is typed again, as after a reopen
+            for name, text in typed:
+                self.type_into(name, text, tap=False)
+        self._typed, self._tapped = typed, tapped
         return True
 
     def painting(self, timeout: float = 15_000) -> bool:

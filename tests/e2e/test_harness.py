@@ -1,5 +1,6 @@
 """The harness itself: a page whose Flutter engine crashed is reloaded once, and the app carries on
-from where it was (its state lives in the app's process, not in the page)."""
+from where it was (its state lives in the app's process, not in the page); a form not sent yet is
+typed again."""
 from __future__ import annotations
 
 from tests.e2e.conftest import SLOW_FRAMES, FieldApp, Screen
@@ -18,10 +19,12 @@ def test_a_page_whose_engine_crashed_is_reloaded_once_and_said_so(workdir, brows
     try:
         phone = Screen(browser, app.url, "harness")
         phone.opened(phone.button("登记"))
+        phone.type_into("登记码", "ABCD2345")
         phone.page.evaluate(_CRASH)
         phone.see("登记码")  # blank at first; reloaded after the first 30 s
         assert phone._crash_reloads == 1
-        assert "the page's renderer crashed (pageerror: memory access out of bounds); reloaded" \
+        assert phone.field("登记码").input_value() == "ABCD2345"  # the form, not sent yet, typed again
+        assert "the page's renderer crashed (pageerror: RuntimeError: memory access out of bounds); reloaded" \
             in SLOW_FRAMES.read_text(encoding="utf-8").splitlines()[-2]
         # A second crash of the same screen is not hidden: no reload, so the wait fails.
         errors = sum(line.startswith("pageerror:") for line in phone.console)
