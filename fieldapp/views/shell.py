@@ -8,6 +8,7 @@ in the sibling modules; they read state from `shell.ctx` and call its actions, n
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 from typing import Any, Callable
@@ -300,6 +301,7 @@ class AppShell:
                 log.exception("screen %s failed", route)
                 views = [router.error_view(self, route, exc)]
             self._drawn_wide = self.wide
+            views = _on_the_views_shown(self.page.views, views)
             self.page.views.clear()
             self.page.views.extend(views)
             self.page.update()
@@ -461,3 +463,34 @@ def _in_page_context() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+# A view's own settings, carried onto the view already shown for the same route.
+_VIEW_SETTINGS = tuple(f.name for f in dataclasses.fields(ft.View)
+                       if not f.name.startswith("_") and f.name not in ("key", "route", "services", "controls"))
+
+
+def _on_the_views_shown(shown: list, views: list[ft.View]) -> list[ft.View]:
+    """A redraw of a scrolling screen already shown (a pull landing, a dialog answered) keeps its
+    place: the view on the page for the same route is kept, so Flutter keeps its scroll position
+    and the reader is not thrown back to the top of a long claim (a new view object is a new page
+    to Flutter, scrolled to its top). The new drawing goes into it as one new column: Flet would
+    match the old and new controls that carry the same key and freeze the new ones, and screens
+    update some of the controls they just drew in place (the sync bar, the GPS line). A view that
+    does not scroll is replaced as it comes."""
+    by_route = {v.route: v for v in shown if isinstance(v, ft.View)}
+    out = []
+    for view in views:
+        if view.scroll is None:
+            out.append(view)
+            continue
+        view.controls = [ft.Column(view.controls, spacing=view.spacing, alignment=view.vertical_alignment,
+                                   horizontal_alignment=view.horizontal_alignment)]
+        old = by_route.get(view.route)
+        if old is None or type(old) is not type(view) or old.scroll is None:
+            out.append(view)
+            continue
+        for name in _VIEW_SETTINGS + ("controls",):
+            setattr(old, name, getattr(view, name))
+        out.append(old)
+    return out
