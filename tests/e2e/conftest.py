@@ -322,7 +322,7 @@ class Screen:
         blank and never paints again; seen here at random: on the home screen waiting for a sync
         problem, "memory access out of bounds"; on the enrolment screen after the code was typed,
         its texts left in the semantics tree and its fields and buttons gone, "null function") is
-        reloaded, once per page, as a person reloads a dead tab: the app itself lives in its
+        reloaded, once per Screen, as a person reloads a dead tab: the app itself lives in its
         process and carries on from its store, and the reload comes back to the same route; a
         form not sent yet is typed again. Said aloud and recorded in e2e_slow_frames.log; a
         second crash, or a page gone blank without the engine's trap in the console, fails the
