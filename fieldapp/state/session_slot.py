@@ -9,7 +9,8 @@ its screen state, so it writes nothing more. A session that ends (its tab closed
 hands the slot to the session opened most recently, or frees it, so a reload opens the app
 straight away. A session can also end without saying so (its tab closed while the app was sending
 it a frame): each session may say whether it is still connected, and one that is not loses the
-slot to the next session that opens, as if it had left.
+slot, as if it had left, to the next session that opens or to a waiting one that asks again
+(claim_if_gone: the shell asks every second while its tab waits).
 
 Pure Python and thread-safe: Flet calls sessions' handlers on several threads.
 """
