@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from claimcore import authority as ca
 from claimcore import entities
+from claimcore.localtime import format_china_time
 
 from ..core.changelog import record_change
 from ..core.error_codes import ERR
-from ..core.models import Claim, User
+from ..core.models import Claim, Insurer, User
 from ..core.rules import RuleError, RuleSettings, aware, to_utc
 from ..insurers import service as insurers_service
 from ..rotation import service as rotation_service
@@ -78,6 +79,22 @@ _REASONS = {
 }
 
 
+def _names(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(Insurer.code, Insurer.name)).tuples().all())
+
+
+def _words(params: dict, lang: str, names: dict[str, str]) -> dict[str, str]:
+    """The reason's blanks as a reader of ``lang`` reads them: the Chinese text names the insurers
+    and gives the window's end in China time; the English one keeps the codes and ISO time."""
+    out: dict[str, str] = {}
+    if "missing" in params:
+        out["missing"] = ("、" if lang == "zh" else ", ").join(names.get(c, c) for c in params["missing"])
+    if "until" in params:
+        out["until"] = (format_china_time(params["until"].isoformat()) if lang == "zh"
+                        else params["until"].isoformat())
+    return out
+
+
 def consultation_dict(c: Consultation | None) -> dict | None:
     if c is None:
         return None
@@ -119,7 +136,7 @@ def authority_view(session: Session, settings: RuleSettings, claim_id: str, now:
         window_over = now >= aware(review.window_ends_at)
         cleared = not missing or window_over
         why = "all_opined" if not missing else "window_over" if window_over else "waiting_opinions"
-        params = {"missing": ", ".join(missing), "until": aware(review.window_ends_at).isoformat()}
+        params = {"missing": missing, "until": aware(review.window_ends_at)}
     else:
         votes = {c: o.vote for c, o in latest.items()}
         agreed = not missing and all(v == "approve" for c, v in votes.items() if c != lead)
@@ -142,9 +159,9 @@ def authority_view(session: Session, settings: RuleSettings, claim_id: str, now:
             cleared, why = False, "vote_rejected"
         else:
             cleared, why = False, ("waiting_votes" if missing else "vote_undecided")
-            params = {"missing": ", ".join(missing)}
+            params = {"missing": missing}
     zh, en = _REASONS[why]
-    reason, reason_zh = en.format(**params), zh.format(**params)
+    reason, reason_zh = en.format(**_words(params, "en", {})), zh.format(**_words(params, "zh", _names(session)))
     view = {
         "claim_id": claim_id, "amount_fen": review.amount_fen, "tier": tier.value,
         "tier_label": tier.label("zh"), "opened_at": aware(review.opened_at).isoformat(),

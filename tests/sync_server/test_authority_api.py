@@ -51,6 +51,10 @@ def test_inform_tier_clears_when_all_opined_or_the_window_closes(world):
     b = claim_with_amount(world, 150_000 * YUAN)
     got = authority(world, a, world.p.s1)  # every co-insurer sees reviewed amounts
     assert got["missing"] == ["co1", "co2", "co3", "co4"] and not got["cleared"]
+    # the office reads the insurers by name and the window's end in China time; codes stay in English
+    until = dt.datetime.fromisoformat(got["window_ends_at"]).astimezone(dt.timezone(dt.timedelta(hours=8)))
+    assert got["reason_zh"] == f"等待共保方意见：co1 保险、co2 保险、co3 保险、co4 保险（截至 {until:%Y-%m-%d %H:%M}）"
+    assert "co1, co2, co3, co4" in got["reason"]
     for who in (world.p.s1, world.p.s2, world.p.s3):
         opine(world, a, who, "approve")
     last = opine(world, a, world.p.s4, "reject", "金额偏高")
