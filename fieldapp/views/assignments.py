@@ -134,7 +134,7 @@ def build(shell, assignment_id: str) -> ft.View:
                      keyboard_type=ft.KeyboardType.NUMBER, on_change=lambda e: form.__setitem__("amount", e.control.value)),
         ft.TextField(key="cost-note", label=t("assign.cost_note"), value=form["note"],
                      on_change=lambda e: form.__setitem__("note", e.control.value)),
-        w.big_button(t("assign.receipt") + (f" ✓ {form['receipt'][0]}" if form["receipt"] else ""), "cost-receipt", None,
+        w.big_button(t("assign.receipt") + (f" √ {form['receipt'][0]}" if form["receipt"] else ""), "cost-receipt", None,
                      icon=ft.Icons.RECEIPT_LONG, filled=False, action=shell.pick_action(on_receipt, multiple=False)),
         w.big_button(t("assign.cost_add"), "cost-add", add_cost, icon=ft.Icons.ADD),
         *_saved_costs(shell, st.saved_costs(a.id)),

@@ -29,7 +29,7 @@ def build(shell, sha256: str) -> ft.View:
             w.label_value(t("photos.upload"), t(f"photos.upload.{p.upload_state}")),
             w.label_value(t("photos.sha"), p.sha256[:16] + "…"),
             w.section(t("photos.flags")),
-        ] + ([ft.Text("• " + flag_label(f, ctx.language), size=15, color=ft.Colors.ORANGE_900) for f in p.flags]
+        ] + ([ft.Text("· " + flag_label(f, ctx.language), size=15, color=ft.Colors.ORANGE_900) for f in p.flags]
              or [ft.Text(t("photos.no_flags"), size=15, color=ft.Colors.GREEN_800)])
     return ft.View(route=f"/photo/{sha256}", appbar=w.app_bar(shell, t("photos.title"), back=True),
                    scroll=ft.ScrollMode.AUTO, padding=ft.Padding.all(12),
