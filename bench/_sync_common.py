@@ -137,6 +137,29 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time so far of a process and of its living descendants (a server started
+    with ``--workers N``: the worker processes)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+    tree, grew = {pid}, True
+    while grew:
+        more = {p for p, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    total = 0.0
+    for p in tree:
+        try:
+            total += process_cpu_seconds(p)
+        except (OSError, ValueError):
+            pass
+    return total
+
+
 class CliServer:
     """The server as an operator runs it: ``python -m sync_server serve`` on one loopback port and
     ``python -m sync_server admin ...`` for accounts and insurers, configured by the environment

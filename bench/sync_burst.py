@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from ._sync_common import Postgres, now, python_info, running_server, workdir, write_result
+from ._sync_common import Postgres, now, python_info, running_server, tree_cpu_seconds, workdir, write_result
 
 PINGS_PER_DEVICE = 5
 
@@ -95,13 +95,17 @@ def run(base, database_url, devices: int, claims: int, workers: int = 1) -> dict
 
         with ThreadPoolExecutor(devices) as pool:
             barrier = threading.Barrier(devices)
+            cpu0 = tree_cpu_seconds(server.process.proc.pid)
             t0 = now()
             ping_lat = [x for lat in pool.map(ping_all, range(devices)) for x in lat]
             ping_s = now() - t0
+            ping_cpu_s = tree_cpu_seconds(server.process.proc.pid) - cpu0
             barrier = threading.Barrier(devices)
+            cpu0 = tree_cpu_seconds(server.process.proc.pid)
             t0 = now()
             pushed = list(pool.map(push_all, range(devices)))
             push_s = now() - t0
+            push_cpu_s = tree_cpu_seconds(server.process.proc.pid) - cpu0
         for c in clients:
             c.close()
 
@@ -135,9 +139,12 @@ def run(base, database_url, devices: int, claims: int, workers: int = 1) -> dict
         "ping_s": round(ping_s, 3),
         "ping_rps": round(ping_rps, 1),
         "ping_p99_ms": round(_p(ping_lat, 0.99) * 1000, 1),
+        "ping_server_cpu_ms_per_request": round(ping_cpu_s / (devices * PINGS_PER_DEVICE) * 1000, 3),
         "push_requests": push_requests,
         "push_s": round(push_s, 3),
         "push_rps": round(push_rps, 1),
+        "push_server_cpu_s": round(push_cpu_s, 2),
+        "push_server_cpu_ms_per_request": round(push_cpu_s / push_requests * 1000, 3),
         "mutations_per_s": round(items_ps, 1),
         "ratio_requests": round(push_rps / ping_rps, 3),
         "ratio_items": round(items_ps / ping_rps, 3),
