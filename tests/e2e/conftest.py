@@ -327,8 +327,7 @@ class Screen:
         form not sent yet is typed again. Said aloud and recorded in e2e_slow_frames.log; a
         second crash, or a page gone blank without the engine's trap in the console, fails the
         test as before."""
-        crash = next((line for line in self.console[self._console_seen:]
-                      if line.startswith(_ENGINE_TRAP)), None)
+        crash = self._engine_trap()
         if crash is None or self._crash_reloads >= 1:
             return False
         self._crash_reloads += 1
@@ -342,6 +341,10 @@ class Screen:
                 self.type_into(name, text, tap=False)
         self._typed, self._tapped = typed, tapped
         return True
+
+    def _engine_trap(self) -> str | None:
+        """The engine's trap, if the page said one since it loaded."""
+        return next((line for line in self.console[self._console_seen:] if line.startswith(_ENGINE_TRAP)), None)
 
     def painting(self, timeout: float = 15_000) -> bool:
         """Whether the page still paints frames (a screenshot needs a new one)."""
@@ -553,6 +556,17 @@ class Screen:
 
     def shot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        if self._engine_trap() is not None:
+            # A crashed engine can leave the framework running: the semantics tree (what the test
+            # reads) moves on while the canvas shows its last frame, and every screenshot after
+            # it is that frame. Reloaded once (reload_if_crashed); after a second crash the file
+            # says what it shows.
+            if self.reload_if_crashed(f"screenshot {name}"):
+                _wait(self.page.locator('flt-semantics[role="button"], flt-semantics input').first, "visible",
+                      30_000, f"{self.prefix}: screenshot {name} after a reload", self)
+            else:
+                name += "-RENDERER-CRASHED"
+                _note_slow(f"{self.prefix}: screenshot {name}: the renderer crashed again; not redrawn")
         self.page.wait_for_timeout(600)  # let the frame settle
         path = SCREENSHOTS / f"{self.prefix}-{len(self.shots) + 1:02d}-{name}.png"
         try:
