@@ -292,7 +292,7 @@ def test_surveyor_second_phone_works_an_assignment(server, workdir, browser):
         with phone.page.expect_file_chooser() as chooser:
             phone.tap(phone.button("附上票据照片"))
         chooser.value.set_files(str(PHOTOS[0]))
-        phone.see("附上票据照片 ✓")
+        phone.see("附上票据照片 √")
         phone.tap(phone.button("添加费用"), then="费用已保存")
         phone.shot("assignment-cost")
         phone.tap(phone.button("查勘完成"))
