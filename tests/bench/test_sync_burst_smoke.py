@@ -21,6 +21,10 @@ def _invariants(result: dict) -> None:
     assert result["lost"] == 0 and result["duplicated"] == 0
     assert result["receipts_ok"] and result["replays_all_duplicate"] and result["first_push_all_applied"]
     assert result["server_claims"] == result["mutations"]
+    # The server's CPU is read for each phase (its process and its workers): a push applies
+    # claims, so it costs more than a few clock ticks; a supervisor alone would show about none.
+    assert result["ping_server_cpu_ms_per_request"] > 0
+    assert result["push_server_cpu_ms_per_request"] > 2
 
 
 @pytest.mark.postgres
