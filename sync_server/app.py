@@ -16,6 +16,7 @@ import json
 import logging
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -150,6 +151,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        # The handlers that block run in this loop's worker threads (Starlette's thread pool);
+        # anyio's default of 40 made 200 phones at once share one Python lock 40 ways.
+        to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         yield
         db.dispose()
 

@@ -228,13 +228,33 @@ def test_the_settings_reach_every_worker_unchanged():
                         enroll_code_ttl_hours=5, public_url="https://dazu.example:8443", auth_fail_limit=6,
                         enroll_fail_limit=7, enroll_prefix_fail_limit=8, auth_fail_window_seconds=9,
                         upload_quota_bytes=10, blob_cleanup_hours=11, survey_access_days_after_completion=12,
-                        seal_key_file=Path("/k/server.key"), seal_key="a2V5", tls_cert=Path("/c.pem"),
+                        request_threads=13, seal_key_file=Path("/k/server.key"), seal_key="a2V5", tls_cert=Path("/c.pem"),
                         tls_key=Path("/c.key"))
     assert Settings.from_env(resolved.to_env()) == resolved
     assert Settings.from_env(Settings().to_env()) == Settings()
     # every field the environment can set is compared above: the defaults differ from all of them
     assert all(getattr(resolved, f) != getattr(Settings(), f) for f in Settings.__dataclass_fields__
                if f not in ("extra", "pull_limit_default", "max_missing_query"))
+
+
+def test_the_request_threads_are_what_the_settings_say(settings):
+    """The pool the blocking handlers run in has DAZU_REQUEST_THREADS threads, set as the app
+    starts in its own event loop; fewer than one is refused."""
+    import anyio
+    from anyio import to_thread
+
+    from sync_server.app import create_app
+
+    async def started(threads: int) -> int:
+        app = create_app(settings.with_(request_threads=threads))
+        async with app.router.lifespan_context(app):
+            return to_thread.current_default_thread_limiter().total_tokens
+
+    assert anyio.run(started, 3) == 3
+    assert anyio.run(started, Settings().request_threads) == 8
+    assert Settings.from_env({"DAZU_REQUEST_THREADS": "5"}).request_threads == 5
+    with pytest.raises(ValueError, match="request_threads must be at least 1"):
+        Settings(request_threads=0)
 
 
 def test_both_workers_run_with_the_served_settings(live):
