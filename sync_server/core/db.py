@@ -11,10 +11,11 @@ pysqlite's own transaction handling is switched off (``isolation_level = None``)
 ``BEGIN``/``SAVEPOINT`` are what SQLite sees; per-mutation savepoints depend on that.
 
 On SQLite the process's writers also take turns on a lock of their own before ``BEGIN IMMEDIATE``:
-SQLite's busy handler polls for a held write lock with sleeps growing to 100 ms, so 40 request
-threads waiting for it woke late and at random (200 phones pushing at once: most of their wait
-was those sleeps); a thread waiting on the lock is woken as soon as the writer before it ends.
-The busy timeout still covers writers of other processes (the admin commands).
+SQLite's busy handler polls for a held write lock with sleeps growing to 100 ms, so writers
+waiting for it wake late and in no order; a thread waiting on the lock is woken as soon as the
+writer before it ends. (Measured with 200 phones pushing at once: a smaller gain than the
+spread between runs; bench/README.md.) The busy timeout still covers writers of other processes
+(the admin commands).
 """
 from __future__ import annotations
 
