@@ -80,7 +80,7 @@ _REASONS = {
 
 
 def _names(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(Insurer.code, Insurer.name)).tuples().all())
+    return {code: name for code, name in session.execute(select(Insurer.code, Insurer.name))}
 
 
 def _words(params: dict, lang: str, names: dict[str, str]) -> dict[str, str]:
