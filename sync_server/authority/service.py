@@ -15,7 +15,7 @@ from claimcore.localtime import format_china_time
 
 from ..core.changelog import record_change
 from ..core.error_codes import ERR
-from ..core.models import Claim, Insurer, User
+from ..core.models import Claim, User
 from ..core.rules import RuleError, RuleSettings, aware, to_utc
 from ..insurers import service as insurers_service
 from ..rotation import service as rotation_service
@@ -79,19 +79,16 @@ _REASONS = {
 }
 
 
-def _names(session: Session) -> dict[str, str]:
-    return {code: name for code, name in session.execute(select(Insurer.code, Insurer.name))}
-
-
-def _words(params: dict, lang: str, names: dict[str, str]) -> dict[str, str]:
-    """The reason's blanks as a reader of ``lang`` reads them: the Chinese text names the insurers
-    and gives the window's end in China time; the English one keeps the codes and ISO time."""
+def _blanks(params: dict, names: dict[str, str] | None = None) -> dict[str, str]:
+    """The reason's blanks: with ``names`` (the Chinese text) the insurers by name and the
+    window's end in China time; without (the English one) the codes and ISO time."""
     out: dict[str, str] = {}
     if "missing" in params:
-        out["missing"] = ("、" if lang == "zh" else ", ").join(names.get(c, c) for c in params["missing"])
+        out["missing"] = ("、".join(names.get(c, c) for c in params["missing"]) if names is not None
+                          else ", ".join(params["missing"]))
     if "until" in params:
-        out["until"] = (format_china_time(params["until"].isoformat()) if lang == "zh"
-                        else params["until"].isoformat())
+        until = params["until"].isoformat()
+        out["until"] = format_china_time(until) if names is not None else until
     return out
 
 
@@ -161,7 +158,7 @@ def authority_view(session: Session, settings: RuleSettings, claim_id: str, now:
             cleared, why = False, ("waiting_votes" if missing else "vote_undecided")
             params = {"missing": missing}
     zh, en = _REASONS[why]
-    reason, reason_zh = en.format(**_words(params, "en", {})), zh.format(**_words(params, "zh", _names(session)))
+    reason, reason_zh = en.format(**_blanks(params)), zh.format(**_blanks(params, insurers_service.names(session)))
     view = {
         "claim_id": claim_id, "amount_fen": review.amount_fen, "tier": tier.value,
         "tier_label": tier.label("zh"), "opened_at": aware(review.opened_at).isoformat(),

@@ -77,6 +77,11 @@ def shares(session: Session) -> dict[str, int]:
             if r.share_bp > 0}
 
 
+def names(session: Session) -> dict[str, str]:
+    """Each insurer's code -> its name, as offices read it."""
+    return {code: name for code, name in session.execute(select(Insurer.code, Insurer.name))}
+
+
 def lead_code(session: Session) -> str:
     code = session.execute(select(InsurerTerms.insurer_code).where(InsurerTerms.is_lead)).scalar()
     if code is None:
