@@ -195,6 +195,8 @@ _LISTEN_HOOK = """
 # WebAssembly.RuntimeError ("memory access out of bounds", "null function", ...); no other error
 # a page can throw is called so.
 _ENGINE_TRAP = "pageerror: RuntimeError: "
+# What a person can tap or type into: every screen of the app offers one.
+_CONTROLS = 'flt-semantics[role="button"], flt-semantics input, flt-semantics textarea'
 _READY_TO_TYPE = "el => el === document.activeElement && !!el.__e2eInput && el.__e2eInput.size > 0"
 SLOW_FRAMES = SCREENSHOTS.parent / "e2e_slow_frames.log"
 
@@ -359,9 +361,7 @@ class Screen:
         like that (each has a button, a field or the back arrow). Seen in CI and here, at random,
         on the enrolment screen of a new page: the body blank under the app bar, its texts still in
         the semantics tree, its fields and buttons gone, the console clean."""
-        return not self.page.evaluate(
-            "() => !!document.querySelector('flt-semantics[role=\"button\"], flt-semantics input, "
-            "flt-semantics textarea')")
+        return not self.page.evaluate("sel => !!document.querySelector(sel)", _CONTROLS)
 
     def reopen_if_frozen(self, what: str) -> bool:
         """Before the first tap on a page only: a freshly opened (or reloaded) page that stopped
@@ -562,8 +562,8 @@ class Screen:
             # it is that frame. Reloaded once (reload_if_crashed); after a second crash the file
             # says what it shows.
             if self.reload_if_crashed(f"screenshot {name}"):
-                _wait(self.page.locator('flt-semantics[role="button"], flt-semantics input').first, "visible",
-                      30_000, f"{self.prefix}: screenshot {name} after a reload", self)
+                _wait(self.page.locator(_CONTROLS).first, "visible", 30_000,
+                      f"{self.prefix}: screenshot {name} after a reload", self)
             else:
                 name += "-RENDERER-CRASHED"
                 _note_slow(f"{self.prefix}: screenshot {name}: the renderer crashed again; not redrawn")
