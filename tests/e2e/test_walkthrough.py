@@ -293,6 +293,7 @@ def test_surveyor_second_phone_works_an_assignment(server, workdir, browser):
             phone.tap(phone.button("附上票据照片"))
         chooser.value.set_files(str(PHOTOS[0]))
         phone.see("附上票据照片 √")
+        phone.shot("assignment-receipt")
         phone.tap(phone.button("添加费用"), then="费用已保存")
         phone.shot("assignment-cost")
         phone.tap(phone.button("查勘完成"))
